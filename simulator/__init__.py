@@ -1,0 +1,1 @@
+"""The simulator: virtual devices behind real transports, synthetic residents, a central registry."""

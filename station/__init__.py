@@ -1,0 +1,1 @@
+"""Rekam station daemon: the gRPC API, authentication, configuration and the CLI."""
