@@ -1,0 +1,47 @@
+"""Which quality measure judges a capture at each position, with the subject's context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from capture.positions import modality_of
+from capture.subject import Subject
+from drivers.base import Modality, SignatureTrace
+from quality.base import QualityResult
+from quality.config import QualityConfig
+
+
+def thresholds_from(config: QualityConfig) -> dict[Modality, int]:
+    """The pass threshold per modality, as the quality configuration sets it."""
+    return {
+        Modality.FINGERPRINT: config.fingerprint.min_score,
+        Modality.FACE: config.face.min_score,
+        Modality.IRIS: config.iris.min_score,
+        Modality.SIGNATURE: config.signature.min_score,
+    }
+
+
+def assessor_lookup(config: QualityConfig) -> Callable[[str, Subject], Callable]:
+    """A function giving, for a position and subject, the quality function to apply."""
+    from quality.face import assess_face
+    from quality.fingerprint import assess_fingerprint
+    from quality.iris import assess_iris
+    from quality.signature import assess_signature
+
+    def lookup(position: str, subject: Subject) -> Callable:
+        modality = modality_of(position)
+        if modality is Modality.FINGERPRINT:
+            return lambda image: assess_fingerprint(image, config.fingerprint)
+        if modality is Modality.FACE:
+            birth_year = subject.birth_date.year
+            return lambda image: assess_face(image, birth_year, config.face)
+        if modality is Modality.IRIS:
+            return lambda image: assess_iris(image, config.iris)
+
+        def signature(trace: SignatureTrace) -> QualityResult:
+            points = [(p.t_ms, p.x, p.y, p.pressure, p.touching) for p in trace.points]
+            return assess_signature(points, trace.max_x, trace.max_y, config.signature)
+
+        return signature
+
+    return lookup

@@ -1,0 +1,176 @@
+"""One capture at one position: prompt, live preview with quality, auto-capture or best frame."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+from capture.enrollment import utcnow
+from capture.messages import instruction
+from drivers.base import Device, ImageDevice, Modality, PenDevice, SignatureTrace
+from drivers.errors import CaptureCancelled, CaptureTimeout, OperatorText
+from quality.base import QualityResult
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """How a capture runs. Defaults come from the station configuration."""
+
+    preview_fps: float = 15.0
+    timeout_s: float = 20.0
+    # Consecutive frames at or above the threshold before auto-capture (live-preview devices).
+    consecutive_good: int = 3
+    preview_jpeg_quality: int = 70
+    preview_max_side: int = 480
+
+
+@dataclass
+class PromptEvent:
+    position: str
+    instruction: str
+    text: OperatorText
+
+
+@dataclass
+class PreviewEvent:
+    sequence: int
+    jpeg: bytes
+    width: int
+    height: int
+    quality: QualityResult
+    captured_at: datetime
+
+
+@dataclass
+class CaptureOutcome:
+    """The frame (or trace) the capture ended with."""
+
+    quality: QualityResult
+    image: np.ndarray | None = None
+    trace: SignatureTrace | None = None
+    frames_examined: int = 0
+    met_threshold: bool = False
+
+
+CaptureEvent = PromptEvent | PreviewEvent | CaptureOutcome
+Assess = Callable[[np.ndarray], QualityResult]
+AssessTrace = Callable[[SignatureTrace], QualityResult]
+
+_INSTRUCTION_BY_MODALITY = {
+    Modality.FINGERPRINT: "PLACE_FINGER",
+    Modality.FACE: "LOOK_AT_CAMERA",
+    Modality.IRIS: "LOOK_AT_IRIS_CAMERA",
+    Modality.SIGNATURE: "SIGN",
+}
+
+
+def encode_preview(image: np.ndarray, max_side: int, jpeg_quality: int) -> tuple[bytes, int, int]:
+    """A display JPEG of ``image`` no larger than ``max_side`` on its longer side."""
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale < 1.0:
+        image = cv2.resize(
+            image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    if not ok:
+        raise ValueError("could not encode the preview frame")
+    return buffer.tobytes(), image.shape[1], image.shape[0]
+
+
+def run_capture(
+    device: Device,
+    position: str,
+    modality: Modality,
+    assess: Assess | AssessTrace,
+    threshold: int,
+    settings: CaptureSettings,
+    cancel: threading.Event,
+) -> Iterator[CaptureEvent]:
+    """Yield a prompt, preview frames, then exactly one CaptureOutcome as the last event.
+
+    Raises CaptureTimeout when nothing at all was presented, CaptureCancelled when ``cancel``
+    is set, and the device's own errors (DeviceUnavailable, ProtocolError).
+    """
+    code = _INSTRUCTION_BY_MODALITY[modality]
+    yield PromptEvent(position, code, instruction(code, position))
+    if isinstance(device, PenDevice):
+        trace = device.capture_signature(timeout=settings.timeout_s, cancel=cancel)
+        quality = assess(trace)  # type: ignore[arg-type]
+        yield CaptureOutcome(
+            quality, trace=trace, frames_examined=1, met_threshold=quality.score >= threshold
+        )
+        return
+    assert isinstance(device, ImageDevice)
+    yield from _run_image_capture(device, position, assess, threshold, settings, cancel)  # type: ignore[arg-type]
+
+
+def _run_image_capture(
+    device: ImageDevice,
+    position: str,
+    assess: Assess,
+    threshold: int,
+    settings: CaptureSettings,
+    cancel: threading.Event,
+) -> Iterator[CaptureEvent]:
+    needed = max(1, settings.consecutive_good) if device.capabilities.live_preview else 1
+    deadline = time.monotonic() + settings.timeout_s
+    min_interval = 1.0 / settings.preview_fps if settings.preview_fps > 0 else 0.0
+    best: tuple[QualityResult, np.ndarray] | None = None
+    good_run = 0
+    examined = 0
+    sequence = 0
+    last_preview = 0.0
+    stop = threading.Event()
+    frames = device.frames(cancel=stop, position=position, timeout=settings.timeout_s)
+    try:
+        while True:
+            if cancel.is_set():
+                raise CaptureCancelled("capture cancelled by the operator")
+            if time.monotonic() >= deadline:
+                break
+            try:
+                frame = next(frames)
+            except CaptureTimeout:
+                if best is None:
+                    raise
+                break
+            except StopIteration:
+                break
+            examined += 1
+            quality = assess(frame)
+            if best is None or quality.score > best[0].score:
+                best = (quality, frame)
+            good_run = good_run + 1 if quality.score >= threshold else 0
+            now = time.monotonic()
+            if now - last_preview >= min_interval:
+                last_preview = now
+                sequence += 1
+                jpeg, width, height = encode_preview(
+                    frame, settings.preview_max_side, settings.preview_jpeg_quality
+                )
+                yield PreviewEvent(sequence, jpeg, width, height, quality, utcnow())
+            if good_run >= needed:
+                yield CaptureOutcome(
+                    quality, image=frame, frames_examined=examined, met_threshold=True
+                )
+                return
+    finally:
+        stop.set()
+        frames.close()
+    if best is None:
+        raise CaptureTimeout(
+            "nothing was presented before the timeout",
+            OperatorText(
+                "Nothing was captured in time. Ask the resident to present again.",
+                "Tidak ada yang terekam tepat waktu. Minta penduduk mengulangi.",
+            ),
+        )
+    quality, frame = best
+    yield CaptureOutcome(quality, image=frame, frames_examined=examined, met_threshold=False)

@@ -1,0 +1,124 @@
+"""The enrollment record being built, and the store that holds enrollments in progress."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import numpy as np
+
+from capture.plan import CapturePlan
+from capture.positions import FACE, modality_of
+from capture.subject import Subject
+from drivers.base import Modality, SignatureTrace
+from quality.base import QualityResult
+
+
+class EnrollmentState(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Sample:
+    """One kept capture: the image (or pen trace) and how it was obtained."""
+
+    position: str
+    quality: QualityResult
+    threshold: int
+    device_id: str
+    image: np.ndarray | None = None
+    trace: SignatureTrace | None = None
+    attempts: int = 1
+    forced: bool = False
+    forced_reason: str = ""
+    relaxed_threshold: bool = False
+    approved: bool = False
+    captured_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def modality(self) -> Modality:
+        return modality_of(self.position)
+
+    @property
+    def meets_threshold(self) -> bool:
+        return self.quality.score >= self.threshold
+
+
+@dataclass
+class ExceptionMark:
+    """A finger, eye or signature that cannot be captured, approved by a supervisor."""
+
+    position: str
+    kind: str  # amputated, bandaged, unusable, blind, eye_absent, signature_line, cannot_sign
+    note: str
+    approved_by: str
+    proof_photo: bytes = b""
+
+
+@dataclass
+class Enrollment:
+    """One resident's enrollment, from StartEnrollment to sealing or cancellation."""
+
+    subject: Subject
+    plan: CapturePlan
+    operator: str
+    enrollment_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    state: EnrollmentState = EnrollmentState.IN_PROGRESS
+    started_at: datetime = field(default_factory=utcnow)
+    samples: dict[str, Sample] = field(default_factory=dict)
+    # Best below-threshold capture per position so far (best-of-N), not yet kept.
+    candidates: dict[str, Sample] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    exceptions: dict[str, ExceptionMark] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    record_id: str = ""
+    completed_at: datetime | None = None
+
+    def is_done(self, position: str) -> bool:
+        """A position is done when its sample is kept (the face also approved) or excepted."""
+        if position in self.exceptions:
+            return True
+        sample = self.samples.get(position)
+        if sample is None:
+            return False
+        return sample.approved if position == FACE else True
+
+    def missing(self) -> list[str]:
+        """Planned positions that are not done, in plan order."""
+        return [p for p in self.plan.positions if not self.is_done(p)]
+
+
+class EnrollmentStore:
+    """Enrollments by id. Thread-safe; each enrollment also carries its own lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._enrollments: dict[str, Enrollment] = {}
+        self._locks: dict[str, threading.Lock] = {}
+
+    def add(self, enrollment: Enrollment) -> None:
+        with self._lock:
+            self._enrollments[enrollment.enrollment_id] = enrollment
+            self._locks[enrollment.enrollment_id] = threading.Lock()
+
+    def get(self, enrollment_id: str) -> Enrollment | None:
+        with self._lock:
+            return self._enrollments.get(enrollment_id)
+
+    def lock_for(self, enrollment_id: str) -> threading.Lock:
+        with self._lock:
+            return self._locks[enrollment_id]
+
+    def list(self, states: set[EnrollmentState] | None = None) -> list[Enrollment]:
+        with self._lock:
+            items = list(self._enrollments.values())
+        return [e for e in items if not states or e.state in states]

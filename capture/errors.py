@@ -1,0 +1,35 @@
+"""Workflow errors: a kind the API maps to a status code, a reason, and an operator sentence."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from drivers.errors import OperatorText
+
+
+class ErrorKind(StrEnum):
+    INVALID_ARGUMENT = "invalid_argument"
+    NOT_FOUND = "not_found"
+    FAILED_PRECONDITION = "failed_precondition"
+    UNAVAILABLE = "unavailable"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    CANCELLED = "cancelled"
+    RESOURCE_EXHAUSTED = "resource_exhausted"
+    INTERNAL = "internal"
+
+
+class WorkflowError(Exception):
+    """Anything the enrollment workflow refuses, with a sentence the operator can act on."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        reason: str,
+        text: OperatorText,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(text.en)
+        self.kind = kind
+        self.reason = reason
+        self.text = text
+        self.metadata = metadata or {}

@@ -1,0 +1,454 @@
+"""The enrollment workflow: the rules between StartEnrollment and a record ready to seal."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from capture.engine import CaptureOutcome, CaptureSettings, PreviewEvent, PromptEvent, run_capture
+from capture.enrollment import (
+    Enrollment,
+    EnrollmentState,
+    EnrollmentStore,
+    ExceptionMark,
+    Sample,
+    utcnow,
+)
+from capture.errors import ErrorKind, WorkflowError
+from capture.messages import POSITION_NAMES, position_list
+from capture.plan import plan_for, record_flags
+from capture.positions import FACE, modality_of
+from capture.subject import Subject, SubjectInvalid, validate_subject
+from drivers.base import Device, Modality
+from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError, OperatorText
+from quality.base import QualityResult
+
+EXCEPTION_KINDS: dict[Modality, frozenset[str]] = {
+    Modality.FINGERPRINT: frozenset({"amputated", "bandaged", "unusable"}),
+    Modality.IRIS: frozenset({"blind", "eye_absent", "unusable"}),
+    Modality.SIGNATURE: frozenset({"signature_line", "cannot_sign"}),
+    Modality.FACE: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Pass thresholds per modality, and the relaxed ones a category's plan may allow."""
+
+    normal: dict[Modality, int] = field(
+        default_factory=lambda: {
+            Modality.FINGERPRINT: 40,
+            Modality.FACE: 50,
+            Modality.IRIS: 50,
+            Modality.SIGNATURE: 50,
+        }
+    )
+    relaxed: dict[Modality, int] = field(
+        default_factory=lambda: {
+            Modality.FINGERPRINT: 20,
+            Modality.FACE: 35,
+            Modality.IRIS: 30,
+            Modality.SIGNATURE: 30,
+        }
+    )
+
+
+@dataclass
+class CaptureResultEvent:
+    """The end of a capture call: the sample, whether it is kept, and what to do next."""
+
+    sample: Sample
+    accepted: bool
+    attempts_left: int
+    text: OperatorText | None = None
+
+
+DeviceLookup = Callable[[Modality], Device]
+AssessorLookup = Callable[[str, Subject], Callable]
+
+
+class EnrollmentWorkflow:
+    """Runs enrollments against the kit's devices and the quality engine."""
+
+    def __init__(
+        self,
+        store: EnrollmentStore,
+        devices: DeviceLookup,
+        assessors: AssessorLookup,
+        thresholds: Thresholds | None = None,
+        settings: CaptureSettings | None = None,
+        today: Callable[[], date] = date.today,
+        on_prompt: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.devices = devices
+        self.assessors = assessors
+        self.thresholds = thresholds or Thresholds()
+        self.settings = settings or CaptureSettings()
+        self.today = today
+        self.on_prompt = on_prompt
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, subject: Subject, operator: str) -> Enrollment:
+        try:
+            validate_subject(subject, self.today())
+        except SubjectInvalid as exc:
+            raise WorkflowError(ErrorKind.INVALID_ARGUMENT, exc.reason, exc.text) from exc
+        enrollment = Enrollment(
+            subject=subject,
+            plan=plan_for(subject.category),
+            operator=operator,
+            flags=record_flags(subject.category, subject.birth_date, self.today()),
+        )
+        self.store.add(enrollment)
+        return enrollment
+
+    def get(self, enrollment_id: str) -> Enrollment:
+        enrollment = self.store.get(enrollment_id)
+        if enrollment is None:
+            raise WorkflowError(
+                ErrorKind.NOT_FOUND,
+                "ENROLLMENT_NOT_FOUND",
+                OperatorText(
+                    f"No enrollment {enrollment_id!r} on this kit. Start a new enrollment.",
+                    f"Tidak ada perekaman {enrollment_id!r} di perangkat ini. "
+                    "Mulai perekaman baru.",
+                ),
+            )
+        return enrollment
+
+    def _in_progress(self, enrollment_id: str) -> Enrollment:
+        enrollment = self.get(enrollment_id)
+        if enrollment.state is not EnrollmentState.IN_PROGRESS:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "ENROLLMENT_CLOSED",
+                OperatorText(
+                    f"This enrollment is already {enrollment.state.value.replace('_', ' ')}.",
+                    "Perekaman ini sudah "
+                    + (
+                        "selesai."
+                        if enrollment.state is EnrollmentState.COMPLETED
+                        else "dibatalkan."
+                    ),
+                ),
+            )
+        return enrollment
+
+    def _planned_position(self, enrollment: Enrollment, position: str) -> Modality:
+        try:
+            modality = modality_of(position)
+        except ValueError as exc:
+            raise WorkflowError(
+                ErrorKind.INVALID_ARGUMENT,
+                "POSITION_INVALID",
+                OperatorText(
+                    "Choose a finger, an eye, the face or the signature.",
+                    "Pilih jari, mata, wajah, atau tanda tangan.",
+                ),
+            ) from exc
+        if position not in enrollment.plan.positions:
+            name = POSITION_NAMES[position]
+            raise WorkflowError(
+                ErrorKind.INVALID_ARGUMENT,
+                "POSITION_NOT_IN_PLAN",
+                OperatorText(
+                    f"The {name.en} is not recorded for a resident of category "
+                    f"{enrollment.plan.category.value.replace('_', ' ')}.",
+                    f"{name.id.capitalize()} tidak direkam untuk penduduk kategori ini.",
+                ),
+            )
+        return modality
+
+    # -- capture ---------------------------------------------------------------------------
+    def capture(
+        self,
+        enrollment_id: str,
+        position: str,
+        cancel: threading.Event,
+        *,
+        force: bool = False,
+        force_reason: str = "",
+        settings: CaptureSettings | None = None,
+    ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
+        """Validate, then run one capture attempt; the last event is a CaptureResultEvent."""
+        enrollment = self._in_progress(enrollment_id)
+        modality = self._planned_position(enrollment, position)
+        if position in enrollment.exceptions:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "POSITION_EXCEPTED",
+                OperatorText(
+                    f"The {POSITION_NAMES[position].en} is marked as an exception.",
+                    f"{POSITION_NAMES[position].id.capitalize()} sudah ditandai pengecualian.",
+                ),
+            )
+        if modality is not Modality.FACE and not enrollment.is_done(FACE):
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "FACE_NOT_APPROVED",
+                OperatorText(
+                    "Take the face photo and get the resident's approval of it first.",
+                    "Ambil foto wajah dan minta persetujuan penduduk terlebih dahulu.",
+                ),
+            )
+        lock = self.store.lock_for(enrollment_id)
+        if not lock.acquire(blocking=False):
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "CAPTURE_IN_PROGRESS",
+                OperatorText(
+                    "Another capture is running for this resident. Finish or cancel it first.",
+                    "Perekaman lain sedang berjalan untuk penduduk ini. "
+                    "Selesaikan atau batalkan dahulu.",
+                ),
+            )
+        try:
+            if force:
+                yield self._force(enrollment, position, force_reason)
+                return
+            yield from self._attempt(enrollment, position, modality, cancel, settings)
+        finally:
+            lock.release()
+
+    def _threshold(self, enrollment: Enrollment, modality: Modality) -> tuple[int, bool]:
+        if modality in enrollment.plan.relaxed:
+            return self.thresholds.relaxed[modality], True
+        return self.thresholds.normal[modality], False
+
+    def _attempt(
+        self,
+        enrollment: Enrollment,
+        position: str,
+        modality: Modality,
+        cancel: threading.Event,
+        settings: CaptureSettings | None,
+    ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
+        device = self._device(modality)
+        if not device.lock.acquire(blocking=False):
+            raise WorkflowError(
+                ErrorKind.UNAVAILABLE,
+                "DEVICE_BUSY",
+                OperatorText(
+                    "The device is busy with another capture. Try again shortly.",
+                    "Perangkat sedang dipakai. Coba lagi sebentar.",
+                ),
+            )
+        threshold, relaxed_allowed = self._threshold(enrollment, modality)
+        assess = self.assessors(position, enrollment.subject)
+        outcome: CaptureOutcome | None = None
+        try:
+            if self.on_prompt is not None:
+                self.on_prompt(position)
+            for event in run_capture(
+                device, position, modality, assess, threshold, settings or self.settings, cancel
+            ):
+                if isinstance(event, CaptureOutcome):
+                    outcome = event
+                else:
+                    yield event
+        except CaptureCancelled as exc:
+            raise WorkflowError(
+                ErrorKind.CANCELLED,
+                "CAPTURE_CANCELLED",
+                OperatorText("The capture was cancelled.", "Perekaman dibatalkan."),
+            ) from exc
+        except CaptureTimeout as exc:
+            raise WorkflowError(ErrorKind.DEADLINE_EXCEEDED, exc.reason, exc.text) from exc
+        except DeviceError as exc:
+            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.text) from exc
+        finally:
+            device.lock.release()
+        assert outcome is not None
+        yield self._keep(
+            enrollment, position, modality, device, outcome, threshold, relaxed_allowed
+        )
+
+    def _keep(
+        self,
+        enrollment: Enrollment,
+        position: str,
+        modality: Modality,
+        device: Device,
+        outcome: CaptureOutcome,
+        threshold: int,
+        relaxed_allowed: bool,
+    ) -> CaptureResultEvent:
+        attempts = enrollment.attempts.get(position, 0) + 1
+        enrollment.attempts[position] = attempts
+        normal = self.thresholds.normal[modality]
+        sample = Sample(
+            position=position,
+            quality=outcome.quality,
+            threshold=threshold,
+            device_id=device.device_id,
+            image=outcome.image,
+            trace=outcome.trace,
+            attempts=attempts,
+            relaxed_threshold=relaxed_allowed and outcome.quality.score < normal,
+        )
+        attempts_left = max(0, enrollment.plan.attempts - attempts)
+        if sample.meets_threshold:
+            enrollment.samples[position] = sample
+            enrollment.candidates.pop(position, None)
+            return CaptureResultEvent(sample, True, attempts_left)
+        best = enrollment.candidates.get(position)
+        if best is None or sample.quality.score > best.quality.score:
+            enrollment.candidates[position] = sample
+        return CaptureResultEvent(
+            sample, False, attempts_left, _retry_text(sample.quality, attempts_left)
+        )
+
+    def _force(self, enrollment: Enrollment, position: str, reason: str) -> CaptureResultEvent:
+        if not reason.strip():
+            raise WorkflowError(
+                ErrorKind.INVALID_ARGUMENT,
+                "FORCE_REASON_MISSING",
+                OperatorText(
+                    "Give the reason for keeping a capture below the threshold.",
+                    "Isi alasan menyimpan hasil di bawah ambang mutu.",
+                ),
+            )
+        used = enrollment.attempts.get(position, 0)
+        best = enrollment.candidates.get(position)
+        if used < enrollment.plan.attempts or best is None:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "FORCE_TOO_EARLY",
+                OperatorText(
+                    f"A capture can be kept below the threshold only after "
+                    f"{enrollment.plan.attempts} attempts ({used} so far).",
+                    f"Hasil di bawah ambang hanya boleh disimpan setelah "
+                    f"{enrollment.plan.attempts} kali percobaan (baru {used}).",
+                ),
+            )
+        best.forced = True
+        best.forced_reason = reason.strip()
+        best.attempts = used
+        enrollment.samples[position] = best
+        del enrollment.candidates[position]
+        return CaptureResultEvent(best, True, 0)
+
+    def _device(self, modality: Modality) -> Device:
+        try:
+            return self.devices(modality)
+        except DeviceError as exc:
+            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.text) from exc
+
+    # -- approval, exceptions, completion ---------------------------------------------------
+    def approve(self, enrollment_id: str, position: str, approved: bool) -> Enrollment:
+        enrollment = self._in_progress(enrollment_id)
+        self._planned_position(enrollment, position)
+        sample = enrollment.samples.get(position)
+        if sample is None:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "NO_SAMPLE",
+                OperatorText(
+                    f"There is no {POSITION_NAMES[position].en} to approve yet.",
+                    f"Belum ada {POSITION_NAMES[position].id} untuk disetujui.",
+                ),
+            )
+        if approved:
+            sample.approved = True
+        else:
+            del enrollment.samples[position]
+        return enrollment
+
+    def mark_exception(
+        self,
+        enrollment_id: str,
+        position: str,
+        kind: str,
+        note: str,
+        approved_by: str,
+        proof_photo: bytes,
+    ) -> Enrollment:
+        enrollment = self._in_progress(enrollment_id)
+        modality = self._planned_position(enrollment, position)
+        if kind not in EXCEPTION_KINDS[modality]:
+            allowed = ", ".join(sorted(EXCEPTION_KINDS[modality])) or "none"
+            raise WorkflowError(
+                ErrorKind.INVALID_ARGUMENT,
+                "EXCEPTION_KIND_INVALID",
+                OperatorText(
+                    f"'{kind}' is not an exception for the {POSITION_NAMES[position].en}; "
+                    f"allowed: {allowed}.",
+                    f"'{kind}' bukan pengecualian untuk {POSITION_NAMES[position].id}; "
+                    f"yang boleh: {allowed}.",
+                ),
+            )
+        if not approved_by:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "SUPERVISOR_APPROVAL_REQUIRED",
+                OperatorText(
+                    "An exception needs a supervisor's approval.",
+                    "Pengecualian memerlukan persetujuan supervisor.",
+                ),
+            )
+        enrollment.samples.pop(position, None)
+        enrollment.candidates.pop(position, None)
+        enrollment.exceptions[position] = ExceptionMark(
+            position, kind, note, approved_by, proof_photo
+        )
+        return enrollment
+
+    def ready_to_seal(self, enrollment_id: str) -> Enrollment:
+        """The enrollment if nothing is missing; FAILED_PRECONDITION naming what is missing."""
+        enrollment = self._in_progress(enrollment_id)
+        missing = enrollment.missing()
+        if missing:
+            names = position_list(missing)
+            face_unapproved = FACE in missing and FACE in enrollment.samples
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "MODALITY_MISSING",
+                OperatorText(
+                    f"The record is not complete. Missing: {names.en}."
+                    + (
+                        " The face photo still needs the resident's approval."
+                        if face_unapproved
+                        else ""
+                    ),
+                    f"Rekaman belum lengkap. Belum ada: {names.id}."
+                    + (" Foto wajah masih perlu persetujuan penduduk." if face_unapproved else ""),
+                ),
+                metadata={"missing": ",".join(missing)},
+            )
+        return enrollment
+
+    def mark_completed(self, enrollment: Enrollment, record_id: str) -> None:
+        enrollment.record_id = record_id
+        enrollment.state = EnrollmentState.COMPLETED
+        enrollment.completed_at = utcnow()
+        # Keep no biometrics in memory after sealing.
+        for sample in enrollment.samples.values():
+            sample.image = None
+            sample.trace = None
+        enrollment.candidates.clear()
+
+    def cancel(self, enrollment_id: str) -> Enrollment:
+        enrollment = self._in_progress(enrollment_id)
+        enrollment.state = EnrollmentState.CANCELLED
+        enrollment.samples.clear()
+        enrollment.candidates.clear()
+        return enrollment
+
+
+def _retry_text(quality: QualityResult, attempts_left: int) -> OperatorText:
+    advice = quality.reasons[0] if quality.reasons else None
+    en = f"Quality {quality.score} is below the threshold."
+    idn = f"Mutu {quality.score} di bawah ambang."
+    if advice is not None:
+        en += f" {advice.en}"
+        idn += f" {advice.id}"
+    if attempts_left:
+        en += f" Try again ({attempts_left} attempts left)."
+        idn += f" Coba lagi (sisa {attempts_left} kali)."
+    else:
+        en += " Keep the best capture (with a reason) or mark an exception."
+        idn += " Simpan hasil terbaik (dengan alasan) atau tandai pengecualian."
+    return OperatorText(en, idn)

@@ -1,0 +1,149 @@
+"""A small JSON-over-HTTP control surface for a running simulated kit (loopback only).
+
+    POST /v1/resident            {"kind": "adult", "seed": 1}   (or {} for nobody at the kit)
+    POST /v1/devices/<id>/unplug
+    POST /v1/devices/<id>/plug
+    POST /v1/devices/<id>/fault  {"name": "no_finger", ...params}
+    GET  /v1/kit                 the kit's devices and who stands at it
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_BODY = 64 * 1024
+
+
+class KitControlServer:
+    """Serves the control surface for ``kit``; ``make_resident(kind, seed)`` builds residents."""
+
+    def __init__(
+        self,
+        kit: Any,
+        make_resident: Callable[[str, int], Any],
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.kit = kit
+        self.make_resident = make_resident
+        self.resident: dict[str, Any] = {}
+        handler = _handler_for(self)
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="kit-control", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> KitControlServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def handle(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        parts = [p for p in path.split("/") if p]
+        if method == "GET" and parts == ["v1", "kit"]:
+            return HTTPStatus.OK, {"devices": self.kit.device_specs(), "resident": self.resident}
+        if method == "POST" and parts == ["v1", "resident"]:
+            kind = body.get("kind")
+            if not kind:
+                self.kit.present(None)
+                self.resident = {}
+                return HTTPStatus.OK, {"resident": None}
+            try:
+                seed = int(body.get("seed", 0))
+                resident = self.make_resident(str(kind), seed)
+            except (ValueError, KeyError) as exc:
+                return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
+            self.kit.present(resident)
+            self.resident = {"kind": kind, "seed": seed}
+            return HTTPStatus.OK, {"resident": self.resident}
+        if method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "devices"]:
+            device_id, action = parts[2], parts[3]
+            try:
+                if action == "unplug":
+                    self.kit.unplug(device_id)
+                elif action == "plug":
+                    self.kit.plug(device_id)
+                elif action == "fault":
+                    params = dict(body)
+                    name = str(params.pop("name", ""))
+                    self.kit.set_fault(device_id, name, **params)
+                else:
+                    return HTTPStatus.NOT_FOUND, {"error": f"unknown action {action!r}"}
+            except (KeyError, ValueError) as exc:
+                return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
+            return HTTPStatus.OK, {"device": device_id, "action": action}
+        return HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {method} {path}"}
+
+
+def _handler_for(control: KitControlServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "rekam-sim-control/1"
+
+        def _respond(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _dispatch(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._respond(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
+                return
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else {}
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
+            except ValueError as exc:
+                self._respond(HTTPStatus.BAD_REQUEST, {"error": f"bad JSON: {exc}"})
+                return
+            status, payload = control.handle(method, self.path, body)
+            self._respond(status, payload)
+
+        def do_GET(self) -> None:
+            self._dispatch("GET")
+
+        def do_POST(self) -> None:
+            self._dispatch("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+def post(url: str, path: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> dict:
+    """Client helper: POST JSON to a control server; raises RuntimeError on an error answer."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        url.rstrip("/") + path,
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        raise RuntimeError(f"kit control refused {path}: {exc.code} {detail}") from exc

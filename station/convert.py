@@ -1,0 +1,196 @@
+"""Conversions between station.v1 messages and the domain objects of capture/ and drivers/."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import cv2
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
+from capture.plan import Category
+from capture.positions import ALL_POSITIONS
+from capture.subject import Subject
+from drivers.base import Device, DeviceStatus, Modality
+from quality.base import QualityResult
+from station.v1 import common_pb2, devices_pb2, enrollment_pb2
+
+POSITION_TO_PB: dict[str, int] = {
+    name: common_pb2.Position.Value(f"POSITION_{name.upper()}") for name in ALL_POSITIONS
+}
+POSITION_FROM_PB: dict[int, str] = {value: name for name, value in POSITION_TO_PB.items()}
+CATEGORY_TO_PB: dict[Category, int] = {
+    c: common_pb2.ResidentCategory.Value(f"RESIDENT_CATEGORY_{c.name}") for c in Category
+}
+CATEGORY_FROM_PB: dict[int, Category] = {v: k for k, v in CATEGORY_TO_PB.items()}
+MODALITY_TO_PB: dict[Modality, int] = {
+    m: common_pb2.Modality.Value(f"MODALITY_{m.name}") for m in Modality
+}
+STATE_TO_PB: dict[EnrollmentState, int] = {
+    s: enrollment_pb2.EnrollmentState.Value(f"ENROLLMENT_STATE_{s.name}") for s in EnrollmentState
+}
+STATE_FROM_PB: dict[int, EnrollmentState] = {v: k for k, v in STATE_TO_PB.items()}
+DEVICE_STATUS_TO_PB: dict[DeviceStatus, int] = {
+    s: devices_pb2.DeviceStatus.Value(f"DEVICE_STATUS_{s.name}") for s in DeviceStatus
+}
+EXCEPTION_KINDS: tuple[str, ...] = (
+    "amputated",
+    "bandaged",
+    "unusable",
+    "blind",
+    "eye_absent",
+    "signature_line",
+    "cannot_sign",
+)
+EXCEPTION_TO_PB: dict[str, int] = {
+    k: enrollment_pb2.ExceptionKind.Value(f"EXCEPTION_KIND_{k.upper()}") for k in EXCEPTION_KINDS
+}
+EXCEPTION_FROM_PB: dict[int, str] = {v: k for k, v in EXCEPTION_TO_PB.items()}
+SEX_FROM_PB = {common_pb2.SEX_MALE: "male", common_pb2.SEX_FEMALE: "female"}
+SEX_TO_PB = {v: k for k, v in SEX_FROM_PB.items()}
+
+
+def timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def quality_to_pb(result: QualityResult, threshold: int, language: str) -> common_pb2.QualityReport:
+    return common_pb2.QualityReport(
+        score=int(result.score),
+        measures={k: float(v) for k, v in result.measures.items()},
+        reasons=[
+            common_pb2.QualityReason(code=r.code, message=r.text(language)) for r in result.reasons
+        ],
+        threshold=threshold,
+    )
+
+
+def thumbnail(sample: Sample, max_side: int = 240) -> common_pb2.EncodedImage | None:
+    if sample.image is None:
+        return None
+    image = sample.image
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale < 1.0:
+        image = cv2.resize(image, (round(width * scale), round(height * scale)))
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        return None
+    return common_pb2.EncodedImage(
+        data=buffer.tobytes(),
+        media_type="image/jpeg",
+        width=image.shape[1],
+        height=image.shape[0],
+    )
+
+
+def sample_to_pb(
+    sample: Sample, language: str, with_thumbnail: bool = False
+) -> enrollment_pb2.Sample:
+    message = enrollment_pb2.Sample(
+        position=POSITION_TO_PB[sample.position],
+        modality=MODALITY_TO_PB[sample.modality],
+        quality=quality_to_pb(sample.quality, sample.threshold, language),
+        attempts=sample.attempts,
+        forced=sample.forced,
+        forced_reason=sample.forced_reason,
+        approved=sample.approved,
+        device_id=sample.device_id,
+        captured_at=timestamp(sample.captured_at),
+        relaxed_threshold=sample.relaxed_threshold,
+    )
+    if with_thumbnail:
+        image = thumbnail(sample)
+        if image is not None:
+            message.thumbnail.CopyFrom(image)
+    return message
+
+
+def exception_to_pb(mark: ExceptionMark) -> enrollment_pb2.SampleException:
+    return enrollment_pb2.SampleException(
+        position=POSITION_TO_PB[mark.position],
+        kind=EXCEPTION_TO_PB[mark.kind],
+        note=mark.note,
+        approved_by=mark.approved_by,
+        has_proof_photo=bool(mark.proof_photo),
+    )
+
+
+def subject_to_pb(subject: Subject) -> enrollment_pb2.Subject:
+    return enrollment_pb2.Subject(
+        nik=subject.nik,
+        name=subject.name,
+        birth_date=subject.birth_date.isoformat(),
+        sex=SEX_TO_PB.get(subject.sex, common_pb2.SEX_UNSPECIFIED),
+        category=CATEGORY_TO_PB[subject.category],
+        demographics_ref=subject.demographics_ref,
+    )
+
+
+def subject_from_pb(message: enrollment_pb2.Subject) -> Subject:
+    """Raises ValueError with a sentence naming the bad field."""
+    try:
+        birth_date = date.fromisoformat(message.birth_date)
+    except ValueError as exc:
+        raise ValueError(
+            f"birth_date {message.birth_date!r} is not a date in the form YYYY-MM-DD"
+        ) from exc
+    category = CATEGORY_FROM_PB.get(message.category)
+    if category is None:
+        raise ValueError("category is missing or unknown")
+    return Subject(
+        nik=message.nik.strip(),
+        name=message.name.strip(),
+        birth_date=birth_date,
+        sex=SEX_FROM_PB.get(message.sex, ""),
+        category=category,
+        demographics_ref=message.demographics_ref.strip(),
+    )
+
+
+def enrollment_to_pb(
+    enrollment: Enrollment, language: str, with_thumbnails: bool = False
+) -> enrollment_pb2.EnrollmentRecord:
+    return enrollment_pb2.EnrollmentRecord(
+        enrollment_id=enrollment.enrollment_id,
+        subject=subject_to_pb(enrollment.subject),
+        state=STATE_TO_PB[enrollment.state],
+        plan=[POSITION_TO_PB[p] for p in enrollment.plan.positions],
+        samples=[sample_to_pb(s, language, with_thumbnails) for s in enrollment.samples.values()],
+        exceptions=[exception_to_pb(m) for m in enrollment.exceptions.values()],
+        missing=[POSITION_TO_PB[p] for p in enrollment.missing()],
+        operator=enrollment.operator,
+        started_at=timestamp(enrollment.started_at),
+        record_id=enrollment.record_id,
+        flags=enrollment.flags,
+    )
+
+
+def device_to_pb(device: Device, driver: str) -> devices_pb2.Device:
+    identity = device.identity
+    caps = device.capabilities
+    return devices_pb2.Device(
+        id=device.device_id,
+        driver=driver,
+        status=DEVICE_STATUS_TO_PB[device.status],
+        identity=devices_pb2.DeviceIdentity(
+            vendor=identity.vendor,
+            model=identity.model,
+            serial=identity.serial,
+            firmware=identity.firmware,
+            transport=identity.transport,
+            port=identity.port,
+        ),
+        capabilities=devices_pb2.DeviceCapabilities(
+            modality=MODALITY_TO_PB[caps.modality],
+            positions=[POSITION_TO_PB[p] for p in caps.positions if p in POSITION_TO_PB],
+            width=caps.width,
+            height=caps.height,
+            ppi=caps.ppi,
+            live_preview=caps.live_preview,
+        ),
+    )

@@ -1,0 +1,451 @@
+"""``make demo``: a simulated centre and kit, residents enrolled end to end over gRPC.
+
+The demo plays the operator app: it starts `rekam sim center` and `rekam serve --simulate` as
+separate processes, puts simulated residents in front of the kit, enrolls each one through the
+station.v1 API, and follows every record until the centre's final status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from capture.positions import EYES, FINGERS
+from simulator.control import post
+from simulator.personas import make_persona
+from station.client import StationClient, position
+from station.errors import error_reason
+from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
+
+CATEGORY = {
+    "regular": common_pb2.RESIDENT_CATEGORY_REGULAR,
+    "elderly": common_pb2.RESIDENT_CATEGORY_ELDERLY,
+    "disabled": common_pb2.RESIDENT_CATEGORY_DISABLED,
+    "bedridden": common_pb2.RESIDENT_CATEGORY_BEDRIDDEN,
+    "mental_disorder": common_pb2.RESIDENT_CATEGORY_MENTAL_DISORDER,
+    "student": common_pb2.RESIDENT_CATEGORY_STUDENT,
+}
+SEX = {"male": common_pb2.SEX_MALE, "female": common_pb2.SEX_FEMALE}
+FINAL = {
+    records_pb2.RECORD_STATUS_PRINT_READY_RECORD,
+    records_pb2.RECORD_STATUS_DUPLICATE_RECORD,
+    records_pb2.RECORD_STATUS_ADJUDICATE_RECORD,
+    records_pb2.RECORD_STATUS_SEARCH_FAILURE_AT_CENTRAL,
+    records_pb2.RECORD_STATUS_DEAD_LETTER,
+}
+
+
+@dataclass
+class Visit:
+    """One resident at the kit: who they are, and who the operator is told they are."""
+
+    label: str
+    kind: str
+    seed: int
+    expect: int
+    impostor_of: str = ""  # planted duplicate: same biometrics, another identity
+    record_id: str = ""
+    category: str = ""
+    quality: dict[str, str] = field(default_factory=dict)
+    forced: int = 0
+    exceptions: int = 0
+
+
+VISITS = [
+    Visit("Adult", "adult", 11, records_pb2.RECORD_STATUS_PRINT_READY_RECORD),
+    Visit("Elderly", "elderly", 12, records_pb2.RECORD_STATUS_PRINT_READY_RECORD),
+    Visit("Student (16)", "student", 13, records_pb2.RECORD_STATUS_PRINT_READY_RECORD),
+    Visit("Amputee", "amputee", 14, records_pb2.RECORD_STATUS_PRINT_READY_RECORD),
+    Visit("Blind", "blind", 15, records_pb2.RECORD_STATUS_PRINT_READY_RECORD),
+    Visit("Mental disorder", "mental_disorder", 16, records_pb2.RECORD_STATUS_PRINT_READY_RECORD),
+    Visit(
+        "Planted duplicate",
+        "adult",
+        11,
+        records_pb2.RECORD_STATUS_DUPLICATE_RECORD,
+        impostor_of="Adult",
+    ),
+]
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _wait_for_file(path: Path, process: subprocess.Popen, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before it was ready")
+        time.sleep(0.05)
+    raise RuntimeError(f"{path.name} did not appear within {timeout:.0f} s")
+
+
+def _spawn(args: list[str], log_path: Path) -> subprocess.Popen:
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "station.cli", *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+def _operator_token(data_dir: Path, name: str, role: str) -> str:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "station.cli",
+            "operator",
+            "--data-dir",
+            str(data_dir),
+            "add",
+            name,
+            "--role",
+            role,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def _provision(centre_url: str, station_id: str, public_pem: str) -> None:
+    request = urllib.request.Request(
+        f"{centre_url}/v1/stations/{station_id}", data=public_pem.encode(), method="PUT"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+class Operator:
+    """The operator app's side of one enrollment."""
+
+    def __init__(
+        self,
+        client: StationClient,
+        supervisor_token: str,
+        report: Callable[[str], None] = say,
+    ) -> None:
+        self.client = client
+        self.supervisor_token = supervisor_token
+        self.report = report
+
+    def enroll(self, visit: Visit, identities: dict[str, enrollment_pb2.Subject]) -> None:
+        persona = make_persona(visit.kind, visit.seed)
+        subject = enrollment_pb2.Subject(
+            nik=persona.nik,
+            name=persona.name,
+            birth_date=persona.birth_date.isoformat(),
+            sex=SEX[persona.sex],
+            category=CATEGORY[persona.category],
+            demographics_ref=f"KK-{persona.nik[:6]}-{visit.seed:04d}",
+        )
+        if visit.impostor_of:
+            original = identities[visit.impostor_of]
+            subject.nik = original.nik[:12] + f"{(int(original.nik[12:]) + 4321) % 10000:04d}"
+            subject.name = "Budi Santoso"
+        identities[visit.label] = subject
+        visit.category = persona.category
+        enrollment = self.client.enrollment.StartEnrollment(
+            enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=self.client.metadata
+        )
+        eid = enrollment.enrollment_id
+        plan = list(enrollment.plan)
+        self.report(
+            f"  {visit.label}: {subject.name}, NIK {subject.nik}, {persona.category}, "
+            f"{len(plan)} positions planned"
+            + (f", flags {list(enrollment.flags)}" if enrollment.flags else "")
+        )
+        face = self._capture(visit, eid, "face")
+        self.client.enrollment.ApproveSample(
+            enrollment_pb2.ApproveSampleRequest(
+                enrollment_id=eid, position=position("face"), approved=True
+            ),
+            metadata=self.client.metadata,
+        )
+        visit.quality["face"] = str(face)
+        finger_scores = []
+        for finger in FINGERS:
+            if persona.fingerprint(FINGERS.index(finger) + 1, 0) is None:
+                self._exception(
+                    visit,
+                    eid,
+                    finger,
+                    enrollment_pb2.EXCEPTION_KIND_AMPUTATED,
+                    "finger missing (amputation)",
+                )
+                continue
+            finger_scores.append(self._capture(visit, eid, finger))
+        visit.quality["fingers"] = (
+            f"{min(finger_scores)}-{max(finger_scores)}" if finger_scores else "-"
+        )
+        iris_scores = []
+        if position("right_eye") in plan:
+            for eye in EYES:
+                if visit.kind == "blind":
+                    self._exception(
+                        visit, eid, eye, enrollment_pb2.EXCEPTION_KIND_BLIND, "resident is blind"
+                    )
+                    continue
+                iris_scores.append(self._capture(visit, eid, eye))
+        visit.quality["iris"] = "/".join(map(str, iris_scores)) if iris_scores else "-"
+        visit.quality["signature"] = str(self._capture(visit, eid, "signature"))
+        done = self.client.enrollment.CompleteEnrollment(
+            enrollment_pb2.CompleteEnrollmentRequest(enrollment_id=eid),
+            metadata=self.client.metadata,
+        )
+        visit.record_id = done.record_id
+        self.report(
+            f"    sealed record {done.record_id} ({done.package_size / 1024:.0f} KiB) "
+            "and committed to the outbox"
+        )
+
+    def _capture(self, visit: Visit, eid: str, name: str) -> int:
+        best = 0
+        for _attempt in range(3):
+            summary = self.client.capture(eid, position(name), preview_fps=15)
+            assert summary.result is not None
+            best = max(best, summary.result.sample.quality.score)
+            if summary.result.accepted:
+                return summary.result.sample.quality.score
+        result = self.client.capture(
+            eid, position(name), force=True, force_reason="best of 3 attempts kept (worn ridges)"
+        ).result
+        assert result is not None and result.accepted
+        visit.forced += 1
+        self.report(f"    {name}: kept the best of 3 attempts (quality {best}) as a forced capture")
+        return result.sample.quality.score
+
+    def _exception(self, visit: Visit, eid: str, name: str, kind: int, note: str) -> None:
+        self.client.enrollment.MarkException(
+            enrollment_pb2.MarkExceptionRequest(
+                enrollment_id=eid,
+                position=position(name),
+                kind=kind,
+                note=note,
+                supervisor_token=self.supervisor_token,
+            ),
+            metadata=self.client.metadata,
+        )
+        visit.exceptions += 1
+        self.report(f"    {name}: exception recorded ({note}), approved by the supervisor")
+
+
+def _follow_records(
+    client: StationClient,
+    stop: threading.Event,
+    statuses: dict[str, int],
+    changed: threading.Condition,
+) -> None:
+    request = records_pb2.WatchRecordsRequest(include_current=True)
+    stream = client.records.WatchRecords(request, metadata=client.metadata)
+    stop_watch = threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True)
+    stop_watch.start()
+    try:
+        for event in stream:
+            record = event.record
+            with changed:
+                if statuses.get(record.record_id) != record.status:
+                    statuses[record.record_id] = record.status
+                    say(
+                        f"    [centre] {record.record_id}: "
+                        f"{records_pb2.RecordStatus.Name(record.status)[14:]}"
+                    )
+                changed.notify_all()
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.CANCELLED:
+            say(f"    record watch ended: {exc.details()}")
+
+
+def _table(visits: list[Visit], client: StationClient) -> list[str]:
+    rows = [
+        (
+            "record id",
+            "resident",
+            "category",
+            "face",
+            "fingers",
+            "iris",
+            "sign",
+            "forced/exc",
+            "attempts",
+            "centre status",
+        )
+    ]
+    for visit in visits:
+        record = client.records.GetRecord(
+            records_pb2.GetRecordRequest(record_id=visit.record_id), metadata=client.metadata
+        )
+        rows.append(
+            (
+                visit.record_id,
+                visit.label,
+                visit.category,
+                visit.quality["face"],
+                visit.quality["fingers"],
+                visit.quality["iris"],
+                visit.quality["signature"],
+                f"{visit.forced}/{visit.exceptions}",
+                str(record.delivery_attempts),
+                records_pb2.RecordStatus.Name(record.status)[14:],
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
+    """Run the whole demo; 0 when every record reached the status it should."""
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="rekam-demo-"))
+    processes: list[subprocess.Popen] = []
+    stop = threading.Event()
+    try:
+        say("Rekam demo: a simulated central registry and a simulated recording kit")
+        centre = _spawn(
+            [
+                "sim",
+                "center",
+                "--port",
+                "0",
+                "--data-dir",
+                str(workdir / "centre"),
+                "--ready-file",
+                str(workdir / "centre.json"),
+                "--decision-delay",
+                "0.5",
+            ],
+            workdir / "centre.log",
+        )
+        processes.append(centre)
+        centre_info = _wait_for_file(workdir / "centre.json", centre, 30)
+        say(f"  centre up at {centre_info['url']}")
+        station_dir = workdir / "station"
+        token = _operator_token(station_dir, "demo-operator", "operator")
+        supervisor = _operator_token(station_dir, "demo-supervisor", "supervisor")
+        station = _spawn(
+            [
+                "serve",
+                "--simulate",
+                "--data-dir",
+                str(station_dir),
+                "--listen",
+                "127.0.0.1:0",
+                "--centre-url",
+                centre_info["url"],
+                "--centre-key",
+                centre_info["public_key_path"],
+                "--ready-file",
+                str(workdir / "station.json"),
+            ],
+            workdir / "station.log",
+        )
+        processes.append(station)
+        station_info = _wait_for_file(workdir / "station.json", station, 60)
+        _provision(
+            centre_info["url"], station_info["station_id"], station_info["station_public_key"]
+        )
+        client = StationClient(station_info["grpc"], token)
+        client.wait_until_serving()
+        devices = client.devices.ListDevices(
+            devices_pb2.ListDevicesRequest(),
+            metadata=client.metadata,
+        ).devices
+        say(
+            f"  station {station_info['station_id']} serving on {station_info['grpc']} with "
+            f"{len(devices)} devices:"
+        )
+        for device in devices:
+            say(
+                f"    {device.id}: {device.identity.vendor} {device.identity.model} "
+                f"over {device.identity.transport} ({device.identity.port})"
+            )
+        statuses: dict[str, int] = {}
+        changed = threading.Condition()
+        watcher = threading.Thread(
+            target=_follow_records, args=(client, stop, statuses, changed), daemon=True
+        )
+        watcher.start()
+        operator = Operator(client, supervisor)
+        identities: dict[str, enrollment_pb2.Subject] = {}
+        for visit in VISITS:
+            post(station_info["control"], "/v1/resident", {"kind": visit.kind, "seed": visit.seed})
+            operator.enroll(visit, identities)
+        post(station_info["control"], "/v1/resident", {})
+        say("  waiting for the centre's final status of every record ...")
+        deadline = started + timeout_s
+        with changed:
+            while not all(statuses.get(v.record_id) in FINAL for v in VISITS):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                changed.wait(min(remaining, 1.0))
+        stop.set()
+        lines = _table(VISITS, client)
+        client.close()
+        say("")
+        for line in lines:
+            say(line)
+        failed = [v for v in VISITS if statuses.get(v.record_id) != v.expect]
+        say("")
+        if failed:
+            for visit in failed:
+                got = statuses.get(visit.record_id)
+                say(
+                    f"  UNEXPECTED: {visit.label} ended as "
+                    f"{records_pb2.RecordStatus.Name(got) if got else 'nothing'}, expected "
+                    f"{records_pb2.RecordStatus.Name(visit.expect)}"
+                )
+            say(f"  logs kept in {workdir}")
+            keep = True
+            return 1
+        say(
+            f"Demo finished in {time.monotonic() - started:.1f} s: {len(VISITS)} residents "
+            "enrolled, sealed, delivered and tracked; the planted duplicate was caught."
+        )
+        return 0
+    except (grpc.RpcError, RuntimeError, OSError) as exc:
+        detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
+        reason = error_reason(exc) if isinstance(exc, grpc.RpcError) else ""
+        say(f"demo failed: {detail} {reason}".strip())
+        say(f"  logs kept in {workdir}")
+        keep = True
+        return 1
+    finally:
+        stop.set()
+        for process in reversed(processes):
+            _stop(process)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,179 @@
+"""Turns a finished enrollment into a sealed package committed to the outbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from capture.enrollment import Enrollment
+from capture.errors import ErrorKind, WorkflowError
+from capture.plan import Category
+from capture.positions import EYES, SIGNATURE, modality_of
+from drivers.errors import OperatorText
+from station.devices import DeviceManager
+from station.services.enrollment import SealReceipt
+from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
+from uploader.keys import StationKeys, load_centre_public_key
+from uploader.outbox import Outbox, OutboxError
+from uploader.package import seal
+
+log = logging.getLogger(__name__)
+
+# The workflow's exception kinds in the record's vocabulary.
+RECORD_EXCEPTION = {
+    ("fingerprint", "amputated"): "amputated",
+    ("fingerprint", "bandaged"): "bandaged",
+    ("fingerprint", "unusable"): "unable_to_print",
+    ("iris", "blind"): "blind",
+    ("iris", "eye_absent"): "missing",
+    ("iris", "unusable"): "unable_to_capture",
+    ("signature", "signature_line"): "line_accepted",
+    ("signature", "cannot_sign"): "unable_to_sign",
+}
+
+
+def record_id_for(station_id: str, enrollment: Enrollment) -> str:
+    """Stable per enrollment, so sealing the same enrollment twice never makes two records."""
+    return f"{station_id}-{enrollment.started_at:%Y%m%d}-{enrollment.enrollment_id[:16]}"
+
+
+def record_content(
+    enrollment: Enrollment, station_id: str, operator: str, devices: list[dict]
+) -> RecordContent:
+    """The uploader's view of an enrollment: every sample, exception and flag."""
+    subject = enrollment.subject
+    samples: list[ImageSample] = []
+    signature: SignatureSample | None = None
+    for position in enrollment.plan.positions:
+        modality = modality_of(position).value
+        mark = enrollment.exceptions.get(position)
+        sample = enrollment.samples.get(position)
+        if position == SIGNATURE:
+            if mark is not None and sample is None:
+                signature = SignatureSample([], 0, 0, 0, RECORD_EXCEPTION[(modality, mark.kind)])
+            elif sample is not None and sample.trace is not None:
+                trace = sample.trace
+                signature = SignatureSample(
+                    [(p.t_ms, p.x, p.y, p.pressure, p.touching) for p in trace.points],
+                    trace.max_x,
+                    trace.max_y,
+                    trace.max_pressure,
+                    RECORD_EXCEPTION[(modality, mark.kind)] if mark else "",
+                )
+            continue
+        if mark is not None:
+            samples.append(
+                ImageSample(
+                    position,
+                    modality,
+                    None,
+                    0,
+                    enrollment.attempts.get(position, 0),
+                    False,
+                    RECORD_EXCEPTION[(modality, mark.kind)],
+                )
+            )
+        elif sample is not None:
+            samples.append(
+                ImageSample(
+                    position,
+                    modality,
+                    sample.image,
+                    sample.quality.score,
+                    sample.attempts,
+                    sample.forced,
+                )
+            )
+    if enrollment.plan.category is Category.MENTAL_DISORDER:
+        samples.extend(
+            ImageSample(eye, "iris", None, 0, 0, False, "mental_condition") for eye in EYES
+        )
+    flags = list(enrollment.flags)
+    flags.extend(f"FORCED:{s.position}" for s in enrollment.samples.values() if s.forced)
+    flags.extend(
+        f"RELAXED_THRESHOLD:{s.position}"
+        for s in enrollment.samples.values()
+        if s.relaxed_threshold
+    )
+    return RecordContent(
+        record_id="",
+        station_id=station_id,
+        operator=operator,
+        supervisor=next((m.approved_by for m in enrollment.exceptions.values()), ""),
+        subject=Subject(
+            nik=subject.nik,
+            name=subject.name,
+            birth_date=subject.birth_date,
+            sex=subject.sex,
+            category=subject.category.value,
+            demographics_ref=subject.demographics_ref,
+        ),
+        samples=samples,
+        signature=signature,
+        devices=devices,
+        started_at=enrollment.started_at,
+        completed_at=None,
+        flags=flags,
+    )
+
+
+class RecordSealer:
+    """Seals enrollments for the centre and commits them to the outbox before returning."""
+
+    def __init__(
+        self,
+        station_id: str,
+        keys: StationKeys,
+        centre_key_path: Path,
+        outbox: Outbox,
+        devices: DeviceManager,
+        on_sealed: Callable[[], None] | None = None,
+    ) -> None:
+        self.station_id = station_id
+        self.keys = keys
+        self.centre_key = load_centre_public_key(centre_key_path)
+        self.outbox = outbox
+        self.devices = devices
+        self.on_sealed = on_sealed
+
+    def _device_list(self) -> list[dict]:
+        return [
+            {
+                "id": d.device_id,
+                "vendor": d.identity.vendor,
+                "model": d.identity.model,
+                "serial": d.identity.serial,
+                "firmware": d.identity.firmware,
+            }
+            for d in self.devices.devices()
+        ]
+
+    def __call__(self, enrollment: Enrollment, operator: str) -> SealReceipt:
+        content = record_content(enrollment, self.station_id, operator, self._device_list())
+        content.record_id = record_id_for(self.station_id, enrollment)
+        try:
+            sealed = seal(content, self.keys, self.centre_key)
+            self.outbox.enqueue(
+                sealed,
+                category=enrollment.subject.category.value,
+                meta={
+                    "enrollment_id": enrollment.enrollment_id,
+                    "quality": {s.position: s.quality.score for s in enrollment.samples.values()},
+                },
+            )
+        except (OSError, OutboxError, ValueError) as exc:
+            log.error("sealing %s failed: %s", content.record_id, exc)
+            raise WorkflowError(
+                ErrorKind.INTERNAL,
+                "SEAL_FAILED",
+                OperatorText(
+                    "The record could not be saved; the enrollment is kept. Check the kit's "
+                    "storage, then complete it again.",
+                    "Rekaman tidak dapat disimpan; perekaman tetap tersimpan. Periksa "
+                    "penyimpanan perangkat, lalu selesaikan lagi.",
+                ),
+            ) from exc
+        if self.on_sealed is not None:
+            self.on_sealed()
+        return SealReceipt(sealed.record_id, sealed.sha256, sealed.size)

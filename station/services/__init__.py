@@ -1,0 +1,1 @@
+"""The station.v1 service implementations."""

@@ -1,0 +1,354 @@
+"""station.v1.Enrollment: guided enrollment over gRPC."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+import cv2
+import grpc
+
+from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
+from capture.enrollment import Enrollment, EnrollmentState
+from capture.errors import ErrorKind, WorkflowError
+from capture.workflow import CaptureResultEvent, EnrollmentWorkflow
+from drivers.base import ImageDevice, Modality
+from drivers.errors import DeviceError, OperatorText
+from station import convert
+from station.auth import Role, TokenStore, caller
+from station.errors import abort, abort_workflow, caller_language
+from station.mailbox import Closed, PreviewMailbox
+from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+MAX_PREVIEW_FPS = 60
+MAX_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class SealReceipt:
+    record_id: str
+    sha256: str
+    size: int
+
+
+Sealer = Callable[[Enrollment, str], SealReceipt]
+
+
+def _invalid(context: grpc.ServicerContext, reason: str, en: str, idn: str) -> None:
+    abort(context, grpc.StatusCode.INVALID_ARGUMENT, reason, OperatorText(en, idn))
+
+
+class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
+    def __init__(
+        self,
+        workflow: EnrollmentWorkflow,
+        tokens: TokenStore,
+        sealer: Sealer,
+        face_camera: Callable[[], ImageDevice],
+    ) -> None:
+        self.workflow = workflow
+        self.tokens = tokens
+        self.sealer = sealer
+        self.face_camera = face_camera
+        self._seal_lock = threading.Lock()
+
+    # -- helpers -------------------------------------------------------------------------
+    def _position(self, context: grpc.ServicerContext, value: int) -> str:
+        position = convert.POSITION_FROM_PB.get(value)
+        if position is None:
+            _invalid(
+                context,
+                "POSITION_INVALID",
+                f"Position {value} is not a finger, eye, face or signature position.",
+                f"Posisi {value} bukan posisi jari, mata, wajah, atau tanda tangan.",
+            )
+        assert position is not None
+        return position
+
+    def _record(
+        self, enrollment: Enrollment, context: grpc.ServicerContext, thumbnails: bool = False
+    ) -> enrollment_pb2.EnrollmentRecord:
+        return convert.enrollment_to_pb(enrollment, caller_language(context), thumbnails)
+
+    # -- RPCs ----------------------------------------------------------------------------
+    def StartEnrollment(self, request, context):
+        operator = caller(context, self.tokens)
+        try:
+            subject = convert.subject_from_pb(request.subject)
+        except ValueError as exc:
+            _invalid(context, "SUBJECT_INVALID", f"{exc}.", f"Data penduduk tidak sah: {exc}.")
+        try:
+            enrollment = self.workflow.start(subject, operator.name)
+        except WorkflowError as exc:
+            abort_workflow(context, exc)
+        log.info(
+            "enrollment %s started by %s (%s)",
+            enrollment.enrollment_id,
+            operator.name,
+            subject.category.value,
+        )
+        return self._record(enrollment, context)
+
+    def GetEnrollment(self, request, context):
+        caller(context, self.tokens)
+        try:
+            enrollment = self.workflow.get(request.enrollment_id)
+        except WorkflowError as exc:
+            abort_workflow(context, exc)
+        return self._record(enrollment, context, request.include_thumbnails)
+
+    def ListEnrollments(self, request, context):
+        caller(context, self.tokens)
+        states = {convert.STATE_FROM_PB[s] for s in request.states if s in convert.STATE_FROM_PB}
+        states = states or {EnrollmentState.IN_PROGRESS}
+        language = caller_language(context)
+        return enrollment_pb2.ListEnrollmentsResponse(
+            enrollments=[
+                convert.enrollment_to_pb(e, language) for e in self.workflow.store.list(states)
+            ]
+        )
+
+    def Capture(self, request, context) -> Iterator[enrollment_pb2.CaptureEvent]:
+        caller(context, self.tokens)
+        language = caller_language(context)
+        position = self._position(context, request.position)
+        settings = self._settings(request, context)
+        cancel = threading.Event()
+        context.add_callback(cancel.set)
+        mailbox: PreviewMailbox[object] = PreviewMailbox()
+
+        def produce() -> None:
+            try:
+                for event in self.workflow.capture(
+                    request.enrollment_id,
+                    position,
+                    cancel,
+                    force=request.force,
+                    force_reason=request.force_reason,
+                    settings=settings,
+                ):
+                    mailbox.put(event, droppable=isinstance(event, PreviewEvent))
+            except (WorkflowError, DeviceError) as exc:
+                mailbox.put(exc)
+            except Exception as exc:  # a bug must end the call cleanly, not hang it
+                log.exception("capture failed")
+                mailbox.put(exc)
+            finally:
+                mailbox.close()
+
+        producer = threading.Thread(target=produce, name="capture", daemon=True)
+        producer.start()
+        try:
+            while True:
+                try:
+                    item = mailbox.get(timeout=0.25)
+                except Closed:
+                    return
+                if item is None:
+                    if not context.is_active():
+                        return
+                    continue
+                event, dropped = item
+                if isinstance(event, WorkflowError):
+                    abort_workflow(context, event)
+                if isinstance(event, Exception):
+                    abort(
+                        context,
+                        grpc.StatusCode.INTERNAL,
+                        "INTERNAL",
+                        OperatorText(
+                            "The station hit an internal error during the capture. Try again; "
+                            "if it repeats, call a technician.",
+                            "Terjadi kesalahan internal saat perekaman. Coba lagi; jika terulang, "
+                            "hubungi teknisi.",
+                        ),
+                    )
+                yield self._event_to_pb(event, dropped, language)
+        finally:
+            cancel.set()
+            producer.join(timeout=5)
+
+    def _settings(self, request, context) -> CaptureSettings:
+        base = self.workflow.settings
+        if not 0 <= request.preview_fps <= MAX_PREVIEW_FPS:
+            _invalid(
+                context,
+                "PREVIEW_FPS_INVALID",
+                f"preview_fps must be 0..{MAX_PREVIEW_FPS}.",
+                f"preview_fps harus 0..{MAX_PREVIEW_FPS}.",
+            )
+        if not 0 <= request.timeout_seconds <= MAX_TIMEOUT_S:
+            _invalid(
+                context,
+                "TIMEOUT_INVALID",
+                f"timeout_seconds must be 0..{MAX_TIMEOUT_S:.0f}.",
+                f"timeout_seconds harus 0..{MAX_TIMEOUT_S:.0f}.",
+            )
+        if not 0 <= request.preview_jpeg_quality <= 100:
+            _invalid(
+                context,
+                "JPEG_QUALITY_INVALID",
+                "preview_jpeg_quality must be 0..100.",
+                "preview_jpeg_quality harus 0..100.",
+            )
+        return replace(
+            base,
+            preview_fps=request.preview_fps or base.preview_fps,
+            timeout_s=request.timeout_seconds or base.timeout_s,
+            preview_jpeg_quality=request.preview_jpeg_quality or base.preview_jpeg_quality,
+        )
+
+    def _event_to_pb(self, event: object, dropped: int, language: str):
+        if isinstance(event, PromptEvent):
+            return enrollment_pb2.CaptureEvent(
+                prompt=enrollment_pb2.CapturePrompt(
+                    position=convert.POSITION_TO_PB[event.position],
+                    instruction=event.instruction,
+                    message=event.text.in_language(language),
+                )
+            )
+        if isinstance(event, PreviewEvent):
+            return enrollment_pb2.CaptureEvent(
+                preview=enrollment_pb2.PreviewFrame(
+                    sequence=event.sequence,
+                    image=common_pb2.EncodedImage(
+                        data=event.jpeg,
+                        media_type="image/jpeg",
+                        width=event.width,
+                        height=event.height,
+                    ),
+                    quality=convert.quality_to_pb(event.quality, 0, language),
+                    captured_at=convert.timestamp(event.captured_at),
+                    dropped=dropped,
+                )
+            )
+        assert isinstance(event, CaptureResultEvent)
+        return enrollment_pb2.CaptureEvent(
+            result=enrollment_pb2.CaptureResult(
+                sample=convert.sample_to_pb(
+                    event.sample, language, with_thumbnail=event.sample.position == "face"
+                ),
+                accepted=event.accepted,
+                attempts_left=event.attempts_left,
+                message=event.text.in_language(language) if event.text else "",
+            )
+        )
+
+    def ApproveSample(self, request, context):
+        caller(context, self.tokens)
+        position = self._position(context, request.position)
+        try:
+            enrollment = self.workflow.approve(request.enrollment_id, position, request.approved)
+        except WorkflowError as exc:
+            abort_workflow(context, exc)
+        return self._record(enrollment, context)
+
+    def MarkException(self, request, context):
+        operator = caller(context, self.tokens)
+        position = self._position(context, request.position)
+        kind = convert.EXCEPTION_FROM_PB.get(request.kind)
+        if kind is None:
+            _invalid(
+                context,
+                "EXCEPTION_KIND_INVALID",
+                "Choose the kind of exception.",
+                "Pilih jenis pengecualian.",
+            )
+        supervisor = (
+            self.tokens.verify(request.supervisor_token)
+            if request.supervisor_token
+            else (operator if operator.role is Role.SUPERVISOR else None)
+        )
+        if supervisor is None or supervisor.role is not Role.SUPERVISOR:
+            abort(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "SUPERVISOR_APPROVAL_REQUIRED",
+                OperatorText(
+                    "An exception needs a supervisor's approval: ask the supervisor "
+                    "to confirm with their own token.",
+                    "Pengecualian memerlukan persetujuan supervisor: minta supervisor "
+                    "mengonfirmasi dengan tokennya sendiri.",
+                ),
+            )
+        proof = request.proof_photo or self._proof_photo(context)
+        try:
+            enrollment = self.workflow.mark_exception(
+                request.enrollment_id,
+                position,
+                kind,
+                request.note.strip(),
+                supervisor.name,
+                proof,
+            )
+        except WorkflowError as exc:
+            abort_workflow(context, exc)
+        return self._record(enrollment, context)
+
+    def _proof_photo(self, context: grpc.ServicerContext) -> bytes:
+        try:
+            camera = self.face_camera()
+            with camera.lock:
+                frame = camera.capture(timeout=5.0)
+        except DeviceError as exc:
+            abort(context, grpc.StatusCode.UNAVAILABLE, exc.reason, exc.text)
+        ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return buffer.tobytes() if ok else b""
+
+    def CompleteEnrollment(self, request, context):
+        operator = caller(context, self.tokens)
+        try:
+            enrollment = self.workflow.ready_to_seal(request.enrollment_id)
+        except WorkflowError as exc:
+            abort_workflow(context, exc)
+        lock = self.workflow.store.lock_for(enrollment.enrollment_id)
+        if not lock.acquire(timeout=5):
+            abort_workflow(
+                context,
+                WorkflowError(
+                    ErrorKind.FAILED_PRECONDITION,
+                    "CAPTURE_IN_PROGRESS",
+                    OperatorText(
+                        "A capture is still running. Finish it, then complete the record.",
+                        "Perekaman masih berjalan. Selesaikan, lalu tutup rekaman.",
+                    ),
+                ),
+            )
+        try:
+            if enrollment.state is not EnrollmentState.IN_PROGRESS:
+                self.workflow.ready_to_seal(request.enrollment_id)  # raises ENROLLMENT_CLOSED
+            receipt = self.sealer(enrollment, operator.name)
+            self.workflow.mark_completed(enrollment, receipt.record_id)
+        except WorkflowError as exc:
+            abort_workflow(context, exc)
+        finally:
+            lock.release()
+        log.info("enrollment %s sealed as record %s", enrollment.enrollment_id, receipt.record_id)
+        return enrollment_pb2.CompleteEnrollmentResponse(
+            enrollment=self._record(enrollment, context),
+            record_id=receipt.record_id,
+            package_sha256=receipt.sha256,
+            package_size=receipt.size,
+        )
+
+    def CancelEnrollment(self, request, context):
+        caller(context, self.tokens)
+        try:
+            enrollment = self.workflow.cancel(request.enrollment_id)
+        except WorkflowError as exc:
+            abort_workflow(context, exc)
+        log.info("enrollment %s cancelled", enrollment.enrollment_id)
+        return self._record(enrollment, context)
+
+
+def face_camera_lookup(find: Callable[[Modality], object]) -> Callable[[], ImageDevice]:
+    def lookup() -> ImageDevice:
+        device = find(Modality.FACE)
+        assert isinstance(device, ImageDevice)
+        return device
+
+    return lookup

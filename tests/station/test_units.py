@@ -1,0 +1,83 @@
+"""Station pieces that need no running kit: mailbox, configuration, loopback rule."""
+
+import threading
+
+import pytest
+
+from drivers.base import Modality
+from station.config import StationConfig
+from station.mailbox import Closed, PreviewMailbox
+from station.server import is_loopback
+
+
+def test_mailbox_keeps_one_preview_and_never_drops_results():
+    box: PreviewMailbox[str] = PreviewMailbox()
+    box.put("prompt")
+    for index in range(50):
+        box.put(f"preview-{index}", droppable=True)
+    box.put("result")
+    box.close()
+    taken = []
+    while True:
+        try:
+            item = box.get(timeout=0.1)
+        except Closed:
+            break
+        assert item is not None
+        taken.append(item)
+    assert taken == [("prompt", 0), ("preview-49", 49), ("result", 0)]
+    assert box.dropped_total == 49
+
+
+def test_mailbox_get_times_out_then_wakes_on_put():
+    box: PreviewMailbox[int] = PreviewMailbox()
+    assert box.get(timeout=0.01) is None
+    threading.Timer(0.05, box.put, args=(7,)).start()
+    assert box.get(timeout=5) == (7, 0)
+
+
+def test_config_from_toml_mapping():
+    config = StationConfig.from_mapping(
+        {
+            "station": {"id": "KIT-9", "data_dir": "/tmp/x", "listen": "127.0.0.1:6000"},
+            "centre": {"url": "http://127.0.0.1:8700", "public_key": "/etc/centre.pem"},
+            "quality": {"fingerprint": {"min_score": 55}},
+            "relaxed_thresholds": {"fingerprint": 25},
+            "devices": [{"id": "fp", "driver": "r30x", "port": "/dev/ttyUSB0"}],
+        }
+    )
+    assert config.station_id == "KIT-9" and config.port == 6000
+    assert config.thresholds.normal[Modality.FINGERPRINT] == 55
+    assert config.thresholds.relaxed[Modality.FINGERPRINT] == 25
+    assert config.devices[0]["driver"] == "r30x"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"station": {"colour": "red"}},
+        {"stations": {}},
+        {"relaxed_thresholds": {"nose": 3}},
+        {"relaxed_thresholds": {"iris": 300}},
+        {"quality": {"face": {"no_such_knob": 1}}},
+    ],
+)
+def test_config_rejects_unknown_or_bad_keys(bad):
+    with pytest.raises((ValueError, TypeError)):
+        StationConfig.from_mapping(bad)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.0.2.10", False),
+        ("", False),
+        ("example.org", False),
+    ],
+)
+def test_loopback_rule(host, expected):
+    assert is_loopback(host) is expected
