@@ -74,7 +74,8 @@ class Device(ABC):
     """A device the station drives. Subclasses implement one protocol over one transport.
 
     ``device_id`` is the station-local name from configuration (e.g. "fingerprint-0").
-    Calls on one device are serialised by the caller (one capture at a time).
+    ``lock`` serialises use of the device: a caller holds it for a whole capture, and drivers
+    take it around each transfer, so it is re-entrant.
     """
 
     driver_name: str = ""
@@ -84,7 +85,7 @@ class Device(ABC):
         self.port = port
         self.status = DeviceStatus.DISCONNECTED
         self.identity = DeviceIdentity(vendor="unknown", model="unknown", port=port)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
 
     @property
     @abstractmethod
