@@ -1,0 +1,231 @@
+"""Veridicom 5thSense (USB 061a:0110) press-type fingerprint sensor, unencrypted, via pyusb.
+
+Protocol as documented by libfprint's vcom5s driver: vendor control writes set the contrast
+(register 0x02) and gain (register 0x03); the vendor command 0xC1 scans the whole image, which
+then arrives as 24 bulk reads of 3,600 bytes (12 rows of 300 pixels each) on endpoint 0x81,
+300x288 pixels at 8 bits and 500 ppi. A finger is present when the 64x64 box at the centre
+averages 100 or darker. Any USB backend works: libusb on a kit, or the simulated bus
+(``usb_backend="simulator.devices.vcom5s_usb"``) in tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib
+import threading
+import time
+
+import numpy as np
+import usb.core
+import usb.util
+
+from drivers.base import Capabilities, DeviceIdentity, DeviceStatus, ImageDevice, Modality
+from drivers.errors import (
+    CaptureCancelled,
+    CaptureTimeout,
+    DeviceUnavailable,
+    OperatorText,
+    ProtocolError,
+)
+
+VENDOR_ID, PRODUCT_ID = 0x061A, 0x0110
+WIDTH, HEIGHT = 300, 288
+READ_SIZE = WIDTH * 12
+READS_PER_IMAGE = HEIGHT // 12
+EP_IN = 0x81
+REG_CONTRAST, REG_GAIN, CMD_SCAN = 0x02, 0x03, 0xC1
+VENDOR_OUT, VENDOR_IN = 0x40, 0xC0
+DETECT_BOX = (slice(111, 175), slice(117, 181))
+FINGER_PRESENT_MAX_MEAN = 100
+GONE_ERRNOS = {errno.ENODEV, errno.ENOENT, errno.EIO, errno.ENXIO}
+FINGERS = (
+    "right_thumb",
+    "right_index",
+    "right_middle",
+    "right_ring",
+    "right_little",
+    "left_thumb",
+    "left_index",
+    "left_middle",
+    "left_ring",
+    "left_little",
+)
+
+TEXT_UNAVAILABLE = OperatorText(
+    "The USB fingerprint scanner is not connected. Plug it in (or try another USB port), "
+    "then try again.",
+    "Pemindai sidik jari USB tidak terhubung. Colokkan (atau coba port USB lain), lalu coba lagi.",
+)
+TEXT_NO_FINGER = OperatorText(
+    "No finger was detected on the scanner. Ask the resident to press the finger flat.",
+    "Tidak ada jari yang terdeteksi di pemindai. Minta penduduk menempelkan jari dengan rata.",
+)
+TEXT_TRANSFER = OperatorText(
+    "The fingerprint scanner sent an incomplete image. Try again; if it repeats, reconnect it.",
+    "Pemindai sidik jari mengirim gambar tidak lengkap. Coba lagi; jika terulang, "
+    "sambungkan ulang.",
+)
+TEXT_CANCELLED = OperatorText(
+    "The fingerprint capture was cancelled.", "Pengambilan sidik jari dibatalkan."
+)
+
+
+def parse_port(port: str) -> tuple[int, int, str]:
+    """``usb:VVVV:PPPP[/SERIAL]`` -> (vendor id, product id, serial or "")."""
+    if not port.startswith("usb:"):
+        raise ValueError(f"USB port must look like usb:061a:0110[/SERIAL], got {port!r}")
+    ids, _, serial = port[4:].partition("/")
+    vendor, _, product = ids.partition(":")
+    return int(vendor, 16), int(product, 16), serial
+
+
+def finger_present(image: np.ndarray) -> bool:
+    return float(image[DETECT_BOX].mean()) <= FINGER_PRESENT_MAX_MEAN
+
+
+class Vcom5sFingerprintScanner(ImageDevice):
+    """The 5thSense sensor. ``port`` is ``usb:061a:0110`` or ``usb:061a:0110/SERIAL``."""
+
+    driver_name = "vcom5s"
+
+    def __init__(
+        self,
+        device_id: str,
+        port: str = "usb:061a:0110",
+        *,
+        usb_backend: str = "",
+        contrast: int = 0x01,
+        gain: int = 0x29,
+        poll_interval: float = 0.05,
+        transfer_timeout_ms: int = 1000,
+        retries: int = 1,
+    ) -> None:
+        super().__init__(device_id, port)
+        self.vendor_id, self.product_id, self.serial = parse_port(port)
+        self.usb_backend = usb_backend
+        self.contrast = contrast
+        self.gain = gain
+        self.poll_interval = poll_interval
+        self.transfer_timeout_ms = transfer_timeout_ms
+        self.retries = retries
+        self._dev: usb.core.Device | None = None
+        self._capabilities = Capabilities(Modality.FINGERPRINT, FINGERS, WIDTH, HEIGHT, 500)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def _backend(self):  # type: ignore[no-untyped-def]
+        if not self.usb_backend:
+            return None  # pyusb's default (libusb)
+        return importlib.import_module(self.usb_backend).get_backend()
+
+    def open(self) -> None:
+        try:
+            candidates = list(
+                usb.core.find(
+                    find_all=True,
+                    idVendor=self.vendor_id,
+                    idProduct=self.product_id,
+                    backend=self._backend(),
+                )
+                or []
+            )
+            for dev in candidates:
+                if not self.serial or usb.util.get_string(dev, dev.iSerialNumber) == self.serial:
+                    break
+            else:
+                raise DeviceUnavailable(f"no USB device {self.port}", TEXT_UNAVAILABLE)
+            dev.set_configuration()
+            usb.util.claim_interface(dev, 0)
+            self.identity = DeviceIdentity(
+                vendor=usb.util.get_string(dev, dev.iManufacturer) or "Veridicom",
+                model=usb.util.get_string(dev, dev.iProduct) or "5thSense",
+                serial=usb.util.get_string(dev, dev.iSerialNumber) or "",
+                firmware=f"{dev.bcdDevice >> 8}.{dev.bcdDevice & 0xFF:02d}",
+                transport="usb",
+                port=self.port,
+            )
+        except usb.core.USBError as exc:
+            self.status = DeviceStatus.DISCONNECTED
+            raise DeviceUnavailable(
+                f"USB error opening {self.port}: {exc}", TEXT_UNAVAILABLE
+            ) from exc
+        except (ValueError, ImportError, AttributeError) as exc:
+            self.status = DeviceStatus.DISCONNECTED
+            raise DeviceUnavailable(f"cannot open {self.port}: {exc}", TEXT_UNAVAILABLE) from exc
+        self._dev = dev
+        self.status = DeviceStatus.READY
+
+    def close(self) -> None:
+        dev, self._dev = self._dev, None
+        if dev is not None:
+            with contextlib.suppress(usb.core.USBError):
+                usb.util.dispose_resources(dev)
+        self.status = DeviceStatus.DISCONNECTED
+
+    def _lost(self, exc: usb.core.USBError) -> DeviceUnavailable:
+        self.close()
+        return DeviceUnavailable(f"USB device {self.port} went away: {exc}", TEXT_UNAVAILABLE)
+
+    def scan(self) -> np.ndarray:
+        """One scan: set contrast and gain, start the scan, read the image."""
+        dev = self._dev
+        if dev is None:
+            self.open()
+            dev = self._dev
+        assert dev is not None
+        timeout = self.transfer_timeout_ms
+        try:
+            dev.ctrl_transfer(VENDOR_OUT, REG_CONTRAST, self.contrast, 0, None, timeout)
+            dev.ctrl_transfer(VENDOR_OUT, REG_GAIN, self.gain, 0, None, timeout)
+            dev.ctrl_transfer(VENDOR_IN, CMD_SCAN, 0, 0, 0, timeout)
+            image = bytearray()
+            for _ in range(READS_PER_IMAGE):
+                chunk = dev.read(EP_IN, READ_SIZE, timeout)
+                if len(chunk) != READ_SIZE:
+                    raise ProtocolError(
+                        f"short bulk read: {len(chunk)} of {READ_SIZE} bytes", TEXT_TRANSFER
+                    )
+                image += chunk
+        except usb.core.USBTimeoutError as exc:
+            raise ProtocolError(f"USB transfer timed out: {exc}", TEXT_TRANSFER) from exc
+        except usb.core.USBError as exc:
+            if exc.errno in GONE_ERRNOS or exc.backend_error_code == -4:
+                raise self._lost(exc) from exc
+            raise ProtocolError(f"USB transfer failed: {exc}", TEXT_TRANSFER) from exc
+        return np.frombuffer(bytes(image), dtype=np.uint8).reshape(HEIGHT, WIDTH)
+
+    def capture(
+        self,
+        *,
+        timeout: float,
+        cancel: threading.Event | None = None,
+        position: str | None = None,
+    ) -> np.ndarray:
+        deadline = time.monotonic() + timeout
+        failures = 0
+        self.status = DeviceStatus.BUSY
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise CaptureCancelled("capture cancelled", TEXT_CANCELLED)
+                try:
+                    image = self.scan()
+                except ProtocolError:
+                    failures += 1
+                    if failures > self.retries:
+                        raise
+                    continue
+                if finger_present(image):
+                    return image
+                if time.monotonic() >= deadline:
+                    raise CaptureTimeout("no finger on the sensor", TEXT_NO_FINGER)
+                if cancel is not None:
+                    cancel.wait(self.poll_interval)
+                else:
+                    time.sleep(self.poll_interval)
+        finally:
+            if self.status is DeviceStatus.BUSY:
+                self.status = DeviceStatus.READY
