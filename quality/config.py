@@ -1,0 +1,141 @@
+"""Quality thresholds and weights. Defaults suit the kit's devices; the station's configuration
+file may override any of them through ``QualityConfig.from_mapping``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+
+class _FromMapping:
+    """``from_mapping``: build a dataclass from a dict, rejecting unknown keys."""
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> Self:
+        """Defaults overridden by ``mapping``; raises ValueError on an unknown key or bad type."""
+        mapping = dict(mapping or {})
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(mapping) - set(fields))
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown setting(s) {', '.join(unknown)}")
+        default = cls()
+        values: dict[str, Any] = {}
+        for name, value in mapping.items():
+            current = getattr(default, name)
+            if isinstance(current, _FromMapping):
+                values[name] = type(current).from_mapping(value)
+            elif isinstance(current, dict):
+                if not isinstance(value, Mapping):
+                    raise ValueError(f"{cls.__name__}.{name}: expected a mapping")
+                merged = dict(current)
+                for key, weight in value.items():
+                    if key not in current:
+                        raise ValueError(f"{cls.__name__}.{name}: unknown key {key}")
+                    merged[key] = float(weight)
+                values[name] = merged
+            elif isinstance(current, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{cls.__name__}.{name}: expected true or false")
+                values[name] = value
+            elif isinstance(current, int | float):
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError(f"{cls.__name__}.{name}: expected a number")
+                values[name] = type(current)(value)
+            else:
+                values[name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class FingerprintConfig(_FromMapping):
+    """Fingerprint (500 ppi grey) thresholds; measures are normalised to 0..1 before weighting."""
+
+    min_score: int = 40
+    block_size: int = 32  # pixels; NFIQ 2 uses 32x32 blocks at 500 ppi
+    foreground_min_std: float = 14.0  # grey-level std of a 16x16 tile that holds ridges
+    foreground_good_area: float = 44000.0  # pixels (~17.6 mm² at 500 ppi) for full credit
+    no_finger_fraction: float = 0.08  # below this: no finger at all
+    partial_fraction: float = 0.30
+    too_dark_mean: float = 95.0  # foreground mean below this: pressed too hard
+    dark_tile_drop: float = 70.0  # a tile this much darker than the platen is finger, too
+    too_light_contrast: float = 60.0  # ridge/valley contrast below this: too faint
+    light_mean: float = 172.0  # foreground mean above this: too light or too dry
+    dry_certainty: float = 0.8  # broken (dry) ridges lower the orientation certainty
+    min_ridge_period: float = 5.0  # pixels
+    max_ridge_period: float = 15.0
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "orientation_certainty": 1.0,
+            "local_clarity": 2.0,
+            "frequency_domain": 1.5,
+            "ridge_valley_uniformity": 1.0,
+            "orientation_flow": 1.0,
+            "contrast": 1.0,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class FaceConfig(_FromMapping):
+    """Face-photo (ICAO-style) thresholds. Sizes are fractions of the frame unless in pixels."""
+
+    min_score: int = 50
+    detect_width: int = 256  # the frame is scaled to this width before detection
+    detect_scale_factor: float = 1.2  # Haar pyramid step: larger is faster, coarser
+    min_inter_eye_px: float = 60.0  # in the original frame
+    min_face_width: float = 0.22  # face box width / frame width
+    max_face_width: float = 0.60
+    max_centre_offset_x: float = 0.12  # face centre from frame centre, fraction of width
+    max_centre_offset_y: float = 0.15
+    max_roll_degrees: float = 8.0
+    min_sharpness: float = 0.5  # Laplacian energy of the face at 64 px wide, over its contrast
+    min_mean: float = 70.0  # face luminance
+    max_mean: float = 200.0
+    min_dynamic_range: float = 90.0  # grey levels between the 2nd and 98th percentile
+    max_illumination_ratio: float = 1.6  # brighter / darker face half
+    max_background_std: float = 22.0
+    min_background_saturation: float = 70.0  # HSV saturation of a proper red or blue backdrop
+    require_eyes: bool = True
+
+
+@dataclass(frozen=True)
+class IrisConfig(_FromMapping):
+    """Iris (NIR, one eye) thresholds after ISO/IEC 29794-6."""
+
+    min_score: int = 50
+    analysis_width: int = 320  # segmentation runs on the eye scaled to this width
+    min_iris_radius: float = 80.0  # pixels in the original image (ISO: diameter >= 150)
+    max_iris_radius: float = 200.0
+    min_pupil_iris_ratio: float = 0.20
+    max_pupil_iris_ratio: float = 0.70
+    min_iris_sclera_contrast: float = 5.0  # percent
+    min_iris_pupil_contrast: float = 30.0  # percent
+    max_concentricity: float = 0.10  # centre distance / iris radius
+    min_margin: float = 0.6  # left/right margin, fraction of iris radius
+    min_usable_area: float = 0.70
+    min_grey_scale_bits: float = 5.5  # entropy of the usable iris pixels
+    min_sharpness: float = 50.0  # ISO 29794-6 sharpness, 0..100
+
+
+@dataclass(frozen=True)
+class SignatureConfig(_FromMapping):
+    """Signature-trace thresholds."""
+
+    min_score: int = 50
+    min_points: int = 40
+    min_duration_ms: float = 400.0
+    min_width: float = 0.2  # bounding box / pad size
+    min_height: float = 0.04
+    min_strokes: int = 2
+
+
+@dataclass(frozen=True)
+class QualityConfig(_FromMapping):
+    """All modalities; the ``[quality]`` section of the station configuration."""
+
+    fingerprint: FingerprintConfig = field(default_factory=FingerprintConfig)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    iris: IrisConfig = field(default_factory=IrisConfig)
+    signature: SignatureConfig = field(default_factory=SignatureConfig)

@@ -1,0 +1,283 @@
+"""Face-photo quality: ICAO-style checks on one uint8 BGR camera frame.
+
+Exactly one face (OpenCV Haar cascades shipped in ``cv2.data``), inter-eye distance, centring,
+head size, roll, sharpness, exposure, dynamic range, illumination uniformity, eyes visible, and a
+plain backdrop of the right colour: red for residents born in an odd year, blue for an even year.
+Each check yields a sub-score 0..1; the score is 100 x their weighted product.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+
+import cv2
+import numpy as np
+
+from quality.base import QualityResult, Reason
+from quality.config import FaceConfig
+from quality.reasons import reason
+
+_MIN_SIDE = 64
+_local = threading.local()  # CascadeClassifier objects are not shared between threads
+
+
+@functools.lru_cache(maxsize=1)
+def _cascade_paths() -> tuple[str, str]:
+    base = cv2.data.haarcascades
+    return base + "haarcascade_frontalface_default.xml", base + "haarcascade_eye.xml"
+
+
+def _cascades() -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
+    found = getattr(_local, "cascades", None)
+    if found is None:
+        face_path, eye_path = _cascade_paths()
+        found = (cv2.CascadeClassifier(face_path), cv2.CascadeClassifier(eye_path))
+        if found[0].empty() or found[1].empty():
+            raise RuntimeError("OpenCV Haar cascades are missing (opencv-python-headless 4.x)")
+        _local.cascades = found
+    return found
+
+
+def expected_background(birth_year: int | None) -> str | None:
+    """The backdrop colour for a birth year: "red" for odd years, "blue" for even ones."""
+    if birth_year is None:
+        return None
+    return "red" if birth_year % 2 else "blue"
+
+
+def _validated(image: object) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise ValueError("face image must be a numpy array")
+    if image.dtype != np.uint8:
+        raise ValueError(f"face image must be uint8 BGR, not {image.dtype}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"face image must be BGR (H, W, 3), got shape {image.shape}")
+    if min(image.shape[:2]) < _MIN_SIDE:
+        raise ValueError(f"face image too small: {image.shape[:2]}")
+    return image
+
+
+def _ramp(value: float, bad: float, good: float) -> float:
+    """0 at ``bad``, 1 at ``good``, linear between (either direction)."""
+    if good == bad:
+        return 1.0 if value >= good else 0.0
+    return float(np.clip((value - bad) / (good - bad), 0.0, 1.0))
+
+
+def _colour_name(mean_bgr: np.ndarray, min_saturation: float) -> tuple[str, float]:
+    pixel = np.uint8([[np.clip(mean_bgr, 0, 255)]])
+    hue, saturation, _ = cv2.cvtColor(pixel, cv2.COLOR_BGR2HSV)[0, 0].astype(float)
+    if saturation < min_saturation:
+        return "other", saturation
+    if hue <= 10 or hue >= 165:
+        return "red", saturation
+    if 95 <= hue <= 130:
+        return "blue", saturation
+    return "other", saturation
+
+
+def _find_eyes(
+    grey: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The two eye centres (image left first) in the upper part of the face box."""
+    x, y, w, h = box
+    top, bottom = y + int(0.15 * h), y + int(0.6 * h)
+    roi = grey[top:bottom, x : x + w]
+    if roi.size == 0:
+        return None
+    # Run the eye cascade on the face scaled to 100 px wide: enough for eyes, and quick.
+    factor = 100.0 / w
+    small = cv2.resize(roi, (100, max(1, int(roi.shape[0] * factor))), interpolation=cv2.INTER_AREA)
+    _, eye_cascade = _cascades()
+    eyes = eye_cascade.detectMultiScale(small, 1.1, 3, minSize=(14, 14), maxSize=(40, 40))
+    if len(eyes) < 2:
+        return None
+    centres = sorted(
+        ((ex + ew / 2) / factor + x, (ey + eh / 2) / factor + top, ew) for ex, ey, ew, eh in eyes
+    )
+    best = None
+    for i, left in enumerate(centres):
+        for right in centres[i + 1 :]:
+            gap = right[0] - left[0]
+            if not 0.25 * w < gap < 0.7 * w or abs(right[1] - left[1]) > 0.25 * w:
+                continue
+            fit = abs(gap - 0.45 * w) + abs(((left[0] + right[0]) / 2) - (x + w / 2))
+            if best is None or fit < best[0]:
+                best = (fit, (left[0], left[1]), (right[0], right[1]))
+    return None if best is None else (best[1], best[2])
+
+
+def assess_face(
+    image_bgr: np.ndarray, birth_year: int | None = None, config: FaceConfig | None = None
+) -> QualityResult:
+    """Score one face frame 0..100. ``birth_year`` selects the required backdrop colour (None:
+    colour not checked). Raises ValueError when the frame is not uint8 BGR of at least 64x64."""
+    config = config or FaceConfig()
+    frame = _validated(image_bgr)
+    height, width = frame.shape[:2]
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    factor = min(1.0, config.detect_width / width)
+    small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    face_cascade, _ = _cascades()
+    min_side = max(24, int(config.min_face_width * 0.6 * small.shape[1]))
+    detections = face_cascade.detectMultiScale(
+        small, config.detect_scale_factor, 4, minSize=(min_side, min_side)
+    )
+    measures: dict[str, float] = {"faces": float(len(detections))}
+    if len(detections) == 0:
+        return QualityResult("face", 0, measures, [reason("NO_FACE")])
+    boxes = sorted(
+        ((int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
+         for bx, by, bw, bh in detections),
+        key=lambda b: -b[2],
+    )
+    x, y, w, h = boxes[0]
+    reasons: list[Reason] = []
+    parts: dict[str, tuple[float, float]] = {}  # name -> (sub-score, weight)
+    if len(boxes) > 1:
+        reasons.append(reason("MULTIPLE_FACES"))
+        parts["single_face"] = (0.0, 1.0)
+
+    # Geometry: size, centring, eyes, inter-eye distance, roll.
+    face_width = w / width
+    centre_dx = (x + w / 2) / width - 0.5
+    centre_dy = (y + h / 2) / height - 0.45
+    measures.update(
+        face_width=face_width, centre_offset_x=centre_dx, centre_offset_y=centre_dy,
+        face_x=float(x), face_y=float(y), face_w=float(w), face_h=float(h),
+    )
+    if face_width < config.min_face_width:
+        reasons.append(reason("FACE_TOO_SMALL"))
+    elif face_width > config.max_face_width:
+        reasons.append(reason("FACE_TOO_LARGE"))
+    parts["head_size"] = (
+        min(
+            _ramp(face_width, config.min_face_width * 0.6, config.min_face_width * 1.1),
+            _ramp(face_width, config.max_face_width * 1.3, config.max_face_width),
+        ),
+        1.0,
+    )
+    off_x = abs(centre_dx) / config.max_centre_offset_x
+    off_y = abs(centre_dy) / config.max_centre_offset_y
+    if max(off_x, off_y) > 1:
+        reasons.append(reason("FACE_NOT_CENTRED"))
+    parts["centring"] = (_ramp(max(off_x, off_y), 2.0, 0.5), 1.0)
+
+    eyes = _find_eyes(grey, (x, y, w, h))
+    measures["eyes_found"] = 1.0 if eyes else 0.0
+    if eyes:
+        (lx, ly), (rx, ry) = eyes
+        inter_eye = math.hypot(rx - lx, ry - ly)
+        roll = math.degrees(math.atan2(ry - ly, rx - lx))
+        measures.update(eye_left_x=lx, eye_left_y=ly, eye_right_x=rx, eye_right_y=ry)
+    else:
+        inter_eye = 0.45 * w  # typical for a frontal face box of this cascade
+        roll = 0.0
+        if config.require_eyes:
+            reasons.append(reason("EYES_NOT_VISIBLE"))
+            parts["eyes_visible"] = (0.3, 1.0)
+    measures["inter_eye_px"] = inter_eye
+    measures["roll_degrees"] = roll
+    parts["inter_eye"] = (_ramp(inter_eye, config.min_inter_eye_px * 0.6, config.min_inter_eye_px),
+                          1.0)
+    if abs(roll) > config.max_roll_degrees:
+        reasons.append(reason("FACE_TILTED"))
+    parts["roll"] = (_ramp(abs(roll), 1.6 * config.max_roll_degrees, 0.5 * config.max_roll_degrees),
+                     1.0)
+
+    # Photometry on the inner face (drops hair and backdrop).
+    inner = grey[y + int(0.2 * h) : y + int(0.9 * h), x + int(0.2 * w) : x + int(0.8 * w)]
+    inner_f = inner.astype(np.float32)
+    mean = float(inner_f.mean())
+    low, high = np.percentile(inner_f, [2, 98])
+    dynamic_range = float(high - low)
+    # Sharpness at a fixed face scale, so the measure does not depend on the head size.
+    norm = cv2.resize(inner, (64, max(8, int(64 * inner.shape[0] / max(inner.shape[1], 1)))),
+                      interpolation=cv2.INTER_AREA).astype(np.float32)
+    lap = cv2.Laplacian(norm, cv2.CV_32F, ksize=3)
+    sharpness = float(np.abs(lap).mean() / (norm.std() + 1.0))
+    half = inner_f.shape[1] // 2
+    sides = sorted((float(inner_f[:, :half].mean()), float(inner_f[:, half:].mean())))
+    illumination_ratio = (sides[1] + 1.0) / (sides[0] + 1.0)
+    measures.update(
+        mean=mean, dynamic_range=dynamic_range, sharpness=sharpness,
+        illumination_ratio=illumination_ratio,
+    )
+    if sharpness < config.min_sharpness:
+        reasons.append(reason("FACE_BLURRED"))
+    parts["sharpness"] = (_ramp(sharpness, 0.5 * config.min_sharpness,
+                                1.9 * config.min_sharpness), 1.0)
+    if mean < config.min_mean:
+        reasons.append(reason("FACE_TOO_DARK"))
+    elif mean > config.max_mean:
+        reasons.append(reason("FACE_TOO_BRIGHT"))
+    parts["exposure"] = (
+        min(_ramp(mean, 0.4 * config.min_mean, 1.4 * config.min_mean),
+            _ramp(mean, 255.0, config.max_mean)),
+        1.0,
+    )
+    if dynamic_range < config.min_dynamic_range:
+        reasons.append(reason("FACE_LOW_CONTRAST"))
+    parts["dynamic_range"] = (_ramp(dynamic_range, 0.4 * config.min_dynamic_range,
+                                    1.3 * config.min_dynamic_range), 0.7)
+    if illumination_ratio > config.max_illumination_ratio:
+        reasons.append(reason("FACE_UNEVEN_LIGHT"))
+    parts["illumination"] = (_ramp(illumination_ratio, 1.5 * config.max_illumination_ratio,
+                                   1.0), 0.7)
+
+    _assess_background(frame, boxes, birth_year, config, measures, reasons, parts)
+
+    product = 1.0
+    for name, (sub, weight) in parts.items():
+        measures[f"sub_{name}"] = sub
+        product *= max(sub, 0.0) ** weight
+    score = round(100 * product)
+    return QualityResult("face", score, measures, reasons)
+
+
+def _assess_background(
+    frame: np.ndarray,
+    boxes: list[tuple[int, int, int, int]],
+    birth_year: int | None,
+    config: FaceConfig,
+    measures: dict[str, float],
+    reasons: list[Reason],
+    parts: dict[str, tuple[float, float]],
+) -> None:
+    """Backdrop: the frame above the shoulders outside the (main) head, uniform and coloured."""
+    _height, width = frame.shape[:2]
+    step = max(1, width // 160)
+    small = frame[::step, ::step].astype(np.float32)
+    sh, sw = small.shape[:2]
+    x, y, w, h = (v / step for v in boxes[0])
+    ys, xs = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    head = ((xs - (x + w / 2)) / (0.85 * w)) ** 2 + ((ys - (y + h / 2)) / (0.95 * h)) ** 2 < 1
+    region = ~head & (ys < y + h) & (ys > 1) & (xs > 1) & (xs < sw - 2)
+    if region.sum() < 50:
+        region = ~head & (ys < y + 0.5 * h)
+    pixels = small[region]
+    if len(pixels) < 20:
+        measures["background_std"] = 0.0
+        return
+    background_std = float(pixels.std(axis=0).mean())
+    colour, saturation = _colour_name(pixels.mean(axis=0), config.min_background_saturation)
+    measures["background_std"] = background_std
+    measures["background_saturation"] = saturation
+    measures["background_is_red"] = 1.0 if colour == "red" else 0.0
+    measures["background_is_blue"] = 1.0 if colour == "blue" else 0.0
+    if background_std > config.max_background_std:
+        reasons.append(reason("BACKGROUND_NOT_UNIFORM"))
+    parts["background_uniformity"] = (
+        _ramp(background_std, 2.5 * config.max_background_std, 0.5 * config.max_background_std),
+        0.7,
+    )
+    expected = expected_background(birth_year)
+    if expected is not None:
+        right = colour == expected
+        measures["background_colour_ok"] = 1.0 if right else 0.0
+        if not right:
+            reasons.append(reason("WRONG_BACKGROUND_COLOUR", birth_year=birth_year,
+                                  expected=expected))
+        parts["background_colour"] = (1.0 if right else 0.2, 1.0)

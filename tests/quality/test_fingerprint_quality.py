@@ -1,0 +1,128 @@
+"""Fingerprint quality against synthetic fingers with known degradations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from quality.config import FingerprintConfig
+from quality.fingerprint import assess_fingerprint
+from simulator.synth.fingerprint import FingerKnobs, FingerSpec, quantise_4bit, render_capture
+
+SEEDS = (11, 12, 13)
+THRESHOLD = FingerprintConfig().min_score
+LEVELS = np.linspace(0.0, 1.0, 8)
+KNOBS = ("dryness", "smudge", "scars", "wear", "partial", "heavy", "light")
+
+
+def _knobs(name: str, level: float) -> FingerKnobs:
+    if name == "heavy":
+        return FingerKnobs(pressure=float(level))
+    if name == "light":
+        return FingerKnobs(pressure=-float(level))
+    return FingerKnobs(**{name: float(level)})
+
+
+def _score(seed: int, knobs: FingerKnobs, attempt: int = 0) -> int:
+    image = quantise_4bit(render_capture(FingerSpec.random(seed), attempt, knobs))
+    return assess_fingerprint(image).score
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_clean_fingers_score_high_even_after_4bit_quantisation(seed: int) -> None:
+    for attempt in range(3):
+        raw = render_capture(FingerSpec.random(seed), attempt)
+        assert assess_fingerprint(raw).score >= 80
+        result = assess_fingerprint(quantise_4bit(raw))
+        assert result.score >= 80, result.measures
+        assert result.reasons == []
+
+
+@pytest.mark.parametrize("knob", ["dryness", "smudge", "wear", "partial", "heavy", "light"])
+def test_severe_degradation_falls_below_threshold(knob: str) -> None:
+    for seed in SEEDS:
+        clean = _score(seed, FingerKnobs())
+        degraded = _score(seed, _knobs(knob, 1.0))
+        assert clean >= THRESHOLD > degraded, (seed, clean, degraded)
+
+
+@pytest.mark.parametrize("knob", KNOBS)
+def test_score_falls_as_each_knob_rises(knob: str) -> None:
+    for seed in SEEDS:
+        scores = [_score(seed, _knobs(knob, level)) for level in LEVELS]
+        rho = spearmanr(LEVELS, scores).statistic
+        assert rho <= -0.9, (seed, scores)
+
+
+@pytest.mark.parametrize(
+    ("knobs", "code"),
+    [
+        (FingerKnobs(pressure=1.0), "FINGER_TOO_HEAVY"),
+        (FingerKnobs(pressure=-1.0), "FINGER_TOO_LIGHT"),
+        (FingerKnobs(dryness=0.9), "FINGER_DRY"),
+        (FingerKnobs(partial=1.0), "FINGER_PARTIAL"),
+    ],
+)
+def test_reasons_name_the_fault(knobs: FingerKnobs, code: str) -> None:
+    image = quantise_4bit(render_capture(FingerSpec.random(SEEDS[0]), 0, knobs))
+    result = assess_fingerprint(image)
+    codes = [r.code for r in result.reasons]
+    assert code in codes
+    assert all(r.en and r.id and r.en != r.id for r in result.reasons)
+
+
+def test_heavy_pressure_tells_the_resident_to_press_lightly() -> None:
+    image = render_capture(FingerSpec.random(5), 0, FingerKnobs(pressure=1.0))
+    found = {r.code: r for r in assess_fingerprint(image).reasons}
+    assert "press more lightly" in found["FINGER_TOO_HEAVY"].en
+    assert "tekan lebih pelan" in found["FINGER_TOO_HEAVY"].id
+
+
+def test_larger_images_are_accepted() -> None:
+    finger = render_capture(FingerSpec.random(3), 0)
+    padded = np.pad(finger, ((56, 56), (60, 60)), constant_values=238)
+    result = assess_fingerprint(padded)
+    assert result.score >= 60
+    assert 5.0 <= result.measures["ridge_period"] <= 15.0
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((288, 256), np.uint8), np.full((288, 256), 255, np.uint8),
+     np.full((288, 256), 128, np.uint8)],
+    ids=["black", "white", "grey"],
+)
+def test_blank_images_score_zero(image: np.ndarray) -> None:
+    result = assess_fingerprint(image)
+    assert result.score == 0
+    assert [r.code for r in result.reasons] == ["NO_FINGER"]
+
+
+def test_noise_and_checks_are_not_fingerprints() -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (288, 256), dtype=np.uint8)
+    checks = (np.indices((288, 256)).sum(0) % 2 * 255).astype(np.uint8)
+    assert assess_fingerprint(noise).score < THRESHOLD
+    assert assess_fingerprint(checks).score < THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((1, 1), np.uint8), np.zeros((288, 256), np.float32),
+     np.full((288, 256), np.nan), np.zeros((288, 256, 3), np.uint8), "not an image"],
+    ids=["1x1", "float32", "nan", "colour", "str"],
+)
+def test_bad_inputs_raise_value_error(image: object) -> None:
+    with pytest.raises(ValueError):
+        assess_fingerprint(image)  # type: ignore[arg-type]
+
+
+def test_config_weights_change_the_score() -> None:
+    image = quantise_4bit(render_capture(FingerSpec.random(4), 0, FingerKnobs(smudge=0.8)))
+    default = assess_fingerprint(image)
+    only_contrast = FingerprintConfig.from_mapping(
+        {"weights": {"orientation_certainty": 0, "local_clarity": 0, "frequency_domain": 0,
+                     "ridge_valley_uniformity": 0, "orientation_flow": 0, "contrast": 1}}
+    )
+    changed = assess_fingerprint(image, only_contrast)
+    assert changed.score != default.score
