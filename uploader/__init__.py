@@ -1,1 +1,11 @@
-"""uploader"""
+"""Sealing, durable outbox, delivery and status tracking of enrollment records.
+
+- ``uploader.content``: the record the station fills in (Subject, ImageSample, ...).
+- ``uploader.nist``: the ANSI/NIST-ITL 1-2011 transaction (Type-1/2/8/10/14/17).
+- ``uploader.keys``: station Ed25519 and centre X25519 keys.
+- ``uploader.package``: ``seal``, ``open_package``, ``verify_package``; errors in
+  ``uploader.errors``.
+- ``uploader.outbox``: the SQLite + file outbox and record states.
+- ``uploader.centre_client``, ``uploader.delivery``, ``uploader.tracker``,
+  ``uploader.service.Uploader``: delivery with retry and status tracking.
+"""

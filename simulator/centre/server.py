@@ -1,0 +1,357 @@
+"""The simulated central registry: an HTTP ingest and status API on loopback.
+
+Endpoints (see ``uploader.centre_client``): station provisioning, package ingest with
+verification and deduplication, record status, health. State lives in ``data_dir`` so the
+centre can be stopped and started again: ``keys/`` (its X25519 key pair),
+``centre_public.pem`` (for stations), ``packages/`` and ``centre.sqlite``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from simulator.centre.abis import ENROLL_FAILURE, RECEIVED, Abis
+from simulator.centre.matcher import FingerprintMatcher, foreground_fraction
+from simulator.centre.store import CentreRecord, CentreStore
+from uploader.errors import PackageError
+from uploader.keys import CentreKeys, KeyFileError, parse_public_pem
+from uploader.package import MAX_PACKAGE_BYTES, open_package, valid_identifier
+
+log = logging.getLogger(__name__)
+
+_RECORD_PATH = re.compile(r"^/v1/records/([^/]+)$")
+_STATION_PATH = re.compile(r"^/v1/stations/([^/]+)$")
+MAX_KEY_BYTES = 16 * 1024
+
+
+@dataclass
+class CentreFaults:
+    """Faults the centre injects into its next requests (for tests and demos)."""
+
+    upload_failures: int = 0  # answer the next N uploads with ``failure_status``
+    failure_status: int = 503
+    retry_after: float | None = None
+    reset_uploads: int = 0  # drop the connection after half of the next N upload bodies
+    latency: float = 0.0  # seconds added to every request
+    outcomes: dict[str, list[str]] = field(default_factory=dict)  # NIK -> forced statuses
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, name: str) -> bool:
+        with self.lock:
+            remaining = getattr(self, name)
+            if remaining > 0:
+                setattr(self, name, remaining - 1)
+                return True
+            return False
+
+    def force_outcome(self, nik: str, *statuses: str) -> None:
+        """The next decisions for ``nik`` are ``statuses`` (e.g. ENROLL_FAILURE_AT_CENTRAL)."""
+        with self.lock:
+            self.outcomes.setdefault(nik, []).extend(statuses)
+
+    def next_outcome(self, nik: str) -> str | None:
+        with self.lock:
+            queue = self.outcomes.get(nik)
+            return queue.pop(0) if queue else None
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+class CentreServer:
+    """``CentreServer(data_dir).start()`` serves on ``url`` until ``stop()``."""
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        decision_delay: float = 0.3,
+        matcher: FingerprintMatcher | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.host = host
+        self.port = port
+        self.decision_delay = decision_delay
+        self.keys = CentreKeys.load_or_create(
+            self.data_dir / "keys", public_path=self.data_dir / "centre_public.pem"
+        )
+        self.faults = CentreFaults()
+        self.matcher = matcher or FingerprintMatcher()
+        self.store: CentreStore | None = None
+        self.abis: Abis | None = None
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ingest_lock = threading.Lock()
+
+    @property
+    def public_key_path(self) -> Path:
+        assert self.keys.public_key_path is not None
+        return self.keys.public_key_path
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("centre is not running")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> CentreServer:
+        self.store = CentreStore(self.data_dir)
+        self.abis = Abis(self.store, self.matcher, forced_outcome=self.faults.next_outcome)
+        handler = type("CentreHandler", (_Handler,), {"centre": self})
+        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        self._httpd.daemon_threads = False
+        self._httpd.block_on_close = True
+        self.port = self._httpd.server_address[1]
+        self.abis.start()
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="centre-http"
+        )
+        self._thread.start()
+        log.info("centre listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self.abis is not None:
+            self.abis.stop()
+        if self.store is not None:
+            self.store.close()
+        self._httpd = self._thread = self.abis = self.store = None
+
+    def __enter__(self) -> CentreServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- operations used by the handler -------------------------------------------------------
+
+    def trusted_stations(self) -> dict[str, Ed25519PublicKey]:
+        assert self.store is not None
+        trusted = {}
+        for station_id, pem in self.store.stations().items():
+            key = parse_public_pem(pem)
+            if isinstance(key, Ed25519PublicKey):
+                trusted[station_id] = key
+        return trusted
+
+    def provision(self, station_id: str, pem: bytes) -> tuple[int, dict]:
+        assert self.store is not None
+        try:
+            key = parse_public_pem(pem)
+        except KeyFileError as exc:
+            return 400, {"code": "BAD_KEY", "message": str(exc)}
+        if not isinstance(key, Ed25519PublicKey):
+            return 400, {"code": "BAD_KEY", "message": "station keys must be Ed25519"}
+        created = self.store.put_station(station_id, pem)
+        return (201 if created else 200), {"code": "PROVISIONED", "station_id": station_id}
+
+    def ingest(self, record_id: str, body: bytes, claimed_sha256: str) -> tuple[int, dict]:
+        assert self.store is not None and self.abis is not None
+        digest = hashlib.sha256(body).hexdigest()
+        if not claimed_sha256:
+            return 400, {"code": "MISSING_HASH", "message": "X-Content-SHA256 is required"}
+        if claimed_sha256.lower() != digest:
+            return 400, {
+                "code": "CONTENT_HASH_MISMATCH",
+                "message": "body does not match X-Content-SHA256 (damaged in transit?)",
+            }
+        existing = self._existing_answer(record_id, digest)
+        if existing is not None:
+            return existing
+        try:
+            opened = open_package(body, self.keys.private_key, self.trusted_stations())
+        except PackageError as exc:
+            return 422, {"code": exc.reason, "message": exc.detail}
+        if opened.record_id != record_id:
+            return 400, {
+                "code": "RECORD_ID_MISMATCH",
+                "message": f"package is record {opened.record_id}, URL says {record_id}",
+            }
+        templates = {}
+        for position, image in opened.fingerprints.items():
+            template = self.matcher.gallery_template(image)
+            if foreground_fraction(template.prepared) > 0.05:
+                templates[position] = template.to_bytes()
+        now = time.time()
+        record = CentreRecord(
+            record_id=record_id,
+            sha256=digest,
+            size=len(body),
+            station_id=opened.station_id,
+            nik=str(opened.manifest.get("subject", {}).get("nik", "")),
+            status=RECEIVED,
+            detail="received and verified",
+            received_at=now,
+            updated_at=now,
+            decide_at=now + self.decision_delay,
+        )
+        with self._ingest_lock:
+            existing = self._existing_answer(record_id, digest)
+            if existing is not None:
+                return existing
+            self.store.add_record(record, body, templates)
+        self.abis.notify()
+        return 201, {"code": "RECEIVED", "record_id": record_id, "status": RECEIVED}
+
+    def _existing_answer(self, record_id: str, digest: str) -> tuple[int, dict] | None:
+        assert self.store is not None and self.abis is not None
+        existing = self.store.get(record_id)
+        if existing is None:
+            return None
+        if existing.sha256 != digest:
+            return 409, {
+                "code": "RECORD_CONFLICT",
+                "message": f"record {record_id} was already received with other content",
+            }
+        if existing.status == ENROLL_FAILURE:
+            self.store.set_status(
+                record_id, RECEIVED, "resubmitted", time.time() + self.decision_delay
+            )
+            self.abis.notify()
+            return 200, {"code": "RESUBMITTED", "record_id": record_id, "status": RECEIVED}
+        return 200, {"code": "ALREADY_RECEIVED", "record_id": record_id, "status": existing.status}
+
+    def status(self, record_id: str) -> tuple[int, dict]:
+        assert self.store is not None
+        record = self.store.get(record_id)
+        if record is None:
+            return 404, {"code": "NOT_FOUND", "message": f"record {record_id} is unknown"}
+        return 200, {
+            "record_id": record.record_id,
+            "status": record.status,
+            "detail": record.detail,
+            "updated_at": _iso(record.updated_at),
+        }
+
+    def health(self) -> tuple[int, dict]:
+        assert self.store is not None and self.abis is not None
+        return 200, {
+            "status": "ok",
+            "records": self.store.count(),
+            "gallery": self.abis.gallery_size,
+            "centre_key_id": self.keys.key_id.hex(),
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    centre: CentreServer
+    protocol_version = "HTTP/1.1"
+    server_version = "RekamCentreSim/1"
+    timeout = 15
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _path(self) -> str:
+        return urlsplit(self.path).path
+
+    def _read_body(self, limit: int) -> bytes | None:
+        """The request body, or None after answering an error (or losing the client)."""
+        length_header = self.headers.get("Content-Length")
+        if length_header is None or not length_header.isdigit():
+            self._send(411, {"code": "LENGTH_REQUIRED", "message": "Content-Length required"})
+            return None
+        length = int(length_header)
+        if length > limit:
+            self.close_connection = True
+            self._send(413, {"code": "TOO_LARGE", "message": f"body over {limit} bytes"})
+            return None
+        chunks, remaining = [], length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 16))
+            if not chunk:
+                self.close_connection = True
+                return None
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _latency(self) -> None:
+        if self.centre.faults.latency > 0:
+            time.sleep(self.centre.faults.latency)
+
+    def do_GET(self) -> None:
+        self._latency()
+        path = self._path()
+        if path == "/v1/health":
+            self._send(*self.centre.health())
+            return
+        match = _RECORD_PATH.match(path)
+        if match:
+            self._send(*self.centre.status(unquote(match.group(1))))
+            return
+        self._send(404, {"code": "NOT_FOUND", "message": f"no route {path}"})
+
+    def do_PUT(self) -> None:
+        self._latency()
+        path = self._path()
+        station = _STATION_PATH.match(path)
+        record = _RECORD_PATH.match(path)
+        if not station and not record:
+            self._send(404, {"code": "NOT_FOUND", "message": f"no route {path}"})
+            return
+        identifier = unquote((station or record).group(1))  # type: ignore[union-attr]
+        if not valid_identifier(identifier):
+            self.close_connection = True
+            self._send(400, {"code": "BAD_ID", "message": f"invalid identifier {identifier!r}"})
+            return
+        if station:
+            body = self._read_body(MAX_KEY_BYTES)
+            if body is not None:
+                self._send(*self.centre.provision(identifier, body))
+            return
+        self._put_record(identifier)
+
+    def _put_record(self, record_id: str) -> None:
+        faults = self.centre.faults
+        if faults.take("reset_uploads"):
+            length = int(self.headers.get("Content-Length", "0") or 0)
+            self.rfile.read(length // 2)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        body = self._read_body(MAX_PACKAGE_BYTES)
+        if body is None:
+            return
+        if faults.take("upload_failures"):
+            headers = {}
+            if faults.retry_after is not None:
+                headers["Retry-After"] = str(int(faults.retry_after))
+            status = HTTPStatus(faults.failure_status)
+            self._send(status, {"code": status.name, "message": "injected fault"}, headers)
+            return
+        self._send(*self.centre.ingest(record_id, body, self.headers.get("X-Content-SHA256", "")))

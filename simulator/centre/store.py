@@ -1,0 +1,198 @@
+"""The simulated centre's durable state: provisioned stations, records, statuses, gallery."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stations (
+    station_id TEXT PRIMARY KEY,
+    public_pem BLOB NOT NULL,
+    provisioned_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    record_id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    station_id TEXT NOT NULL,
+    nik TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    received_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    decide_at REAL
+);
+CREATE TABLE IF NOT EXISTS templates (
+    record_id TEXT NOT NULL,
+    position TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (record_id, position)
+);
+"""
+
+
+@dataclass(frozen=True)
+class CentreRecord:
+    record_id: str
+    sha256: str
+    size: int
+    station_id: str
+    nik: str
+    status: str
+    detail: str
+    received_at: float
+    updated_at: float
+    decide_at: float | None
+
+
+def write_file_durably(path: Path, data: bytes) -> None:
+    """temp -> fsync -> rename -> fsync directory."""
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class CentreStore:
+    """SQLite (WAL) + package files under ``data_dir``. Thread-safe."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.packages_dir = data_dir / "packages"
+        self.packages_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            data_dir / "centre.sqlite", isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    # stations
+    def put_station(self, station_id: str, public_pem: bytes) -> bool:
+        """Store (or replace) a station key; True when the station is new."""
+        with self._lock:
+            existed = self.station_pem(station_id) is not None
+            self._db.execute(
+                "INSERT INTO stations (station_id, public_pem, provisioned_at) VALUES (?,?,?) "
+                "ON CONFLICT(station_id) DO UPDATE SET public_pem = excluded.public_pem, "
+                "provisioned_at = excluded.provisioned_at",
+                (station_id, public_pem, time.time()),
+            )
+            return not existed
+
+    def station_pem(self, station_id: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT public_pem FROM stations WHERE station_id = ?", (station_id,)
+            ).fetchone()
+            return bytes(row[0]) if row else None
+
+    def stations(self) -> dict[str, bytes]:
+        with self._lock:
+            rows = self._db.execute("SELECT station_id, public_pem FROM stations").fetchall()
+            return {station_id: bytes(pem) for station_id, pem in rows}
+
+    # records
+    def get(self, record_id: str) -> CentreRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record_id, sha256, size, station_id, nik, status, detail, received_at, "
+                "updated_at, decide_at FROM records WHERE record_id = ?",
+                (record_id,),
+            ).fetchone()
+            return CentreRecord(*row) if row else None
+
+    def package_path(self, record_id: str) -> Path:
+        return self.packages_dir / f"{record_id}.pkg"
+
+    def add_record(
+        self,
+        record: CentreRecord,
+        package: bytes,
+        templates: dict[str, bytes],
+    ) -> None:
+        """Store the package file, then the row and its templates in one transaction."""
+        write_file_durably(self.package_path(record.record_id), package)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        record.record_id,
+                        record.sha256,
+                        record.size,
+                        record.station_id,
+                        record.nik,
+                        record.status,
+                        record.detail,
+                        record.received_at,
+                        record.updated_at,
+                        record.decide_at,
+                    ),
+                )
+                self._db.executemany(
+                    "INSERT INTO templates (record_id, position, data) VALUES (?,?,?)",
+                    [(record.record_id, pos, data) for pos, data in templates.items()],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def set_status(
+        self, record_id: str, status: str, detail: str, decide_at: float | None = None
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE records SET status = ?, detail = ?, updated_at = ?, decide_at = ? "
+                "WHERE record_id = ?",
+                (status, detail, time.time(), decide_at, record_id),
+            )
+
+    def pending_decisions(self) -> list[tuple[str, float]]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT record_id, decide_at FROM records WHERE decide_at IS NOT NULL "
+                "ORDER BY decide_at"
+            ).fetchall()
+
+    def templates(self, record_id: str) -> dict[str, bytes]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT position, data FROM templates WHERE record_id = ?", (record_id,)
+            ).fetchall()
+            return {position: bytes(data) for position, data in rows}
+
+    def records_with_status(self, status: str) -> list[CentreRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record_id, sha256, size, station_id, nik, status, detail, received_at, "
+                "updated_at, decide_at FROM records WHERE status = ? ORDER BY received_at",
+                (status,),
+            ).fetchall()
+            return [CentreRecord(*row) for row in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0])

@@ -1,0 +1,222 @@
+"""HTTP client for the central registry's ingest and status API (stdlib http.client).
+
+API (JSON bodies, errors as ``{"code", "message"}``):
+
+- ``PUT /v1/stations/{station_id}``  body: the station's Ed25519 public key PEM
+- ``PUT /v1/records/{record_id}``    body: the package, header ``X-Content-SHA256``;
+  201 new, 200 identical copy already held, 409 same id with other content, 400/422 rejected
+- ``GET /v1/records/{record_id}``    -> ``{"record_id","status","detail","updated_at"}``, 404
+- ``GET /v1/health``
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Rejections that say "the bytes were damaged on the way", not "the record is bad".
+RETRYABLE_CODES = frozenset({"CONTENT_HASH_MISMATCH", "INCOMPLETE_BODY"})
+_CHUNK = 64 * 1024
+
+
+class CentreUnreachable(Exception):
+    """The centre could not be reached or did not answer in time (retry later)."""
+
+
+class CentreError(Exception):
+    """The centre answered a request with an unexpected error."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in RETRYABLE_STATUSES or self.code in RETRYABLE_CODES
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What the centre said about one upload."""
+
+    status: int
+    code: str
+    message: str
+    retry_after: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """201 (new) or 200 (the centre already holds these exact bytes)."""
+        return self.status in (200, 201, 202)
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in RETRYABLE_STATUSES or self.code in RETRYABLE_CODES
+
+    @property
+    def permanent(self) -> bool:
+        """A rejection that no retry will fix: the record goes to the dead-letter list."""
+        return not self.accepted and not self.retryable
+
+
+@dataclass(frozen=True)
+class CentreStatus:
+    """The centre's view of one record."""
+
+    record_id: str
+    status: str
+    detail: str
+    updated_at: str
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class CentreClient:
+    """A client for one centre. Thread-safe: every request uses its own connection.
+
+    ``max_bytes_per_second`` caps upload bandwidth; ``cancel`` aborts a throttled upload.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        max_bytes_per_second: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"centre URL must be http(s)://host[:port], got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.max_bytes_per_second = max_bytes_per_second
+        self._cancel = cancel or threading.Event()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout)
+        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+
+    def _request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = self._connection()
+        try:
+            conn.putrequest(method, self._prefix + path, skip_accept_encoding=True)
+            all_headers = {"Content-Length": str(len(body)), "Accept": "application/json"}
+            all_headers.update(headers or {})
+            for name, value in all_headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            self._send_body(conn, body)
+            response = conn.getresponse()
+            payload = response.read()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, payload
+        except (OSError, http.client.HTTPException) as exc:
+            raise CentreUnreachable(f"{method} {path}: {exc or type(exc).__name__}") from exc
+        finally:
+            conn.close()
+
+    def _send_body(self, conn: http.client.HTTPConnection, body: bytes) -> None:
+        if not body:
+            return
+        view = memoryview(body)
+        rate = self.max_bytes_per_second
+        started = time.monotonic()
+        sent = 0
+        while sent < len(view):
+            if self._cancel.is_set():
+                raise CentreUnreachable("upload cancelled")
+            chunk = view[sent : sent + _CHUNK]
+            conn.send(chunk)
+            sent += len(chunk)
+            if rate:
+                ahead = sent / rate - (time.monotonic() - started)
+                if ahead > 0 and self._cancel.wait(ahead):
+                    raise CentreUnreachable("upload cancelled")
+
+    @staticmethod
+    def _error_fields(payload: bytes) -> tuple[str, str]:
+        try:
+            body = json.loads(payload or b"{}")
+        except ValueError:
+            return "", payload[:200].decode("utf-8", "replace")
+        if not isinstance(body, dict):
+            return "", ""
+        return str(body.get("code", "")), str(body.get("message", ""))
+
+    def upload(self, record_id: str, data: bytes, sha256: str) -> UploadResult:
+        """PUT one package. Raises CentreUnreachable for network failures."""
+        status, headers, payload = self._request(
+            "PUT",
+            f"/v1/records/{quote(record_id, safe='')}",
+            data,
+            {"Content-Type": "application/octet-stream", "X-Content-SHA256": sha256},
+        )
+        code, message = self._error_fields(payload)
+        return UploadResult(status, code, message, parse_retry_after(headers.get("retry-after")))
+
+    def status(self, record_id: str) -> CentreStatus | None:
+        """The centre's status of a record, or None if the centre does not know it."""
+        status, headers, payload = self._request("GET", f"/v1/records/{quote(record_id, safe='')}")
+        if status == 404:
+            return None
+        if status != 200:
+            code, message = self._error_fields(payload)
+            raise CentreError(status, code, message, parse_retry_after(headers.get("retry-after")))
+        try:
+            body = json.loads(payload)
+            return CentreStatus(
+                record_id=str(body["record_id"]),
+                status=str(body["status"]),
+                detail=str(body.get("detail", "")),
+                updated_at=str(body.get("updated_at", "")),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CentreError(status, "BAD_RESPONSE", f"unreadable status body: {exc}") from exc
+
+    def provision_station(self, station_id: str, public_key_pem: bytes) -> None:
+        """Register a station's Ed25519 public key with the centre."""
+        status, _headers, payload = self._request(
+            "PUT",
+            f"/v1/stations/{quote(station_id, safe='')}",
+            public_key_pem,
+            {"Content-Type": "application/x-pem-file"},
+        )
+        if status not in (200, 201):
+            code, message = self._error_fields(payload)
+            raise CentreError(status, code, message)
+
+    def health(self) -> dict:
+        """The centre's health document."""
+        status, _headers, payload = self._request("GET", "/v1/health")
+        if status != 200:
+            code, message = self._error_fields(payload)
+            raise CentreError(status, code, message)
+        return json.loads(payload)

@@ -1,0 +1,210 @@
+"""Key material: the station's Ed25519 signing key and the centre's X25519 sealing key.
+
+Private keys live in PKCS#8 PEM files with mode 0600 inside a 0700 directory; public keys in
+SubjectPublicKeyInfo PEM files. A key id is the first 8 bytes of SHA-256 of the raw public key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+STATION_PRIVATE_FILE = "station_ed25519.pem"
+STATION_PUBLIC_FILE = "station_ed25519.pub.pem"
+CENTRE_PRIVATE_FILE = "centre_x25519.pem"
+CENTRE_PUBLIC_FILE = "centre_x25519.pub.pem"
+
+PublicKey = Ed25519PublicKey | X25519PublicKey
+
+
+class KeyFileError(Exception):
+    """A key file is missing, unreadable, of the wrong type, or too widely readable."""
+
+
+def raw_public_bytes(key: PublicKey) -> bytes:
+    """The 32 raw bytes of an Ed25519 or X25519 public key."""
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(key: PublicKey) -> bytes:
+    """8-byte identifier of a public key (SHA-256 prefix of its raw bytes)."""
+    return hashlib.sha256(raw_public_bytes(key)).digest()[:8]
+
+
+def public_pem(key: PublicKey) -> bytes:
+    """The public key as SubjectPublicKeyInfo PEM."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def parse_public_pem(pem: bytes) -> PublicKey:
+    """Parse a PEM public key; only Ed25519 and X25519 keys are accepted."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"not a PEM public key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey | X25519PublicKey):
+        raise KeyFileError(f"unsupported public key type {type(key).__name__}")
+    return key
+
+
+def load_public_key(path: str | os.PathLike[str]) -> PublicKey:
+    """Load an Ed25519 or X25519 public key from a PEM file."""
+    try:
+        return parse_public_pem(Path(path).read_bytes())
+    except OSError as exc:
+        raise KeyFileError(f"cannot read public key {path}: {exc}") from exc
+
+
+def load_centre_public_key(path: str | os.PathLike[str]) -> X25519PublicKey:
+    """Load the centre's X25519 public key from a PEM file."""
+    key = load_public_key(path)
+    if not isinstance(key, X25519PublicKey):
+        raise KeyFileError(f"{path} is not an X25519 public key")
+    return key
+
+
+def load_station_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
+    """Load a station's Ed25519 public key from a PEM file."""
+    key = load_public_key(path)
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyFileError(f"{path} is not an Ed25519 public key")
+    return key
+
+
+def _prepare_dir(directory: Path) -> None:
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+
+
+def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` durably to a new file created with ``mode`` (never world-readable)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _read_private(path: Path) -> bytes:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise KeyFileError(f"{path} is readable by others (mode {mode:o}); expected 0600")
+    return path.read_bytes()
+
+
+def _private_pem(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@dataclass(frozen=True)
+class StationKeys:
+    """The station's Ed25519 signing key pair."""
+
+    private_key: Ed25519PrivateKey
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.public_key)
+
+    def public_pem(self) -> bytes:
+        return public_pem(self.public_key)
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private_key.sign(data)
+
+    @classmethod
+    def generate(cls) -> StationKeys:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load_or_create(cls, directory: str | os.PathLike[str]) -> StationKeys:
+        """Load the key pair from ``directory``, creating it (0600 files, 0700 dir) if absent."""
+        folder = Path(directory)
+        _prepare_dir(folder)
+        private_path = folder / STATION_PRIVATE_FILE
+        if private_path.exists():
+            key = serialization.load_pem_private_key(_read_private(private_path), password=None)
+            if not isinstance(key, Ed25519PrivateKey):
+                raise KeyFileError(f"{private_path} is not an Ed25519 private key")
+            keys = cls(key)
+        else:
+            keys = cls.generate()
+            _write_private(private_path, _private_pem(keys.private_key))
+        public_path = folder / STATION_PUBLIC_FILE
+        if not public_path.exists():
+            _write_private(public_path, keys.public_pem())
+        return keys
+
+
+@dataclass(frozen=True)
+class CentreKeys:
+    """The centre's X25519 key pair that stations seal packages to."""
+
+    private_key: X25519PrivateKey
+    public_key_path: Path | None = None
+
+    @property
+    def public_key(self) -> X25519PublicKey:
+        return self.private_key.public_key()
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.public_key)
+
+    def public_pem(self) -> bytes:
+        return public_pem(self.public_key)
+
+    @classmethod
+    def generate(cls) -> CentreKeys:
+        return cls(X25519PrivateKey.generate())
+
+    @classmethod
+    def load_or_create(
+        cls,
+        directory: str | os.PathLike[str],
+        public_path: str | os.PathLike[str] | None = None,
+    ) -> CentreKeys:
+        """Load or create the key pair in ``directory`` (0700, private key 0600).
+
+        The public PEM is written with mode 0644 to ``public_path`` (default: inside
+        ``directory``) so that stations can read it.
+        """
+        folder = Path(directory)
+        _prepare_dir(folder)
+        private_path = folder / CENTRE_PRIVATE_FILE
+        if private_path.exists():
+            key = serialization.load_pem_private_key(_read_private(private_path), password=None)
+            if not isinstance(key, X25519PrivateKey):
+                raise KeyFileError(f"{private_path} is not an X25519 private key")
+        else:
+            key = X25519PrivateKey.generate()
+            _write_private(private_path, _private_pem(key))
+        target = Path(public_path) if public_path else folder / CENTRE_PUBLIC_FILE
+        if not target.exists() or target.read_bytes() != public_pem(key.public_key()):
+            _write_private(target, public_pem(key.public_key()), mode=0o644)
+        return cls(key, target)

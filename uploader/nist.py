@@ -1,0 +1,392 @@
+"""The record as an ANSI/NIST-ITL 1-2011 transaction (built and parsed with ``nistitl``).
+
+Layout of a Rekam transaction:
+
+- Type-1: TOT "KTPEL", ORI = station id, TCN = record id, GMT = completion time,
+  NSR/NTR 19.69 px/mm (500 ppi).
+- Type-2 (IDC 0), this domain's user-defined fields: 2.010 NIK, 2.011 demographics
+  reference, 2.012 category, 2.013 birth date (YYYYMMDD, needed for the card-age rule).
+  Name, sex and address stay in the demographic system.
+- Type-14, one per finger: 14.013 FGP = position code 1..10, WSQ at 500 ppi (CGA "WSQ20"),
+  14.024 FQM = position/score/vendor/product. A finger that could not be printed carries
+  14.018 AMP = position/"XX" (amputated) or "UP" (unable to print) and no 14.999 image.
+- Type-10 face: IMT "FACE", SAP 14 (ISO/IEC 19794-5 full frontal), JPEG 2000 ("JP2"), sRGB,
+  10.024 SQS quality.
+- Type-17 iris, one per eye: 17.003 ELR (1 right, 2 left), JPEG 2000 grey, 17.024 IQS quality;
+  an eye that was not captured carries 17.028 DME ("MA" missing, "UC" unable to capture) and
+  no image.
+- Type-8 signature as vector data (8.004 SRT = 2): 5-byte vectors (X, Y in 0.0254 mm from the
+  bottom-left corner, pressure 0 = pen up, 1..254, 255 = end of list).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import imagecodecs
+import numpy as np
+import wsq  # noqa: F401  (registers the WSQ codec with Pillow)
+from PIL import Image
+
+from uploader.content import EYE_POSITIONS, FINGER_NAMES, FINGER_POSITIONS, RecordContent
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import nistitl
+
+TOT = "KTPEL"
+QUALITY_VENDOR = "0000"  # no registered vendor id: the station's own 0..100 quality measure
+QUALITY_PRODUCT = "1"
+FACE_JP2_LEVEL = 40
+IRIS_JP2_LEVEL = 42
+AMPUTATION_CODES = {"amputated": "XX", "unable_to_print": "UP", "bandaged": "UP"}
+EYE_DAMAGE_CODES = {"missing": "MA"}  # any other eye exception: "UC" unable to capture
+SIGNATURE_END = 255
+
+
+class TransactionError(ValueError):
+    """The transaction could not be built (bad content) or parsed (bad bytes)."""
+
+
+@dataclass
+class SampleSummary:
+    """What the manifest says about one encoded sample."""
+
+    position: str
+    modality: str
+    quality: int
+    attempts: int
+    forced: bool
+    exception: str
+    encoding: str
+    width: int
+    height: int
+    encoded_bytes: int
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class DecodedTransaction:
+    """The images and fields read back from a transaction."""
+
+    record_id: str = ""
+    station_id: str = ""
+    type2: dict[str, str] = field(default_factory=dict)
+    fingerprints: dict[str, np.ndarray] = field(default_factory=dict)
+    finger_quality: dict[str, int] = field(default_factory=dict)
+    finger_exceptions: dict[str, str] = field(default_factory=dict)
+    face: np.ndarray | None = None
+    irises: dict[str, np.ndarray] = field(default_factory=dict)
+    eye_exceptions: dict[str, str] = field(default_factory=dict)
+    signature_vectors: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+def _date(moment: datetime | None) -> str:
+    moment = moment or datetime.now(UTC)
+    return moment.strftime("%Y%m%d")
+
+
+def _quality_subfield(position_code: int | None, score: int) -> list:
+    items = [str(max(0, min(100, int(score)))), QUALITY_VENDOR, QUALITY_PRODUCT]
+    return [[str(position_code), *items]] if position_code is not None else [items]
+
+
+def encode_wsq(image: np.ndarray) -> bytes:
+    """WSQ-compress a uint8 grey 500 ppi fingerprint through the Pillow WSQ plugin."""
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image), mode="L").save(out, "WSQ")
+    return out.getvalue()
+
+
+def decode_wsq(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("L"))
+
+
+def _text(value: str, what: str) -> str:
+    """A field value that cannot break the transaction: printable Latin-1, no separators."""
+    value = str(value)
+    if any(ord(ch) < 0x20 or ord(ch) > 0xFF or ch == "\x7f" for ch in value):
+        raise TransactionError(f"{what} contains characters a transaction cannot carry")
+    return value
+
+
+_EXCEPTION_PATTERN = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
+
+
+def _exception(value: str) -> str:
+    """An exception code (e.g. "amputated"); kept to a safe vocabulary of characters."""
+    if not _EXCEPTION_PATTERN.match(value):
+        raise TransactionError(f"exception {value!r} must be 1..64 of [A-Za-z0-9_ -]")
+    return value
+
+
+def _require_image(image: np.ndarray | None, channels: int, what: str) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise TransactionError(f"{what}: image must be a uint8 numpy array")
+    if channels == 1 and image.ndim != 2:
+        raise TransactionError(f"{what}: expected a 2-D grey image, got shape {image.shape}")
+    if channels == 3 and (image.ndim != 3 or image.shape[2] != 3):
+        raise TransactionError(f"{what}: expected an HxWx3 BGR image, got shape {image.shape}")
+    if min(image.shape[:2]) < 16:
+        raise TransactionError(f"{what}: image too small {image.shape}")
+    return image
+
+
+def _type1(msg: nistitl.Message, content: RecordContent) -> None:
+    when = content.completed_at or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    r1 = msg[0]
+    r1.TOT = TOT
+    r1.DAT = _date(when)
+    r1.DAI = "KTPEL-PUSAT"
+    r1.ORI = content.station_id
+    r1.TCN = content.record_id
+    r1.NSR = "19.69"
+    r1.NTR = "19.69"
+    r1.DOM = [["REKAM", "1.0"]]
+    r1.GMT = when.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
+
+
+def _type2(msg: nistitl.Message, content: RecordContent) -> None:
+    r2 = nistitl.AsciiRecord(2)
+    r2.IDC = 0
+    r2._10 = _text(content.subject.nik, "NIK")
+    r2._11 = _text(content.subject.demographics_ref, "demographics reference")
+    r2._12 = _text(content.subject.category, "category")
+    r2._13 = content.subject.birth_date.strftime("%Y%m%d")
+    msg += r2
+
+
+def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary]]:
+    """Encode ``content`` as an ANSI/NIST-ITL transaction; returns its bytes and a summary."""
+    msg = nistitl.Message()
+    _type1(msg, content)
+    _type2(msg, content)
+    day = _date(content.completed_at)
+    summaries: list[SampleSummary] = []
+    idc = 1
+    seen: set[str] = set()
+    for sample in content.samples:
+        if sample.position in seen:
+            raise TransactionError(f"{sample.position}: more than one sample for this position")
+        seen.add(sample.position)
+        if sample.position in FINGER_POSITIONS:
+            record, summary = _finger_record(sample, content.station_id, day)
+        elif sample.position in EYE_POSITIONS:
+            record, summary = _iris_record(sample, content.station_id, day)
+        elif sample.position == "face":
+            record, summary = _face_record(sample, content.station_id, day)
+        else:
+            raise TransactionError(f"unknown sample position {sample.position!r}")
+        record.IDC = idc
+        idc += 1
+        msg += record
+        summaries.append(summary)
+    if content.signature is not None and content.signature.exception != "unable_to_sign":
+        record = _signature_record(content)
+        record.IDC = idc
+        msg += record
+    return msg.NIST, summaries
+
+
+def _finger_record(sample, station_id: str, day: str):
+    code = FINGER_POSITIONS[sample.position]
+    r = nistitl.AsciiRecord(14)
+    r.IMP = "0"
+    r.SRC = station_id
+    r.FCD = day
+    r.FGP = str(code)
+    amputation = AMPUTATION_CODES.get(sample.exception)
+    if sample.image is None or amputation:
+        if not sample.exception:
+            raise TransactionError(f"{sample.position}: no image and no exception")
+        r.AMP = [[str(code), amputation or "UP"]]
+        r.COM = _exception(sample.exception)
+        return r, _summary(sample, "", 0, 0, 0)
+    image = _require_image(sample.image, 1, sample.position)
+    data = encode_wsq(image)
+    r.HLL = str(image.shape[1])
+    r.VLL = str(image.shape[0])
+    r.SLC = "1"
+    r.THPS = "500"
+    r.TVPS = "500"
+    r.CGA = "WSQ20"
+    r.BPX = "8"
+    r.FQM = _quality_subfield(code, sample.quality)
+    if sample.exception:
+        r.COM = _exception(sample.exception)
+    r.DATA = data
+    return r, _summary(sample, "WSQ20", image.shape[1], image.shape[0], len(data))
+
+
+def _face_record(sample, station_id: str, day: str):
+    r = nistitl.AsciiRecord(10)
+    r.IMT = "FACE"
+    r.SRC = station_id
+    r.PHD = day
+    image = _require_image(sample.image, 3, "face")
+    rgb = np.ascontiguousarray(image[:, :, ::-1])
+    data = imagecodecs.jpeg2k_encode(rgb, level=FACE_JP2_LEVEL, numthreads=2)
+    r.HLL = str(image.shape[1])
+    r.VLL = str(image.shape[0])
+    r.SLC = "0"
+    r.THPS = "1"
+    r.TVPS = "1"
+    r.CGA = "JP2"
+    r.CSP = "SRGB"
+    r.SAP = "14"
+    r.POS = "F"
+    r.SQS = _quality_subfield(None, sample.quality)
+    r.DATA = bytes(data)
+    return r, _summary(sample, "JP2", image.shape[1], image.shape[0], len(data))
+
+
+def _iris_record(sample, station_id: str, day: str):
+    r = nistitl.AsciiRecord(17)
+    r._3 = "1" if sample.position == "right_eye" else "2"
+    r._4 = station_id
+    r._5 = day
+    if sample.image is None:
+        if not sample.exception:
+            raise TransactionError(f"{sample.position}: no image and no exception")
+        r._28 = EYE_DAMAGE_CODES.get(sample.exception, "UC")
+        r._21 = _exception(sample.exception)
+        return r, _summary(sample, "", 0, 0, 0)
+    image = _require_image(sample.image, 1, sample.position)
+    data = imagecodecs.jpeg2k_encode(image, level=IRIS_JP2_LEVEL, numthreads=2)
+    r._6 = str(image.shape[1])
+    r._7 = str(image.shape[0])
+    r._8 = "0"
+    r._9 = "1"
+    r._10 = "1"
+    r._11 = "JP2"
+    r._12 = "8"
+    r._13 = "GRAY"
+    r._24 = _quality_subfield(None, sample.quality)
+    if sample.exception:
+        r._21 = _exception(sample.exception)
+    r._999 = bytes(data)
+    return r, _summary(sample, "JP2", image.shape[1], image.shape[0], len(data))
+
+
+def _summary(sample, encoding: str, width: int, height: int, size: int) -> SampleSummary:
+    return SampleSummary(
+        position=sample.position,
+        modality=sample.modality,
+        quality=int(sample.quality),
+        attempts=int(sample.attempts),
+        forced=bool(sample.forced),
+        exception=sample.exception,
+        encoding=encoding,
+        width=width,
+        height=height,
+        encoded_bytes=size,
+    )
+
+
+def signature_vectors(content: RecordContent) -> list[tuple[int, int, int]]:
+    """Pen reports as Type-8 vectors: (x, y) in 0.0254 mm from bottom-left, pressure 0..254."""
+    sig = content.signature
+    if sig is None:
+        return []
+    scale = 1.0 / (sig.units_per_mm * 0.0254)
+    max_pressure = max(1, sig.max_pressure)
+    vectors = []
+    for _t, x, y, pressure, touching in sig.points:
+        vx = min(0xFFFF, max(0, round(x * scale)))
+        vy = min(0xFFFF, max(0, round((sig.max_y - y) * scale)))
+        level = 0 if not touching else 1 + round(253 * min(max(pressure, 0), max_pressure)
+                                                 / max_pressure)
+        vectors.append((vx, vy, level))
+    return vectors
+
+
+def _signature_record(content: RecordContent):
+    r = nistitl.BinaryRecord(8)
+    body = bytearray(struct.pack(">BBBHH", 0, 2, 0, 0, 0))
+    for vx, vy, level in signature_vectors(content):
+        body += struct.pack(">HHB", vx, vy, level)
+    body += struct.pack(">HHB", 0, 0, SIGNATURE_END)
+    r.value = bytes(body)
+    return r
+
+
+def _subfields(value) -> list[list[str]]:
+    if isinstance(value, list):
+        return [v if isinstance(v, list) else [v] for v in value]
+    return [[value]] if value else []
+
+
+def parse_transaction(data: bytes, *, decode_images: bool = True) -> DecodedTransaction:
+    """Parse a transaction built by :func:`build_transaction` and decode its images."""
+    msg = nistitl.Message()
+    try:
+        msg.parse(data)
+    except (nistitl.NistException, ValueError, IndexError, struct.error) as exc:
+        raise TransactionError(f"not a valid ANSI/NIST-ITL transaction: {exc}") from exc
+    out = DecodedTransaction()
+    try:
+        out.record_id = str(msg[0].TCN)
+        out.station_id = str(msg[0].ORI)
+        for record in msg:
+            _read_record(record, out, decode_images)
+    except (nistitl.NistException, KeyError, ValueError, struct.error, OSError) as exc:
+        raise TransactionError(f"transaction content is invalid: {exc}") from exc
+    return out
+
+
+def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
+    if record.type == 2:
+        out.type2 = {
+            "nik": str(record._10),
+            "demographics_ref": str(record._11),
+            "category": str(record._12),
+            "birth_date": str(record._13),
+        }
+    elif record.type == 14:
+        name = FINGER_NAMES[int(record.FGP)]
+        amp = record["AMP"]
+        if amp is not None:
+            codes = {sf[0]: sf[1] for sf in _subfields(amp.value) if len(sf) >= 2}
+            code = codes.get(str(FINGER_POSITIONS[name]), "UP")
+            com = record["COM"]
+            out.finger_exceptions[name] = str(com.value) if com is not None else code
+            return
+        fqm = _subfields(record.FQM)
+        out.finger_quality[name] = int(fqm[0][1]) if fqm and len(fqm[0]) > 1 else -1
+        if decode_images:
+            out.fingerprints[name] = decode_wsq(record.DATA)
+    elif record.type == 10 and decode_images:
+        rgb = imagecodecs.jpeg2k_decode(record.DATA)
+        out.face = np.ascontiguousarray(rgb[:, :, ::-1])
+    elif record.type == 17:
+        name = "right_eye" if str(record._3) == "1" else "left_eye"
+        if record[28] is not None:
+            com = record[21]
+            out.eye_exceptions[name] = str(com.value) if com is not None else str(record._28)
+        elif decode_images:
+            out.irises[name] = np.asarray(imagecodecs.jpeg2k_decode(record._999))
+    elif record.type == 8:
+        out.signature_vectors = _read_vectors(bytes(record.value))
+
+
+def _read_vectors(body: bytes) -> list[tuple[int, int, int]]:
+    _sig, srt, _isr, _hll, _vll = struct.unpack_from(">BBBHH", body, 0)
+    if srt != 2:
+        raise TransactionError("Type-8 signature is not vector data")
+    vectors = []
+    for offset in range(7, len(body) - 4, 5):
+        vx, vy, level = struct.unpack_from(">HHB", body, offset)
+        if level == SIGNATURE_END:
+            break
+        vectors.append((vx, vy, level))
+    return vectors

@@ -1,0 +1,647 @@
+"""The durable outbox: sealed packages on disk plus their delivery state in SQLite.
+
+A record is on disk and committed before :meth:`Outbox.enqueue` returns: the package file is
+written to a temporary name, fsynced, renamed and the directory fsynced; then the row is
+committed (WAL, synchronous=FULL). Records are never dropped and never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from uploader.package import SealedPackage, valid_identifier
+
+log = logging.getLogger(__name__)
+
+
+class RecordState(StrEnum):
+    """Where a record is on its way from the kit to a printed card."""
+
+    SEALED = "SEALED"
+    SENT_FOR_ENROLLMENT = "SENT_FOR_ENROLLMENT"
+    RECEIVED_AT_CENTRAL = "RECEIVED_AT_CENTRAL"
+    PRINT_READY_RECORD = "PRINT_READY_RECORD"
+    DUPLICATE_RECORD = "DUPLICATE_RECORD"
+    ADJUDICATE_RECORD = "ADJUDICATE_RECORD"
+    ENROLL_FAILURE_AT_CENTRAL = "ENROLL_FAILURE_AT_CENTRAL"
+    SEARCH_FAILURE_AT_CENTRAL = "SEARCH_FAILURE_AT_CENTRAL"
+    DEAD_LETTER = "DEAD_LETTER"
+
+
+# States the centre reports through its status API.
+CENTRE_STATES = frozenset(
+    {
+        RecordState.RECEIVED_AT_CENTRAL,
+        RecordState.PRINT_READY_RECORD,
+        RecordState.DUPLICATE_RECORD,
+        RecordState.ADJUDICATE_RECORD,
+        RecordState.ENROLL_FAILURE_AT_CENTRAL,
+        RecordState.SEARCH_FAILURE_AT_CENTRAL,
+    }
+)
+# States whose outcome is still pending at the centre: the tracker polls them.
+TRACKED_STATES = frozenset(
+    {
+        RecordState.SENT_FOR_ENROLLMENT,
+        RecordState.RECEIVED_AT_CENTRAL,
+        RecordState.ADJUDICATE_RECORD,
+    }
+)
+# Final outcomes: nothing more happens without an operator.
+TERMINAL_STATES = frozenset(
+    {
+        RecordState.PRINT_READY_RECORD,
+        RecordState.DUPLICATE_RECORD,
+        RecordState.SEARCH_FAILURE_AT_CENTRAL,
+        RecordState.DEAD_LETTER,
+    }
+)
+# Outcomes after which the local biometric package may be purged (after a retention window).
+PURGEABLE_STATES = frozenset(
+    {
+        RecordState.PRINT_READY_RECORD,
+        RecordState.DUPLICATE_RECORD,
+        RecordState.SEARCH_FAILURE_AT_CENTRAL,
+    }
+)
+
+
+class OutboxError(Exception):
+    """Base class for outbox errors."""
+
+
+class RecordConflict(OutboxError):
+    """A record with this id is already in the outbox with different content."""
+
+
+class UnknownRecord(OutboxError, KeyError):
+    """No record with this id."""
+
+
+class PackageMissing(OutboxError):
+    """The package file is gone (purged) or does not match its recorded hash."""
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """One record's row in the outbox."""
+
+    record_id: str
+    sha256: str
+    size: int
+    category: str
+    meta: dict
+    state: RecordState
+    attempts: int
+    resends: int
+    last_error: str
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+    delivered_at: float | None
+    detail: str
+    package_path: Path | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of a record's status history; ``seq`` orders all changes in the outbox."""
+
+    seq: int
+    record_id: str
+    state: RecordState
+    previous: RecordState | None
+    detail: str
+    at: float
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    category TEXT NOT NULL DEFAULT '',
+    meta TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    resends INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    next_attempt_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    delivered_at REAL,
+    detail TEXT NOT NULL DEFAULT '',
+    purged_at REAL
+);
+CREATE INDEX IF NOT EXISTS records_state ON records(state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    previous TEXT,
+    detail TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_record ON history(record_id, seq);
+"""
+
+_COLUMNS = (
+    "record_id, sha256, size, category, meta, state, attempts, resends, last_error, "
+    "next_attempt_at, created_at, updated_at, delivered_at, detail, purged_at"
+)
+
+Listener = Callable[[StatusChange], None]
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """temp file -> write -> fsync -> rename -> fsync directory."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class Outbox:
+    """Durable, thread-safe store of sealed records and their delivery state.
+
+    ``directory`` holds ``outbox.sqlite`` and ``packages/<record_id>.pkg``.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.packages_dir = self.directory / "packages"
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.packages_dir.mkdir(mode=0o700, exist_ok=True)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._listeners: list[Listener] = []
+        self._db = sqlite3.connect(
+            self.directory / "outbox.sqlite", isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._closed = False
+        self._remove_stale_temporaries()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database. Further calls raise OutboxError."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+                self._changed.notify_all()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _remove_stale_temporaries(self) -> None:
+        for tmp in self.packages_dir.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    # -- listeners ---------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(change)`` after every committed status change (from any thread)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _notify(self, changes: Iterable[StatusChange]) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for change in changes:
+            for listener in listeners:
+                try:
+                    listener(change)
+                except Exception:
+                    log.exception("outbox listener failed for %s", change.record_id)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _package_path(self, record_id: str) -> Path:
+        return self.packages_dir / f"{record_id}.pkg"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise OutboxError("outbox is closed")
+
+    def enqueue(
+        self,
+        sealed: SealedPackage,
+        category: str = "",
+        meta: dict | None = None,
+        *,
+        now: float | None = None,
+    ) -> OutboxRecord:
+        """Store ``sealed`` durably and queue it for delivery.
+
+        Enqueuing the same record again with the same content is a no-op; with different
+        content it raises :class:`RecordConflict`.
+        """
+        if not valid_identifier(sealed.record_id):
+            raise ValueError(f"invalid record id {sealed.record_id!r}")
+        digest = hashlib.sha256(sealed.data).hexdigest()
+        if digest != sealed.sha256 or len(sealed.data) != sealed.size:
+            raise ValueError("sealed package hash or size does not match its data")
+        now = time.time() if now is None else now
+        with self._lock:
+            self._check_open()
+            existing = self._get(sealed.record_id)
+            if existing is not None:
+                if existing.sha256 != sealed.sha256:
+                    raise RecordConflict(
+                        f"record {sealed.record_id} is already queued with other content"
+                    )
+                return existing
+            write_durably(self._package_path(sealed.record_id), sealed.data)
+            meta_json = json.dumps(meta or {}, sort_keys=True)
+            with self._transaction() as cur:
+                cur.execute(
+                    "INSERT INTO records (record_id, sha256, size, category, meta, state, "
+                    "next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        sealed.record_id,
+                        sealed.sha256,
+                        sealed.size,
+                        category,
+                        meta_json,
+                        RecordState.SEALED.value,
+                        now,
+                        now,
+                        now,
+                    ),
+                )
+                change = self._log_change(cur, sealed.record_id, RecordState.SEALED, None, "", now)
+            record = self._get(sealed.record_id)
+        self._notify([change])
+        assert record is not None
+        return record
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db, self._changed)
+
+    def _log_change(
+        self,
+        cur: sqlite3.Cursor,
+        record_id: str,
+        state: RecordState,
+        previous: RecordState | None,
+        detail: str,
+        now: float,
+    ) -> StatusChange:
+        cur.execute(
+            "INSERT INTO history (record_id, state, previous, detail, at) VALUES (?,?,?,?,?)",
+            (record_id, state.value, previous.value if previous else None, detail, now),
+        )
+        return StatusChange(int(cur.lastrowid or 0), record_id, state, previous, detail, now)
+
+    def _require(self, record_id: str) -> OutboxRecord:
+        record = self._get(record_id)
+        if record is None:
+            raise UnknownRecord(record_id)
+        return record
+
+    def _update(
+        self,
+        record_id: str,
+        *,
+        state: RecordState | None = None,
+        detail: str | None = None,
+        now: float | None = None,
+        **columns: object,
+    ) -> OutboxRecord:
+        """Update columns and, if the state or detail changes, log a status change."""
+        now = time.time() if now is None else now
+        changes: list[StatusChange] = []
+        with self._lock:
+            self._check_open()
+            current = self._require(record_id)
+            values = dict(columns)
+            new_state = state or current.state
+            new_detail = current.detail if detail is None else detail
+            if new_state != current.state or new_detail != current.detail:
+                values["state"] = new_state.value
+                values["detail"] = new_detail
+            values["updated_at"] = now
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            with self._transaction() as cur:
+                cur.execute(
+                    f"UPDATE records SET {assignments} WHERE record_id = ?",
+                    (*values.values(), record_id),
+                )
+                if "state" in values:
+                    changes.append(
+                        self._log_change(
+                            cur, record_id, new_state, current.state, new_detail, now
+                        )
+                    )
+            record = self._require(record_id)
+        self._notify(changes)
+        return record
+
+    def mark_attempt(
+        self, record_id: str, error: str, next_attempt_at: float, *, now: float | None = None
+    ) -> OutboxRecord:
+        """A delivery attempt failed with a retryable ``error``; retry at ``next_attempt_at``."""
+        with self._lock:
+            attempts = self._require(record_id).attempts + 1
+            return self._update(
+                record_id,
+                now=now,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=next_attempt_at,
+            )
+
+    def reschedule(self, record_id: str, next_attempt_at: float) -> OutboxRecord:
+        """Move a waiting record's next attempt time (e.g. an operator's "send now")."""
+        return self._update(record_id, next_attempt_at=next_attempt_at)
+
+    def mark_delivered(
+        self, record_id: str, detail: str = "", *, now: float | None = None
+    ) -> OutboxRecord:
+        """The centre accepted the upload: SENT_FOR_ENROLLMENT."""
+        now = time.time() if now is None else now
+        with self._lock:
+            attempts = self._require(record_id).attempts + 1
+            return self._update(
+                record_id,
+                state=RecordState.SENT_FOR_ENROLLMENT,
+                detail=detail,
+                now=now,
+                attempts=attempts,
+                last_error="",
+                delivered_at=now,
+            )
+
+    def mark_dead(self, record_id: str, error: str, *, now: float | None = None) -> OutboxRecord:
+        """The centre rejected the record permanently: DEAD_LETTER with its message."""
+        with self._lock:
+            attempts = self._require(record_id).attempts + 1
+            return self._update(
+                record_id,
+                state=RecordState.DEAD_LETTER,
+                detail=error,
+                now=now,
+                attempts=attempts,
+                last_error=error,
+            )
+
+    def set_status(
+        self, record_id: str, state: RecordState, detail: str = "", *, now: float | None = None
+    ) -> OutboxRecord:
+        """Record a status reported by the centre (or any other state change)."""
+        return self._update(record_id, state=RecordState(state), detail=detail, now=now)
+
+    def requeue(self, record_id: str, reason: str, *, now: float | None = None) -> OutboxRecord:
+        """Send the record again (centre enroll failure, operator retry): back to SEALED."""
+        now = time.time() if now is None else now
+        with self._lock:
+            record = self._require(record_id)
+            if record.package_path is None:
+                raise PackageMissing(f"package of {record_id} was purged; it cannot be resent")
+            return self._update(
+                record_id,
+                state=RecordState.SEALED,
+                detail=reason,
+                now=now,
+                resends=record.resends + 1,
+                next_attempt_at=now,
+            )
+
+    def purge_packages(self, retention_seconds: float, *, now: float | None = None) -> list[str]:
+        """Delete package files of records the centre has settled more than
+        ``retention_seconds`` ago; the rows and their history stay."""
+        now = time.time() if now is None else now
+        purged: list[str] = []
+        with self._lock:
+            self._check_open()
+            placeholders = ",".join("?" for _ in PURGEABLE_STATES)
+            rows = self._db.execute(
+                f"SELECT record_id FROM records WHERE purged_at IS NULL AND state IN "
+                f"({placeholders}) AND updated_at <= ?",
+                (*[s.value for s in PURGEABLE_STATES], now - retention_seconds),
+            ).fetchall()
+            for (record_id,) in rows:
+                self._package_path(record_id).unlink(missing_ok=True)
+                with self._transaction() as cur:
+                    cur.execute(
+                        "UPDATE records SET purged_at = ? WHERE record_id = ?", (now, record_id)
+                    )
+                purged.append(record_id)
+            if purged:
+                _fsync_dir(self.packages_dir)
+        return purged
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _row_to_record(self, row: tuple) -> OutboxRecord:
+        (record_id, sha256, size, category, meta, state, attempts, resends, last_error,
+         next_attempt_at, created_at, updated_at, delivered_at, detail, purged_at) = row
+        return OutboxRecord(
+            record_id=record_id,
+            sha256=sha256,
+            size=size,
+            category=category,
+            meta=json.loads(meta),
+            state=RecordState(state),
+            attempts=attempts,
+            resends=resends,
+            last_error=last_error,
+            next_attempt_at=next_attempt_at,
+            created_at=created_at,
+            updated_at=updated_at,
+            delivered_at=delivered_at,
+            detail=detail,
+            package_path=None if purged_at is not None else self._package_path(record_id),
+        )
+
+    def _get(self, record_id: str) -> OutboxRecord | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM records WHERE record_id = ?", (record_id,)
+        ).fetchone()
+        return self._row_to_record(row) if row else None
+
+    def get(self, record_id: str) -> OutboxRecord | None:
+        """The record with this id, or None."""
+        with self._lock:
+            self._check_open()
+            return self._get(record_id)
+
+    def list(
+        self, states: Iterable[RecordState] | None = None, limit: int | None = None
+    ) -> list[OutboxRecord]:
+        """Records (oldest first), optionally only those in ``states``."""
+        query = f"SELECT {_COLUMNS} FROM records"
+        params: list[object] = []
+        if states is not None:
+            wanted = [RecordState(s).value for s in states]
+            if not wanted:
+                return []
+            query += f" WHERE state IN ({','.join('?' for _ in wanted)})"
+            params.extend(wanted)
+        query += " ORDER BY seq"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(int(limit))
+        with self._lock:
+            self._check_open()
+            return [self._row_to_record(r) for r in self._db.execute(query, params)]
+
+    def due_for_delivery(self, now: float | None = None, limit: int = 100) -> list[OutboxRecord]:
+        """SEALED records whose next attempt time has come, oldest first."""
+        now = time.time() if now is None else now
+        with self._lock:
+            self._check_open()
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM records WHERE state = ? AND next_attempt_at <= ? "
+                "ORDER BY seq LIMIT ?",
+                (RecordState.SEALED.value, now, limit),
+            ).fetchall()
+            return [self._row_to_record(r) for r in rows]
+
+    def next_due_time(self) -> float | None:
+        """The earliest next-attempt time among SEALED records (None if none is waiting)."""
+        with self._lock:
+            self._check_open()
+            row = self._db.execute(
+                "SELECT MIN(next_attempt_at) FROM records WHERE state = ?",
+                (RecordState.SEALED.value,),
+            ).fetchone()
+            return row[0] if row and row[0] is not None else None
+
+    def read_package(self, record_id: str) -> bytes:
+        """The package bytes, checked against the recorded SHA-256."""
+        record = self.get(record_id)
+        if record is None:
+            raise UnknownRecord(record_id)
+        if record.package_path is None:
+            raise PackageMissing(f"package of {record_id} was purged")
+        try:
+            data = record.package_path.read_bytes()
+        except FileNotFoundError as exc:
+            raise PackageMissing(f"package file of {record_id} is missing") from exc
+        if hashlib.sha256(data).hexdigest() != record.sha256:
+            raise PackageMissing(f"package file of {record_id} does not match its hash")
+        return data
+
+    def counts(self) -> dict[RecordState, int]:
+        """How many records are in each state."""
+        with self._lock:
+            self._check_open()
+            rows = self._db.execute("SELECT state, COUNT(*) FROM records GROUP BY state")
+            return {RecordState(state): count for state, count in rows}
+
+    def history(self, record_id: str) -> list[StatusChange]:
+        """Every status change of one record, oldest first."""
+        with self._lock:
+            self._check_open()
+            rows = self._db.execute(
+                "SELECT seq, record_id, state, previous, detail, at FROM history "
+                "WHERE record_id = ? ORDER BY seq",
+                (record_id,),
+            ).fetchall()
+        return [_row_to_change(r) for r in rows]
+
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the latest status change (0 when empty)."""
+        with self._lock:
+            self._check_open()
+            row = self._db.execute("SELECT MAX(seq) FROM history").fetchone()
+            return int(row[0] or 0)
+
+    def changes_since(self, seq: int, limit: int = 1000) -> list[StatusChange]:
+        """Status changes with a sequence number greater than ``seq``, in order."""
+        with self._lock:
+            self._check_open()
+            rows = self._db.execute(
+                "SELECT seq, record_id, state, previous, detail, at FROM history "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [_row_to_change(r) for r in rows]
+
+    def wait_for_change(self, after_seq: int, timeout: float) -> list[StatusChange]:
+        """Block up to ``timeout`` seconds for changes after ``after_seq``; [] on timeout."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._changed:
+            while True:
+                if self._closed:
+                    return []
+                changes = self.changes_since(after_seq)
+                remaining = deadline - time.monotonic()
+                if changes or remaining <= 0:
+                    return changes
+                self._changed.wait(remaining)
+
+
+def _row_to_change(row: tuple) -> StatusChange:
+    seq, record_id, state, previous, detail, at = row
+    return StatusChange(
+        seq, record_id, RecordState(state), RecordState(previous) if previous else None, detail, at
+    )
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK), then wake threads waiting for changes."""
+
+    def __init__(self, db: sqlite3.Connection, changed: threading.Condition) -> None:
+        self._db = db
+        self._changed = changed
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self._cursor = self._db.cursor()
+        self._cursor.execute("BEGIN IMMEDIATE")
+        return self._cursor
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self._cursor.execute("COMMIT")
+            self._changed.notify_all()
+        else:
+            self._cursor.execute("ROLLBACK")

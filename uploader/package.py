@@ -1,0 +1,436 @@
+"""The sealed package: a signed manifest plus the ANSI/NIST transaction, encrypted for the centre.
+
+Container (big-endian)::
+
+    magic "REKAMPKG" | version u16 | header_len u32 | header | ciphertext_len u64 | ciphertext
+    | station signature (64 bytes, Ed25519 over everything before it)
+
+    header = station_id (u16 len + ASCII) | record_id (u16 len + ASCII) | station key id (8)
+             | centre key id (8) | ephemeral X25519 public key (32) | nonce (12)
+             | sealed_at (u64, ms since the epoch)
+
+The ciphertext is AES-256-GCM (associated data: every byte before it) under a key derived with
+HKDF-SHA256 from an ephemeral X25519 exchange with the centre's key. The plaintext is::
+
+    manifest_len u32 | manifest JSON | manifest signature (64, Ed25519) | transaction
+
+so anyone holding the station's public key can check who sealed the package
+(:func:`verify_package`) while only the centre can read it (:func:`open_package`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from uploader import errors
+from uploader.content import RecordContent
+from uploader.keys import StationKeys, key_id, raw_public_bytes
+from uploader.nist import DecodedTransaction, TransactionError, build_transaction
+from uploader.nist import parse_transaction as _parse_transaction
+
+MAGIC = b"REKAMPKG"
+VERSION = 1
+MANIFEST_FORMAT = "rekam.manifest"
+_MANIFEST_CONTEXT = b"rekam manifest v1\x00"
+_HKDF_INFO = b"rekam package v1"
+_SIGNATURE_LEN = 64
+_PREFIX = struct.Struct(">8sHI")
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+MAX_PACKAGE_BYTES = 256 * 1024 * 1024
+
+
+def valid_identifier(value: str) -> bool:
+    """Record and station ids: 1..128 of [A-Za-z0-9._-], not starting with a dot or dash."""
+    return bool(_ID_PATTERN.match(value))
+
+
+@dataclass(frozen=True)
+class SealedPackage:
+    """A package ready for the outbox: its bytes and their SHA-256 (hex)."""
+
+    record_id: str
+    data: bytes
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PackageHeader:
+    """The clear-text header of a package, as read and checked by :func:`verify_package`."""
+
+    version: int
+    station_id: str
+    record_id: str
+    station_key_id: bytes
+    centre_key_id: bytes
+    ephemeral_public: bytes
+    nonce: bytes
+    sealed_at_ms: int
+
+
+@dataclass
+class OpenedPackage:
+    """A package opened by the centre: verified manifest, transaction bytes, decoded images."""
+
+    header: PackageHeader
+    manifest: dict
+    transaction_bytes: bytes
+    transaction: DecodedTransaction
+
+    @property
+    def record_id(self) -> str:
+        return self.header.record_id
+
+    @property
+    def station_id(self) -> str:
+        return self.header.station_id
+
+    @property
+    def fingerprints(self) -> dict[str, np.ndarray]:
+        return self.transaction.fingerprints
+
+    @property
+    def face(self) -> np.ndarray | None:
+        return self.transaction.face
+
+    @property
+    def irises(self) -> dict[str, np.ndarray]:
+        return self.transaction.irises
+
+    @property
+    def signature_vectors(self) -> list[tuple[int, int, int]]:
+        return self.transaction.signature_vectors
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _canonical_json(value: dict) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_manifest(
+    content: RecordContent,
+    transaction: bytes,
+    summaries: list,
+    station_key_id: bytes,
+    centre_key_id: bytes,
+    sealed_at: datetime,
+) -> dict:
+    """The manifest: who, what, hashes and the quality summary. No images, no name."""
+    exceptions = [
+        {"position": s.position, "exception": s.exception} for s in summaries if s.exception
+    ]
+    signature = content.signature
+    if signature is not None and signature.exception:
+        exceptions.append({"position": "signature", "exception": signature.exception})
+    return {
+        "format": MANIFEST_FORMAT,
+        "version": VERSION,
+        "record_id": content.record_id,
+        "station_id": content.station_id,
+        "operator": content.operator,
+        "supervisor": content.supervisor,
+        "subject": {
+            "nik": content.subject.nik,
+            "category": content.subject.category,
+            "demographics_ref": content.subject.demographics_ref,
+        },
+        "transaction": {
+            "format": "ANSI/NIST-ITL 1-2011",
+            "sha256": hashlib.sha256(transaction).hexdigest(),
+            "size": len(transaction),
+        },
+        "samples": [s.to_dict() for s in summaries],
+        "signature": {
+            "present": signature is not None and signature.exception != "unable_to_sign",
+            "points": len(signature.points) if signature else 0,
+            "encoding": "Type-8 vector",
+            "exception": signature.exception if signature else "missing",
+        },
+        "exceptions": exceptions,
+        "flags": list(content.flags),
+        "devices": list(content.devices),
+        "started_at": _iso(content.started_at),
+        "completed_at": _iso(content.completed_at),
+        "sealed_at": sealed_at.isoformat(),
+        "station_key_id": station_key_id.hex(),
+        "centre_key_id": centre_key_id.hex(),
+    }
+
+
+def _derive_key(shared: bytes, ephemeral_public: bytes, centre_public: bytes) -> bytes:
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=_HKDF_INFO + ephemeral_public + centre_public,
+    )
+    return hkdf.derive(shared)
+
+
+def _encode_header(header: PackageHeader) -> bytes:
+    station = header.station_id.encode("ascii")
+    record = header.record_id.encode("ascii")
+    return b"".join(
+        [
+            struct.pack(">H", len(station)),
+            station,
+            struct.pack(">H", len(record)),
+            record,
+            header.station_key_id,
+            header.centre_key_id,
+            header.ephemeral_public,
+            header.nonce,
+            struct.pack(">Q", header.sealed_at_ms),
+        ]
+    )
+
+
+def seal(
+    content: RecordContent,
+    station_key: StationKeys,
+    centre_public_key: X25519PublicKey,
+    *,
+    sealed_at: datetime | None = None,
+) -> SealedPackage:
+    """Build, sign and encrypt ``content`` for the centre."""
+    for label, value in (("record id", content.record_id), ("station id", content.station_id)):
+        if not valid_identifier(value):
+            raise ValueError(f"invalid {label} {value!r}")
+    sealed_at = sealed_at or datetime.now(UTC)
+    transaction, summaries = build_transaction(content)
+    centre_key_id = key_id(centre_public_key)
+    manifest = build_manifest(
+        content, transaction, summaries, station_key.key_id, centre_key_id, sealed_at
+    )
+    manifest_bytes = _canonical_json(manifest)
+    manifest_signature = station_key.sign(_MANIFEST_CONTEXT + manifest_bytes)
+    plaintext = b"".join(
+        [struct.pack(">I", len(manifest_bytes)), manifest_bytes, manifest_signature, transaction]
+    )
+
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = raw_public_bytes(ephemeral.public_key())
+    centre_raw = raw_public_bytes(centre_public_key)
+    key = _derive_key(ephemeral.exchange(centre_public_key), ephemeral_public, centre_raw)
+    header = PackageHeader(
+        version=VERSION,
+        station_id=content.station_id,
+        record_id=content.record_id,
+        station_key_id=station_key.key_id,
+        centre_key_id=centre_key_id,
+        ephemeral_public=ephemeral_public,
+        nonce=os.urandom(12),
+        sealed_at_ms=int(sealed_at.timestamp() * 1000),
+    )
+    header_bytes = _encode_header(header)
+    prefix = _PREFIX.pack(MAGIC, VERSION, len(header_bytes)) + header_bytes
+    ciphertext_len = len(plaintext) + 16
+    aad = prefix + struct.pack(">Q", ciphertext_len)
+    ciphertext = AESGCM(key).encrypt(header.nonce, plaintext, aad)
+    signed = aad + ciphertext
+    data = signed + station_key.sign(signed)
+    return SealedPackage(
+        record_id=content.record_id,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    header: PackageHeader
+    aad: bytes
+    ciphertext: bytes
+    signed: bytes
+    signature: bytes
+
+
+class _Reader:
+    """Bounds-checked reads that raise TruncatedPackage instead of IndexError."""
+
+    def __init__(self, data: bytes, offset: int, end: int) -> None:
+        self.data, self.offset, self.end = data, offset, end
+
+    def take(self, count: int, what: str) -> bytes:
+        if self.offset + count > self.end:
+            raise errors.TruncatedPackage(f"package ends inside the {what}")
+        chunk = self.data[self.offset : self.offset + count]
+        self.offset += count
+        return chunk
+
+    def text(self, what: str) -> str:
+        (length,) = struct.unpack(">H", self.take(2, what))
+        raw = self.take(length, what)
+        try:
+            value = raw.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise errors.MalformedPackage(f"{what} is not ASCII") from exc
+        if not valid_identifier(value):
+            raise errors.MalformedPackage(f"{what} {value!r} is not a valid identifier")
+        return value
+
+
+def _read_envelope(data: bytes) -> _Envelope:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise errors.NotAPackage("package must be bytes")
+    data = bytes(data)
+    if len(data) > MAX_PACKAGE_BYTES:
+        raise errors.MalformedPackage(f"package of {len(data)} bytes exceeds the size limit")
+    if not data.startswith(MAGIC[: len(data)]) or not data:
+        raise errors.NotAPackage("bad magic: not a Rekam package")
+    if len(data) < len(MAGIC):
+        raise errors.TruncatedPackage("package ends inside the magic")
+    if len(data) < _PREFIX.size:
+        raise errors.TruncatedPackage("package ends inside the prefix")
+    _magic, version, header_len = _PREFIX.unpack_from(data, 0)
+    if version != VERSION:
+        raise errors.UnsupportedVersion(f"package version {version}, this reader knows {VERSION}")
+    header_end = _PREFIX.size + header_len
+    if header_end > len(data):
+        raise errors.TruncatedPackage("package ends inside the header")
+    reader = _Reader(data, _PREFIX.size, header_end)
+    header = PackageHeader(
+        version=version,
+        station_id=reader.text("station id"),
+        record_id=reader.text("record id"),
+        station_key_id=reader.take(8, "station key id"),
+        centre_key_id=reader.take(8, "centre key id"),
+        ephemeral_public=reader.take(32, "ephemeral key"),
+        nonce=reader.take(12, "nonce"),
+        sealed_at_ms=struct.unpack(">Q", reader.take(8, "seal time"))[0],
+    )
+    if reader.offset != header_end:
+        raise errors.MalformedPackage("header length does not match its fields")
+    body = _Reader(data, header_end, len(data))
+    (ciphertext_len,) = struct.unpack(">Q", body.take(8, "ciphertext length"))
+    aad_end = body.offset
+    ciphertext = body.take(ciphertext_len, "ciphertext")
+    signed_end = body.offset
+    signature = body.take(_SIGNATURE_LEN, "signature")
+    if body.offset != len(data):
+        raise errors.MalformedPackage(f"{len(data) - body.offset} unexpected bytes after signature")
+    return _Envelope(header, data[:aad_end], ciphertext, data[:signed_end], signature)
+
+
+def _check_station(
+    envelope: _Envelope, trusted_stations: dict[str, Ed25519PublicKey]
+) -> Ed25519PublicKey:
+    header = envelope.header
+    station_key = trusted_stations.get(header.station_id)
+    if station_key is None:
+        raise errors.UnknownStation(f"station {header.station_id!r} is not provisioned")
+    if key_id(station_key) != header.station_key_id:
+        raise errors.UnknownStation(
+            f"station {header.station_id!r} signed with key {header.station_key_id.hex()}, "
+            f"provisioned key is {key_id(station_key).hex()}"
+        )
+    try:
+        station_key.verify(envelope.signature, envelope.signed)
+    except InvalidSignature as exc:
+        raise errors.SignatureInvalid("station signature does not verify") from exc
+    return station_key
+
+
+def read_header(data: bytes) -> PackageHeader:
+    """The clear-text header, structurally checked but NOT authenticated."""
+    return _read_envelope(data).header
+
+
+def verify_package(data: bytes, trusted_stations: dict[str, Ed25519PublicKey]) -> PackageHeader:
+    """Check the container and the station signature without the centre key."""
+    envelope = _read_envelope(data)
+    _check_station(envelope, trusted_stations)
+    return envelope.header
+
+
+def open_package(
+    data: bytes,
+    centre_private_key: X25519PrivateKey,
+    trusted_stations: dict[str, Ed25519PublicKey],
+    *,
+    decode_images: bool = True,
+) -> OpenedPackage:
+    """Verify, decrypt and parse a package; raises a :class:`errors.PackageError` subclass."""
+    envelope = _read_envelope(data)
+    station_key = _check_station(envelope, trusted_stations)
+    header = envelope.header
+    centre_public = centre_private_key.public_key()
+    if key_id(centre_public) != header.centre_key_id:
+        raise errors.WrongRecipient(
+            f"sealed for centre key {header.centre_key_id.hex()}, "
+            f"this centre is {key_id(centre_public).hex()}"
+        )
+    try:
+        ephemeral = X25519PublicKey.from_public_bytes(header.ephemeral_public)
+        shared = centre_private_key.exchange(ephemeral)
+    except ValueError as exc:
+        raise errors.DecryptionFailed(f"bad ephemeral key: {exc}") from exc
+    key = _derive_key(shared, header.ephemeral_public, raw_public_bytes(centre_public))
+    try:
+        plaintext = AESGCM(key).decrypt(header.nonce, envelope.ciphertext, envelope.aad)
+    except InvalidTag as exc:
+        raise errors.DecryptionFailed("ciphertext does not decrypt with this centre key") from exc
+    manifest, transaction = _split_plaintext(plaintext, station_key)
+    _check_manifest(manifest, header, transaction)
+    try:
+        decoded = _parse_transaction(transaction, decode_images=decode_images)
+    except TransactionError as exc:
+        raise errors.ContentInvalid(str(exc)) from exc
+    if decoded.record_id != header.record_id or decoded.station_id != header.station_id:
+        raise errors.ContentInvalid("transaction Type-1 does not match the package header")
+    return OpenedPackage(header, manifest, transaction, decoded)
+
+
+def _split_plaintext(plaintext: bytes, station_key: Ed25519PublicKey) -> tuple[dict, bytes]:
+    if len(plaintext) < 4:
+        raise errors.ContentInvalid("plaintext too short")
+    (manifest_len,) = struct.unpack_from(">I", plaintext, 0)
+    manifest_end = 4 + manifest_len
+    if manifest_end + _SIGNATURE_LEN > len(plaintext):
+        raise errors.ContentInvalid("manifest length exceeds the plaintext")
+    manifest_bytes = plaintext[4:manifest_end]
+    manifest_signature = plaintext[manifest_end : manifest_end + _SIGNATURE_LEN]
+    try:
+        station_key.verify(manifest_signature, _MANIFEST_CONTEXT + manifest_bytes)
+    except InvalidSignature as exc:
+        raise errors.SignatureInvalid("manifest signature does not verify") from exc
+    try:
+        manifest = json.loads(manifest_bytes)
+    except ValueError as exc:
+        raise errors.ContentInvalid(f"manifest is not JSON: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise errors.ContentInvalid("manifest is not a JSON object")
+    return manifest, plaintext[manifest_end + _SIGNATURE_LEN :]
+
+
+def _check_manifest(manifest: dict, header: PackageHeader, transaction: bytes) -> None:
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise errors.ContentInvalid("manifest format is not recognised")
+    if manifest.get("record_id") != header.record_id:
+        raise errors.ContentInvalid("manifest record id does not match the header")
+    if manifest.get("station_id") != header.station_id:
+        raise errors.ContentInvalid("manifest station id does not match the header")
+    expected = manifest.get("transaction", {})
+    if expected.get("size") != len(transaction):
+        raise errors.ContentInvalid("transaction size does not match the manifest")
+    if expected.get("sha256") != hashlib.sha256(transaction).hexdigest():
+        raise errors.ContentInvalid("transaction hash does not match the manifest")
+
