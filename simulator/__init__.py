@@ -1,1 +1,1 @@
-"""The simulator: virtual devices behind real transports, synthetic residents, a central registry."""
+"""The simulator: virtual devices behind real transports, synthetic residents, a centre."""

@@ -109,15 +109,6 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    if args.sim_command == "center":
-        from simulator.centre import main as centre_main
-
-        argv = ["--port", str(args.port), "--data-dir", args.data_dir]
-        if args.ready_file:
-            argv += ["--ready-file", args.ready_file]
-        if args.decision_delay is not None:
-            argv += ["--decision-delay", str(args.decision_delay)]
-        return centre_main(argv)
     from simulator.control import post
 
     if args.sim_command == "present":
@@ -168,11 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("sim", help="simulator: centre, residents, device faults")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
-    centre = sim_sub.add_parser("center", aliases=["centre"], help="run a simulated centre")
-    centre.add_argument("--port", type=int, default=8700)
-    centre.add_argument("--data-dir", default="var/centre")
-    centre.add_argument("--ready-file")
-    centre.add_argument("--decision-delay", type=float)
+    sim_sub.add_parser(
+        "center",
+        aliases=["centre"],
+        add_help=False,
+        help="run a simulated central registry (see: rekam sim center --help)",
+    )
     for name, helptext in (
         ("present", "put a simulated resident in front of the kit"),
         ("unplug", "unplug a simulated device"),
@@ -199,9 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"] and argv[1:2] in (["center"], ["centre"]):
+        from simulator.centre import main as centre_main
+
+        return centre_main(argv[2:])
     args = build_parser().parse_args(argv)
-    if args.command == "sim" and args.sim_command == "centre":
-        args.sim_command = "center"
     return int(args.func(args) or 0)
 
 

@@ -38,7 +38,7 @@ CATEGORY = {
     "mental_disorder": common_pb2.RESIDENT_CATEGORY_MENTAL_DISORDER,
     "student": common_pb2.RESIDENT_CATEGORY_STUDENT,
 }
-SEX = {"male": common_pb2.SEX_MALE, "female": common_pb2.SEX_FEMALE}
+SEX = {"M": common_pb2.SEX_MALE, "F": common_pb2.SEX_FEMALE}
 FINAL = {
     records_pb2.RECORD_STATUS_PRINT_READY_RECORD,
     records_pb2.RECORD_STATUS_DUPLICATE_RECORD,

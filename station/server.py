@@ -32,9 +32,9 @@ from station.v1 import (
     records_pb2,
     records_pb2_grpc,
 )
-from uploader import Uploader
 from uploader.keys import StationKeys
 from uploader.outbox import Outbox
+from uploader.service import Uploader
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,9 @@ class StationDaemon:
         self.uploader = Uploader(
             self.outbox,
             config.centre.url,
-            delivery_interval=config.uploader.delivery_interval_s,
+            idle_interval=config.uploader.delivery_interval_s,
             poll_interval=config.uploader.poll_interval_s,
-            max_backoff=config.uploader.max_backoff_s,
+            backoff_cap=config.uploader.max_backoff_s,
         )
         self.workflow = EnrollmentWorkflow(
             EnrollmentStore(),
