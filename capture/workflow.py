@@ -389,8 +389,22 @@ class EnrollmentWorkflow:
                     "Pengecualian memerlukan persetujuan supervisor.",
                 ),
             )
-        enrollment.samples.pop(position, None)
-        enrollment.candidates.pop(position, None)
+        if kind == "signature_line":
+            # A line is accepted as the signature: keep the line that was captured.
+            kept = enrollment.samples.get(position) or enrollment.candidates.pop(position, None)
+            if kept is None:
+                raise WorkflowError(
+                    ErrorKind.FAILED_PRECONDITION,
+                    "NO_SAMPLE",
+                    OperatorText(
+                        "Capture the resident's line on the signature pad first.",
+                        "Rekam dulu garis tanda tangan penduduk di bantalan tanda tangan.",
+                    ),
+                )
+            enrollment.samples[position] = kept
+        else:
+            enrollment.samples.pop(position, None)
+            enrollment.candidates.pop(position, None)
         enrollment.exceptions[position] = ExceptionMark(
             position, kind, note, approved_by, proof_photo
         )

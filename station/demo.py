@@ -219,7 +219,7 @@ class Operator:
                     continue
                 iris_scores.append(self._capture(visit, eid, eye))
         visit.quality["iris"] = "/".join(map(str, iris_scores)) if iris_scores else "-"
-        visit.quality["signature"] = str(self._capture(visit, eid, "signature"))
+        visit.quality["signature"] = str(self._signature(visit, eid))
         done = self.client.enrollment.CompleteEnrollment(
             enrollment_pb2.CompleteEnrollmentRequest(enrollment_id=eid),
             metadata=self.client.metadata,
@@ -245,6 +245,24 @@ class Operator:
         visit.forced += 1
         self.report(f"    {name}: kept the best of 3 attempts (quality {best}) as a forced capture")
         return result.sample.quality.score
+
+    def _signature(self, visit: Visit, eid: str) -> int:
+        """Sign; a resident who can only draw a line gets that line accepted (supervisor)."""
+        summary = self.client.capture(eid, position("signature"))
+        assert summary.result is not None
+        if summary.result.accepted:
+            return summary.result.sample.quality.score
+        codes = {r.code for r in summary.result.sample.quality.reasons}
+        if codes & {"SIGNATURE_SINGLE_STROKE", "SIGNATURE_TOO_SMALL", "SIGNATURE_TOO_SHORT"}:
+            self._exception(
+                visit,
+                eid,
+                "signature",
+                enrollment_pb2.EXCEPTION_KIND_SIGNATURE_LINE,
+                "resident signs with a line",
+            )
+            return summary.result.sample.quality.score
+        return self._capture(visit, eid, "signature")
 
     def _exception(self, visit: Visit, eid: str, name: str, kind: int, note: str) -> None:
         self.client.enrollment.MarkException(
@@ -278,7 +296,7 @@ def _follow_records(
                 if statuses.get(record.record_id) != record.status:
                     statuses[record.record_id] = record.status
                     say(
-                        f"    [centre] {record.record_id}: "
+                        f"    [record] {record.record_id}: "
                         f"{records_pb2.RecordStatus.Name(record.status)[14:]}"
                     )
                 changed.notify_all()

@@ -200,3 +200,43 @@ def test_devices_are_listed_with_identity(station):
     assert "uart" in transports
     assert all(d.status == 1 for d in devices), [(d.id, d.status) for d in devices]
     time.sleep(0)  # keep the module's devices idle for the next test
+
+
+def test_blind_resident_with_eye_exceptions_and_a_line_as_signature(station):
+    client, visit = enroll(station, "blind", 505, {}, "blind")
+    assert visit.exceptions == 3  # both eyes, and the line accepted as signature
+    record = wait_for_final(client, visit.record_id)
+    assert record.status == PRINT_READY
+    assert "right_eye" not in record.quality and "signature" in record.quality
+
+
+def test_exception_needs_a_supervisor(station):
+    station.present("amputee", 606)
+    client = station.client()
+    persona_subject = subject(nik="3174051203900606")
+    started = client.enrollment.StartEnrollment(
+        enrollment_pb2.StartEnrollmentRequest(subject=persona_subject), metadata=client.metadata
+    )
+    request = enrollment_pb2.MarkExceptionRequest(
+        enrollment_id=started.enrollment_id,
+        position=common_pb2.POSITION_RIGHT_INDEX,
+        kind=enrollment_pb2.EXCEPTION_KIND_AMPUTATED,
+        note="amputated",
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        client.enrollment.MarkException(request, metadata=client.metadata)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_reason(caught.value) == "SUPERVISOR_APPROVAL_REQUIRED"
+    request.supervisor_token = station.operator_token  # an operator cannot approve
+    with pytest.raises(grpc.RpcError) as caught:
+        client.enrollment.MarkException(request, metadata=client.metadata)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    request.supervisor_token = station.supervisor_token
+    marked = client.enrollment.MarkException(request, metadata=client.metadata)
+    assert [e.approved_by for e in marked.exceptions] == ["sup-budi"]
+    assert marked.exceptions[0].has_proof_photo
+    assert common_pb2.POSITION_RIGHT_INDEX not in marked.missing
+    request.kind = enrollment_pb2.EXCEPTION_KIND_BLIND  # not a finger exception
+    with pytest.raises(grpc.RpcError) as caught:
+        client.enrollment.MarkException(request, metadata=client.metadata)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
