@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
-from bench import daemon
 from bench.report import Row, render, write_json
 
-SUITES = {**daemon.BENCHES}
+# Each module has BENCHES: {suite name: function returning rows}.
+MODULES = ("daemon",)
+SUITES = {
+    name: bench
+    for module in MODULES
+    for name, bench in importlib.import_module(f"bench.{module}").BENCHES.items()
+}
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -187,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the demo's data directory")
     demo.add_argument("--timeout", type=float, default=110.0)
     demo.set_defaults(func=cmd_demo)
+
+    from station.commands import COMMANDS
+
+    for name in COMMANDS:
+        importlib.import_module(f"station.commands.{name}").register(sub)
     return parser
 
 
