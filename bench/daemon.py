@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.report import Row
+from station.processes import spawn_rekam, stop_process, wait_for_json
 
 
 def full_enrollment() -> list[Row]:
@@ -69,11 +67,8 @@ def idle_rss() -> list[Row]:
     """Resident memory of `rekam serve --simulate` a few seconds after it is ready."""
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready.json"
-        process = subprocess.Popen(
+        process = spawn_rekam(
             [
-                sys.executable,
-                "-m",
-                "station.cli",
                 "serve",
                 "--simulate",
                 "--data-dir",
@@ -83,22 +78,14 @@ def idle_rss() -> list[Row]:
                 "--ready-file",
                 str(ready),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
+            Path(tmp) / "station.log",
         )
         try:
-            deadline = time.monotonic() + 60
-            while not ready.exists():
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the daemon did not become ready")
-                time.sleep(0.1)
-            json.loads(ready.read_text())
+            wait_for_json(ready, process, 60)
             time.sleep(3.0)
             rss = _rss_mb(process.pid)
         finally:
-            process.terminate()
-            process.wait(15)
+            stop_process(process)
     return [
         Row(
             "daemon.idle_rss_mb",

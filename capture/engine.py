@@ -11,7 +11,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from capture.enrollment import utcnow
+from capture.feed import FrameFeed
 from capture.messages import instruction
 from drivers.base import Device, ImageDevice, Modality, PenDevice, SignatureTrace
 from drivers.errors import CaptureCancelled, CaptureTimeout, OperatorText
@@ -108,7 +108,10 @@ def run_capture(
         )
         return
     assert isinstance(device, ImageDevice)
-    yield from _run_image_capture(device, position, assess, threshold, settings, cancel)  # type: ignore[arg-type]
+    for event in _run_image_capture(device, position, assess, threshold, settings, cancel):  # type: ignore[arg-type]
+        if isinstance(event, CaptureOutcome) and modality is Modality.FINGERPRINT:
+            yield PromptEvent(position, "LIFT_FINGER", instruction("LIFT_FINGER", position))
+        yield event
 
 
 def _run_image_capture(
@@ -126,9 +129,8 @@ def _run_image_capture(
     good_run = 0
     examined = 0
     sequence = 0
-    last_preview = 0.0
-    stop = threading.Event()
-    frames = device.frames(cancel=stop, position=position, timeout=settings.timeout_s)
+    next_preview = 0.0
+    feed = FrameFeed(device, position, settings.timeout_s, cancel, device.capabilities.live_preview)
     try:
         while True:
             if cancel.is_set():
@@ -136,34 +138,39 @@ def _run_image_capture(
             if time.monotonic() >= deadline:
                 break
             try:
-                frame = next(frames)
+                read = feed.next_frame(deadline)
             except CaptureTimeout:
                 if best is None:
                     raise
                 break
-            except StopIteration:
+            if read is None:  # the deadline, a cancel, or the source ended
+                if cancel.is_set():
+                    raise CaptureCancelled("capture cancelled by the operator")
                 break
+            frame, grabbed_at = read
             examined += 1
             quality = assess(frame)
             if best is None or quality.score > best[0].score:
                 best = (quality, frame)
             good_run = good_run + 1 if quality.score >= threshold else 0
+            if good_run == 1 and needed > 1:
+                yield PromptEvent(position, "HOLD_STILL", instruction("HOLD_STILL", position))
             now = time.monotonic()
-            if now - last_preview >= min_interval:
-                last_preview = now
+            # A schedule, not a minimum gap: camera jitter must not halve the preview rate.
+            if now >= next_preview - min_interval / 2:
+                next_preview = max(next_preview + min_interval, now)
                 sequence += 1
                 jpeg, width, height = encode_preview(
                     frame, settings.preview_max_side, settings.preview_jpeg_quality
                 )
-                yield PreviewEvent(sequence, jpeg, width, height, quality, utcnow())
+                yield PreviewEvent(sequence, jpeg, width, height, quality, grabbed_at)
             if good_run >= needed:
                 yield CaptureOutcome(
                     quality, image=frame, frames_examined=examined, met_threshold=True
                 )
                 return
     finally:
-        stop.set()
-        frames.close()
+        feed.close()
     if best is None:
         raise CaptureTimeout(
             "nothing was presented before the timeout",

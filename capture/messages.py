@@ -33,6 +33,7 @@ INSTRUCTIONS: dict[str, OperatorText] = {
         "Look into the iris camera and keep both eyes wide open.",
         "Lihat ke kamera iris dan buka kedua mata lebar-lebar.",
     ),
+    "LIFT_FINGER": OperatorText("Lift the {en} from the scanner.", "Angkat {id} dari pemindai."),
     "SIGN": OperatorText("Sign on the signature pad.", "Tanda tangani pada bantalan tanda tangan."),
     "HOLD_STILL": OperatorText("Hold still.", "Tahan, jangan bergerak."),
 }

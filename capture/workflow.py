@@ -7,6 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
+from capture.duplicates import SameFingerCheck
 from capture.engine import CaptureOutcome, CaptureSettings, PreviewEvent, PromptEvent, run_capture
 from capture.enrollment import (
     Enrollment,
@@ -17,6 +20,7 @@ from capture.enrollment import (
     utcnow,
 )
 from capture.errors import ErrorKind, WorkflowError
+from capture.journal import EnrollmentJournal
 from capture.messages import POSITION_NAMES, position_list
 from capture.plan import plan_for, record_flags
 from capture.positions import FACE, modality_of
@@ -24,6 +28,9 @@ from capture.subject import Subject, SubjectInvalid, validate_subject
 from drivers.base import Device, Modality
 from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError, OperatorText
 from quality.base import QualityResult
+
+# How long a new capture waits for a cancelled one to release the device and enrollment.
+WIND_DOWN_S = 3.0
 
 EXCEPTION_KINDS: dict[Modality, frozenset[str]] = {
     Modality.FINGERPRINT: frozenset({"amputated", "bandaged", "unusable"}),
@@ -57,12 +64,18 @@ class Thresholds:
 
 @dataclass
 class CaptureResultEvent:
-    """The end of a capture call: the sample, whether it is kept, and what to do next."""
+    """The end of a capture call: the sample, whether it is kept, and what to do next.
+
+    ``reason`` says why it was not kept: BELOW_THRESHOLD, or SAME_FINGER when the print is a
+    finger already kept at ``conflicting_position``.
+    """
 
     sample: Sample
     accepted: bool
     attempts_left: int
     text: OperatorText | None = None
+    reason: str = ""
+    conflicting_position: str = ""
 
 
 DeviceLookup = Callable[[Modality], Device]
@@ -81,6 +94,8 @@ class EnrollmentWorkflow:
         settings: CaptureSettings | None = None,
         today: Callable[[], date] = date.today,
         on_prompt: Callable[[str], None] | None = None,
+        same_finger: SameFingerCheck | None = None,
+        journal: EnrollmentJournal | None = None,
     ) -> None:
         self.store = store
         self.devices = devices
@@ -89,6 +104,22 @@ class EnrollmentWorkflow:
         self.settings = settings or CaptureSettings()
         self.today = today
         self.on_prompt = on_prompt
+        self.same_finger = same_finger or SameFingerCheck()
+        self._reservations: dict[str, threading.Lock] = {}
+        self._reservations_lock = threading.Lock()
+        self.journal = journal
+        if journal is not None:
+            for enrollment in journal.load_all():
+                self.store.add(enrollment)
+
+    def _save(self, enrollment: Enrollment) -> None:
+        """Persist the enrollment's progress (encrypted) so a crash loses nothing."""
+        if self.journal is not None:
+            self.journal.save(enrollment)
+
+    def _forget(self, enrollment: Enrollment) -> None:
+        if self.journal is not None:
+            self.journal.remove(enrollment.enrollment_id)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, subject: Subject, operator: str) -> Enrollment:
@@ -103,6 +134,7 @@ class EnrollmentWorkflow:
             flags=record_flags(subject.category, subject.birth_date, self.today()),
         )
         self.store.add(enrollment)
+        self._save(enrollment)
         return enrollment
 
     def get(self, enrollment_id: str) -> Enrollment:
@@ -195,7 +227,7 @@ class EnrollmentWorkflow:
                 ),
             )
         lock = self.store.lock_for(enrollment_id)
-        if not lock.acquire(blocking=False):
+        if not lock.acquire(timeout=WIND_DOWN_S):
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "CAPTURE_IN_PROGRESS",
@@ -227,7 +259,8 @@ class EnrollmentWorkflow:
         settings: CaptureSettings | None,
     ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
         device = self._device(modality)
-        if not device.lock.acquire(blocking=False):
+        reservation = self._reservation(device)
+        if not reservation.acquire(timeout=WIND_DOWN_S):
             raise WorkflowError(
                 ErrorKind.UNAVAILABLE,
                 "DEVICE_BUSY",
@@ -260,7 +293,7 @@ class EnrollmentWorkflow:
         except DeviceError as exc:
             raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.text) from exc
         finally:
-            device.lock.release()
+            reservation.release()
         assert outcome is not None
         yield self._keep(
             enrollment, position, modality, device, outcome, threshold, relaxed_allowed
@@ -276,6 +309,10 @@ class EnrollmentWorkflow:
         threshold: int,
         relaxed_allowed: bool,
     ) -> CaptureResultEvent:
+        if modality is Modality.FINGERPRINT and outcome.image is not None:
+            duplicate = self._same_finger_as(enrollment, position, outcome.image)
+            if duplicate is not None:
+                return duplicate
         attempts = enrollment.attempts.get(position, 0) + 1
         enrollment.attempts[position] = attempts
         normal = self.thresholds.normal[modality]
@@ -293,13 +330,57 @@ class EnrollmentWorkflow:
         if sample.meets_threshold:
             enrollment.samples[position] = sample
             enrollment.candidates.pop(position, None)
+            self._save(enrollment)
             return CaptureResultEvent(sample, True, attempts_left)
         best = enrollment.candidates.get(position)
         if best is None or sample.quality.score > best.quality.score:
             enrollment.candidates[position] = sample
+        self._save(enrollment)
         return CaptureResultEvent(
-            sample, False, attempts_left, _retry_text(sample.quality, attempts_left)
+            sample,
+            False,
+            attempts_left,
+            _retry_text(sample.quality, attempts_left),
+            reason="BELOW_THRESHOLD",
         )
+
+    def _same_finger_as(
+        self, enrollment: Enrollment, position: str, image: np.ndarray
+    ) -> CaptureResultEvent | None:
+        """A refusal when ``image`` is a finger already kept at another position."""
+        others = {
+            p: s.image
+            for p, s in enrollment.samples.items()
+            if p != position and s.image is not None and s.modality is Modality.FINGERPRINT
+        }
+        match = self.same_finger.find(image, others)
+        if match is None:
+            return None
+        asked, found = POSITION_NAMES[position], POSITION_NAMES[match.position]
+        previous = _previous_finger(enrollment, position)
+        hint = (
+            OperatorText(
+                " The resident seems to be one finger behind the sequence.",
+                " Penduduk tampaknya tertinggal satu jari dari urutan.",
+            )
+            if match.position == previous
+            else OperatorText("", "")
+        )
+        sample = Sample(
+            position=position,
+            quality=QualityResult("fingerprint", 0),
+            threshold=self.thresholds.normal[Modality.FINGERPRINT],
+            device_id="",
+            image=None,
+            attempts=enrollment.attempts.get(position, 0),
+        )
+        text = OperatorText(
+            f"This is the same finger as the {found.en} already captured. "
+            f"Ask for the {asked.en}.{hint.en}",
+            f"Ini jari yang sama dengan {found.id} yang sudah direkam. Minta {asked.id}.{hint.id}",
+        )
+        attempts_left = max(0, enrollment.plan.attempts - sample.attempts)
+        return CaptureResultEvent(sample, False, attempts_left, text, "SAME_FINGER", match.position)
 
     def _force(self, enrollment: Enrollment, position: str, reason: str) -> CaptureResultEvent:
         if not reason.strip():
@@ -329,7 +410,13 @@ class EnrollmentWorkflow:
         best.attempts = used
         enrollment.samples[position] = best
         del enrollment.candidates[position]
+        self._save(enrollment)
         return CaptureResultEvent(best, True, 0)
+
+    def _reservation(self, device: Device) -> threading.Lock:
+        """Held for a whole capture: one capture per device at a time."""
+        with self._reservations_lock:
+            return self._reservations.setdefault(device.device_id, threading.Lock())
 
     def _device(self, modality: Modality) -> Device:
         try:
@@ -355,6 +442,7 @@ class EnrollmentWorkflow:
             sample.approved = True
         else:
             del enrollment.samples[position]
+        self._save(enrollment)
         return enrollment
 
     def mark_exception(
@@ -408,6 +496,7 @@ class EnrollmentWorkflow:
         enrollment.exceptions[position] = ExceptionMark(
             position, kind, note, approved_by, proof_photo
         )
+        self._save(enrollment)
         return enrollment
 
     def ready_to_seal(self, enrollment_id: str) -> Enrollment:
@@ -443,13 +532,23 @@ class EnrollmentWorkflow:
             sample.image = None
             sample.trace = None
         enrollment.candidates.clear()
+        self._forget(enrollment)
 
     def cancel(self, enrollment_id: str) -> Enrollment:
         enrollment = self._in_progress(enrollment_id)
         enrollment.state = EnrollmentState.CANCELLED
         enrollment.samples.clear()
         enrollment.candidates.clear()
+        enrollment.exceptions.clear()
+        self._forget(enrollment)
         return enrollment
+
+
+def _previous_finger(enrollment: Enrollment, position: str) -> str:
+    """The finger planned just before ``position`` (or "" for the first)."""
+    fingers = [p for p in enrollment.plan.positions if modality_of(p) is Modality.FINGERPRINT]
+    index = fingers.index(position)
+    return fingers[index - 1] if index > 0 else ""
 
 
 def _retry_text(quality: QualityResult, attempts_left: int) -> OperatorText:

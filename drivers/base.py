@@ -74,8 +74,8 @@ class Device(ABC):
     """A device the station drives. Subclasses implement one protocol over one transport.
 
     ``device_id`` is the station-local name from configuration (e.g. "fingerprint-0").
-    ``lock`` serialises use of the device: a caller holds it for a whole capture, and drivers
-    take it around each transfer, so it is re-entrant.
+    ``lock`` serialises transfers on the device (re-entrant; drivers take it around each
+    transfer). Reserving a device for a whole capture is the caller's business.
     """
 
     driver_name: str = ""

@@ -7,12 +7,8 @@ station.v1 API, and follows every record until the centre's final status.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,6 +24,7 @@ from simulator.control import post
 from simulator.personas import make_persona
 from station.client import StationClient, position
 from station.errors import error_reason
+from station.processes import operator_token, spawn_rekam, stop_process, wait_for_json
 from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
 
 CATEGORY = {
@@ -83,60 +80,6 @@ VISITS = [
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def _wait_for_file(path: Path, process: subprocess.Popen, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before it was ready")
-        time.sleep(0.05)
-    raise RuntimeError(f"{path.name} did not appear within {timeout:.0f} s")
-
-
-def _spawn(args: list[str], log_path: Path) -> subprocess.Popen:
-    log = log_path.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "station.cli", *args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
-
-
-def _operator_token(data_dir: Path, name: str, role: str) -> str:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "station.cli",
-            "operator",
-            "--data-dir",
-            str(data_dir),
-            "add",
-            name,
-            "--role",
-            role,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
 
 
 def _provision(centre_url: str, station_id: str, public_pem: str) -> None:
@@ -352,7 +295,7 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
     stop = threading.Event()
     try:
         say("Rekam demo: a simulated central registry and a simulated recording kit")
-        centre = _spawn(
+        centre = spawn_rekam(
             [
                 "sim",
                 "center",
@@ -368,12 +311,12 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
             workdir / "centre.log",
         )
         processes.append(centre)
-        centre_info = _wait_for_file(workdir / "centre.json", centre, 30)
+        centre_info = wait_for_json(workdir / "centre.json", centre, 30)
         say(f"  centre up at {centre_info['url']}")
         station_dir = workdir / "station"
-        token = _operator_token(station_dir, "demo-operator", "operator")
-        supervisor = _operator_token(station_dir, "demo-supervisor", "supervisor")
-        station = _spawn(
+        token = operator_token(station_dir, "demo-operator", "operator")
+        supervisor = operator_token(station_dir, "demo-supervisor", "supervisor")
+        station = spawn_rekam(
             [
                 "serve",
                 "--simulate",
@@ -391,7 +334,7 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
             workdir / "station.log",
         )
         processes.append(station)
-        station_info = _wait_for_file(workdir / "station.json", station, 60)
+        station_info = wait_for_json(workdir / "station.json", station, 60)
         _provision(
             centre_info["url"], station_info["station_id"], station_info["station_public_key"]
         )
@@ -464,6 +407,6 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
     finally:
         stop.set()
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process)
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

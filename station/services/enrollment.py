@@ -49,11 +49,13 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         tokens: TokenStore,
         sealer: Sealer,
         face_camera: Callable[[], ImageDevice],
+        space_guard: Callable[[], None] | None = None,
     ) -> None:
         self.workflow = workflow
         self.tokens = tokens
         self.sealer = sealer
         self.face_camera = face_camera
+        self.space_guard = space_guard  # raises WorkflowError when the disk is nearly full
         self._seal_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------
@@ -82,6 +84,8 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         except ValueError as exc:
             _invalid(context, "SUBJECT_INVALID", f"{exc}.", f"Data penduduk tidak sah: {exc}.")
         try:
+            if self.space_guard is not None:
+                self.space_guard()
             enrollment = self.workflow.start(subject, operator.name)
         except WorkflowError as exc:
             abort_workflow(context, exc)
@@ -235,6 +239,8 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 accepted=event.accepted,
                 attempts_left=event.attempts_left,
                 message=event.text.in_language(language) if event.text else "",
+                reason=event.reason,
+                conflicting_position=convert.POSITION_TO_PB.get(event.conflicting_position, 0),
             )
         )
 

@@ -172,16 +172,20 @@ class PreviewFrame(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., image: _Optional[_Union[_common_pb2.EncodedImage, _Mapping]] = ..., quality: _Optional[_Union[_common_pb2.QualityReport, _Mapping]] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dropped: _Optional[int] = ...) -> None: ...
 
 class CaptureResult(_message.Message):
-    __slots__ = ("sample", "accepted", "attempts_left", "message")
+    __slots__ = ("sample", "accepted", "attempts_left", "message", "reason", "conflicting_position")
     SAMPLE_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_LEFT_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTING_POSITION_FIELD_NUMBER: _ClassVar[int]
     sample: Sample
     accepted: bool
     attempts_left: int
     message: str
-    def __init__(self, sample: _Optional[_Union[Sample, _Mapping]] = ..., accepted: _Optional[bool] = ..., attempts_left: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+    reason: str
+    conflicting_position: _common_pb2.Position
+    def __init__(self, sample: _Optional[_Union[Sample, _Mapping]] = ..., accepted: _Optional[bool] = ..., attempts_left: _Optional[int] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., conflicting_position: _Optional[_Union[_common_pb2.Position, str]] = ...) -> None: ...
 
 class CaptureEvent(_message.Message):
     __slots__ = ("prompt", "preview", "result")

@@ -1,0 +1,268 @@
+"""In-progress enrollments on disk, encrypted, so a daemon crash loses no resident's work.
+
+Each enrollment is a folder ``<root>/<enrollment_id>/`` holding ``state.bin`` (the enrollment
+without biometrics) and one ``<sha256>.bin`` per sample image or pen trace. Every file is
+AES-256-GCM encrypted with the journal key, its name bound in as associated data, and written
+temp -> fsync -> rename -> fsync dir. The folder is removed when the enrollment is sealed into
+the outbox or cancelled, so no biometrics stay behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
+from capture.plan import Category, plan_for
+from capture.subject import Subject
+from drivers.base import PenPoint, SignatureTrace
+from quality.base import QualityResult, Reason
+
+log = logging.getLogger(__name__)
+
+KEY_BYTES = 32
+STATE_FILE = "state.bin"
+
+
+class JournalError(Exception):
+    """A journal entry cannot be read back (wrong key, damaged file)."""
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The journal key at ``path`` (owner-only), created on first use."""
+    if path.exists():
+        key = path.read_bytes()
+        if len(key) != KEY_BYTES:
+            raise JournalError(f"journal key {path} has the wrong length")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(key)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class EnrollmentJournal:
+    """Saves and restores enrollments in progress."""
+
+    def __init__(self, root: Path, key: bytes) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        self._aead = AESGCM(key)
+
+    # -- files -------------------------------------------------------------------------------
+    def _write(self, path: Path, plaintext: bytes) -> None:
+        nonce = os.urandom(12)
+        sealed = nonce + self._aead.encrypt(nonce, plaintext, path.name.encode())
+        temporary = path.with_name(f".{path.name}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(sealed)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        _fsync_dir(path.parent)
+
+    def _read(self, path: Path) -> bytes:
+        data = path.read_bytes()
+        try:
+            return self._aead.decrypt(data[:12], data[12:], path.name.encode())
+        except (InvalidTag, ValueError) as exc:
+            raise JournalError(f"{path} cannot be decrypted") from exc
+
+    def _blob(self, folder: Path, payload: bytes) -> str:
+        name = hashlib.sha256(payload).hexdigest()[:32] + ".bin"
+        if not (folder / name).exists():
+            self._write(folder / name, payload)
+        return name
+
+    # -- save / restore ------------------------------------------------------------------------
+    def save(self, enrollment: Enrollment) -> None:
+        """Write the enrollment as it is now (only new sample files are written)."""
+        folder = self.root / enrollment.enrollment_id
+        fresh = not folder.exists()
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if fresh:
+            _fsync_dir(self.root)
+        state = {
+            "enrollment_id": enrollment.enrollment_id,
+            "subject": {
+                **asdict(enrollment.subject),
+                "birth_date": enrollment.subject.birth_date.isoformat(),
+                "category": enrollment.subject.category.value,
+            },
+            "operator": enrollment.operator,
+            "started_at": enrollment.started_at.isoformat(),
+            "attempts": enrollment.attempts,
+            "flags": enrollment.flags,
+            "samples": {p: self._sample(folder, s) for p, s in enrollment.samples.items()},
+            "candidates": {p: self._sample(folder, s) for p, s in enrollment.candidates.items()},
+            "exceptions": {
+                p: {
+                    "kind": m.kind,
+                    "note": m.note,
+                    "approved_by": m.approved_by,
+                    "proof_photo": self._blob(folder, m.proof_photo) if m.proof_photo else "",
+                }
+                for p, m in enrollment.exceptions.items()
+            },
+        }
+        self._write(folder / STATE_FILE, json.dumps(state).encode())
+        self._drop_unreferenced(folder, state)
+
+    def _sample(self, folder: Path, sample: Sample) -> dict:
+        data = {
+            "quality": {
+                "modality": sample.quality.modality,
+                "score": sample.quality.score,
+                "measures": {k: float(v) for k, v in sample.quality.measures.items()},
+                "reasons": [asdict(r) for r in sample.quality.reasons],
+            },
+            "threshold": sample.threshold,
+            "device_id": sample.device_id,
+            "attempts": sample.attempts,
+            "forced": sample.forced,
+            "forced_reason": sample.forced_reason,
+            "relaxed_threshold": sample.relaxed_threshold,
+            "approved": sample.approved,
+            "captured_at": sample.captured_at.isoformat(),
+            "image": "",
+            "trace": "",
+        }
+        if sample.image is not None:
+            ok, png = cv2.imencode(".png", sample.image)
+            if not ok:
+                raise JournalError("a sample image could not be encoded")
+            data["image"] = self._blob(folder, png.tobytes())
+        if sample.trace is not None:
+            trace = sample.trace
+            payload = json.dumps(
+                {
+                    "points": [asdict(p) for p in trace.points],
+                    "max_x": trace.max_x,
+                    "max_y": trace.max_y,
+                    "max_pressure": trace.max_pressure,
+                }
+            ).encode()
+            data["trace"] = self._blob(folder, payload)
+        return data
+
+    def _drop_unreferenced(self, folder: Path, state: dict) -> None:
+        referenced = {STATE_FILE}
+        for group in ("samples", "candidates"):
+            for sample in state[group].values():
+                referenced.update(n for n in (sample["image"], sample["trace"]) if n)
+        referenced.update(
+            e["proof_photo"] for e in state["exceptions"].values() if e["proof_photo"]
+        )
+        for path in folder.iterdir():
+            if path.name not in referenced and not path.name.startswith("."):
+                path.unlink(missing_ok=True)
+
+    def remove(self, enrollment_id: str) -> None:
+        """Forget an enrollment (sealed or cancelled): its folder and every sample file."""
+        folder = self.root / enrollment_id
+        if folder.exists():
+            shutil.rmtree(folder)
+            _fsync_dir(self.root)
+
+    def load_all(self) -> list[Enrollment]:
+        """Every enrollment that was in progress; unreadable ones are logged and kept aside."""
+        restored = []
+        for folder in sorted(self.root.iterdir()):
+            if not (folder / STATE_FILE).exists():
+                continue
+            try:
+                restored.append(self._load(folder))
+            except (JournalError, KeyError, ValueError) as exc:
+                log.error("enrollment %s could not be restored: %s", folder.name, exc)
+        return restored
+
+    def _load(self, folder: Path) -> Enrollment:
+        state = json.loads(self._read(folder / STATE_FILE))
+        subject_data = dict(state["subject"])
+        subject = Subject(
+            **{
+                **subject_data,
+                "birth_date": date.fromisoformat(subject_data["birth_date"]),
+                "category": Category(subject_data["category"]),
+            }
+        )
+        enrollment = Enrollment(
+            subject=subject,
+            plan=plan_for(subject.category),
+            operator=state["operator"],
+            enrollment_id=state["enrollment_id"],
+            state=EnrollmentState.IN_PROGRESS,
+            started_at=datetime.fromisoformat(state["started_at"]),
+            attempts={k: int(v) for k, v in state["attempts"].items()},
+            flags=list(state["flags"]),
+        )
+        for position, data in state["samples"].items():
+            enrollment.samples[position] = self._load_sample(folder, position, data)
+        for position, data in state["candidates"].items():
+            enrollment.candidates[position] = self._load_sample(folder, position, data)
+        for position, data in state["exceptions"].items():
+            photo = self._read(folder / data["proof_photo"]) if data["proof_photo"] else b""
+            enrollment.exceptions[position] = ExceptionMark(
+                position, data["kind"], data["note"], data["approved_by"], photo
+            )
+        return enrollment
+
+    def _load_sample(self, folder: Path, position: str, data: dict) -> Sample:
+        quality = data["quality"]
+        image = None
+        if data["image"]:
+            buffer = np.frombuffer(self._read(folder / data["image"]), np.uint8)
+            image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+        trace = None
+        if data["trace"]:
+            raw = json.loads(self._read(folder / data["trace"]))
+            trace = SignatureTrace(
+                [PenPoint(**p) for p in raw["points"]],
+                raw["max_x"],
+                raw["max_y"],
+                raw["max_pressure"],
+            )
+        return Sample(
+            position=position,
+            quality=QualityResult(
+                quality["modality"],
+                int(quality["score"]),
+                dict(quality["measures"]),
+                [Reason(**r) for r in quality["reasons"]],
+            ),
+            threshold=int(data["threshold"]),
+            device_id=data["device_id"],
+            image=image,
+            trace=trace,
+            attempts=int(data["attempts"]),
+            forced=bool(data["forced"]),
+            forced_reason=data["forced_reason"],
+            relaxed_threshold=bool(data["relaxed_threshold"]),
+            approved=bool(data["approved"]),
+            captured_at=datetime.fromisoformat(data["captured_at"]),
+        )
