@@ -32,7 +32,11 @@ class StationClient:
 
     def __init__(self, address: str, token: str = "", language: str = "en") -> None:
         self.channel = grpc.insecure_channel(
-            address, options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)]
+            address,
+            options=[
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                ("grpc.http2.bdp_probe", 0),
+            ],
         )
         self.metadata: list[tuple[str, str]] = [("accept-language", language)]
         if token:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import grpc
 import pytest
 
-from simulator.personas import make_persona
+from simulator.personas import make_nik, make_persona
 from station.client import position
 from station.demo import CATEGORY, SEX
 from station.errors import error_reason
@@ -185,3 +186,45 @@ def test_preview_frames_carry_live_quality_and_prompts(station):
     approve_face(client, record.enrollment_id)
     finger = client.capture(record.enrollment_id, position("left_index"))
     assert [p.instruction for p in finger.prompts] == ["PLACE_FINGER", "LIFT_FINGER"]
+
+
+def test_slow_client_gets_frames_dropped_not_queued(station):
+    # The resident claims a birth year of the other parity: the backdrop is now the wrong
+    # colour, so the face never passes and the preview runs its whole window.
+    persona = make_persona("adult", 29)
+    claimed = persona.birth_date.replace(year=persona.birth_date.year - 1)
+    station.setup.kit.present(persona)
+    client = station.client()
+    subject = enrollment_pb2.Subject(
+        nik=make_nik(persona.nik[:6], claimed, persona.sex, int(persona.nik[12:])),
+        name=persona.name,
+        birth_date=claimed.isoformat(),
+        sex=SEX[persona.sex],
+        category=CATEGORY[persona.category],
+    )
+    eid = client.enrollment.StartEnrollment(
+        enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=client.metadata
+    ).enrollment_id
+    stream = client.enrollment.Capture(
+        enrollment_pb2.CaptureRequest(
+            enrollment_id=eid, position=position("face"), preview_fps=30, timeout_seconds=3
+        ),
+        metadata=client.metadata,
+    )
+    previews = dropped = 0
+    result = None
+    for event in stream:
+        kind = event.WhichOneof("event")
+        if kind == "preview":
+            previews += 1
+            dropped += event.preview.dropped
+            time.sleep(0.3)  # a slow operator app
+        elif kind == "result":
+            result = event.result
+    assert result is not None and not result.accepted
+    codes = {r.code for r in result.sample.quality.reasons}
+    assert "WRONG_BACKGROUND_COLOUR" in codes
+    expected = "blue" if claimed.year % 2 == 0 else "red"
+    assert any(expected in r.message for r in result.sample.quality.reasons)
+    assert dropped > 0
+    assert previews <= 3 / 0.3 + 3  # what a slow reader can take in 3 s, plus the last frames
