@@ -240,3 +240,11 @@ def test_exception_needs_a_supervisor(station):
     with pytest.raises(grpc.RpcError) as caught:
         client.enrollment.MarkException(request, metadata=client.metadata)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_amputee_is_enrolled_with_supervised_exceptions(station):
+    client, visit = enroll(station, "amputee", 909, {}, "amputee")
+    assert visit.exceptions == 2
+    record = wait_for_final(client, visit.record_id)
+    assert record.status == PRINT_READY
+    assert "right_index" not in record.quality and "left_index" in record.quality
