@@ -56,13 +56,21 @@ class FingerprintConfig(_FromMapping):
     block_size: int = 32  # pixels; NFIQ 2 uses 32x32 blocks at 500 ppi
     foreground_min_std: float = 14.0  # grey-level std of a 16x16 tile that holds ridges
     foreground_good_area: float = 44000.0  # pixels (~17.6 mm² at 500 ppi) for full credit
-    no_finger_fraction: float = 0.08  # below this: no finger at all
-    partial_fraction: float = 0.30
+    no_finger_area: float = 5900.0  # foreground pixels (~15 mm²) below which there is no finger
+    partial_area: float = 22000.0  # below this (~57 mm²) only part of the finger touched
     too_dark_mean: float = 95.0  # foreground mean below this: pressed too hard
     dark_tile_drop: float = 70.0  # a tile this much darker than the platen is finger, too
     too_light_contrast: float = 60.0  # ridge/valley contrast below this: too faint
+    full_contrast: float = 160.0  # ridge/valley grey difference that earns full credit
     light_mean: float = 172.0  # foreground mean above this: too light or too dry
     dry_certainty: float = 0.8  # broken (dry) ridges lower the orientation certainty
+    ridgeless_certainty: float = 0.4  # raw OCL of ridgeless skin (scar tissue, smears): 0
+    clear_certainty: float = 1.0  # raw OCL of perfectly straight, clean ridges: 1
+    # Foreground mean grey: full credit between the two "good" levels, none beyond the "bad".
+    mean_dark_bad: float = 50.0
+    mean_dark_good: float = 130.0
+    mean_light_good: float = 180.0
+    mean_light_bad: float = 245.0
     min_ridge_period: float = 5.0  # pixels
     max_ridge_period: float = 15.0
     weights: dict[str, float] = field(
@@ -73,6 +81,7 @@ class FingerprintConfig(_FromMapping):
             "ridge_valley_uniformity": 1.0,
             "orientation_flow": 1.0,
             "contrast": 1.0,
+            "mean_level": 0.5,
         }
     )
 
@@ -97,6 +106,13 @@ class FaceConfig(_FromMapping):
     max_illumination_ratio: float = 1.6  # brighter / darker face half
     max_background_std: float = 22.0
     min_background_saturation: float = 70.0  # HSV saturation of a proper red or blue backdrop
+    # Backdrop hue (OpenCV 0..180) distance from the required red (0) or blue (110): full credit
+    # within the first, none beyond the second; the reason is given halfway.
+    background_hue_good: float = 12.0
+    background_hue_bad: float = 65.0
+    # A second face costs more the larger it is next to the resident's (its width ratio).
+    second_face_tolerated: float = 0.3
+    second_face_worst: float = 0.9
     require_eyes: bool = True
 
 
@@ -115,6 +131,7 @@ class IrisConfig(_FromMapping):
     max_concentricity: float = 0.10  # centre distance / iris radius
     min_margin: float = 0.6  # left/right margin, fraction of iris radius
     min_usable_area: float = 0.70
+    reflection_margin: float = 25.0  # grey levels above the sclera that count as a reflection
     min_grey_scale_bits: float = 5.5  # entropy of the usable iris pixels
     min_sharpness: float = 50.0  # ISO 29794-6 sharpness, 0..100
 

@@ -66,16 +66,35 @@ def _ramp(value: float, bad: float, good: float) -> float:
     return float(np.clip((value - bad) / (good - bad), 0.0, 1.0))
 
 
-def _colour_name(mean_bgr: np.ndarray, min_saturation: float) -> tuple[str, float]:
+_HUES = {"red": 0.0, "blue": 110.0}  # OpenCV hue (0..180) of a red and a blue backdrop
+
+
+def _hue_saturation(mean_bgr: np.ndarray) -> tuple[float, float]:
     pixel = np.uint8([[np.clip(mean_bgr, 0, 255)]])
     hue, saturation, _ = cv2.cvtColor(pixel, cv2.COLOR_BGR2HSV)[0, 0].astype(float)
-    if saturation < min_saturation:
-        return "other", saturation
-    if hue <= 10 or hue >= 165:
-        return "red", saturation
-    if 95 <= hue <= 130:
-        return "blue", saturation
-    return "other", saturation
+    return hue, saturation
+
+
+def _hue_distance(hue: float, colour: str) -> float:
+    """Circular distance (0..90) between an OpenCV hue and a named backdrop colour's hue."""
+    diff = abs(hue - _HUES[colour]) % 180.0
+    return min(diff, 180.0 - diff)
+
+
+def _colour_match(hue: float, saturation: float, colour: str, config: FaceConfig) -> float:
+    """0..1: how plainly the backdrop is ``colour`` (hue close to it and saturated enough)."""
+    hue_fit = _ramp(
+        _hue_distance(hue, colour), config.background_hue_bad, config.background_hue_good
+    )
+    return hue_fit * _ramp(
+        saturation, 0.5 * config.min_background_saturation, config.min_background_saturation
+    )
+
+
+def _colour_name(hue: float, saturation: float, config: FaceConfig) -> str:
+    """ "red", "blue" or "other" for the backdrop's mean colour."""
+    best = max(_HUES, key=lambda colour: _colour_match(hue, saturation, colour, config))
+    return best if _colour_match(hue, saturation, best, config) >= 0.5 else "other"
 
 
 def _find_eyes(
@@ -129,24 +148,37 @@ def assess_face(
     if len(detections) == 0:
         return QualityResult("face", 0, measures, [reason("NO_FACE")])
     boxes = sorted(
-        ((int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
-         for bx, by, bw, bh in detections),
+        (
+            (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
+            for bx, by, bw, bh in detections
+        ),
         key=lambda b: -b[2],
     )
     x, y, w, h = boxes[0]
     reasons: list[Reason] = []
     parts: dict[str, tuple[float, float]] = {}  # name -> (sub-score, weight)
     if len(boxes) > 1:
+        # Any other face fails the photo; a large one (someone next to the resident) the most.
         reasons.append(reason("MULTIPLE_FACES"))
-        parts["single_face"] = (0.0, 1.0)
+        relative = boxes[1][2] / boxes[0][2]
+        measures["second_face_relative_width"] = relative
+        parts["single_face"] = (
+            0.45 * _ramp(relative, config.second_face_worst, config.second_face_tolerated),
+            1.0,
+        )
 
     # Geometry: size, centring, eyes, inter-eye distance, roll.
     face_width = w / width
     centre_dx = (x + w / 2) / width - 0.5
     centre_dy = (y + h / 2) / height - 0.45
     measures.update(
-        face_width=face_width, centre_offset_x=centre_dx, centre_offset_y=centre_dy,
-        face_x=float(x), face_y=float(y), face_w=float(w), face_h=float(h),
+        face_width=face_width,
+        centre_offset_x=centre_dx,
+        centre_offset_y=centre_dy,
+        face_x=float(x),
+        face_y=float(y),
+        face_w=float(w),
+        face_h=float(h),
     )
     if face_width < config.min_face_width:
         reasons.append(reason("FACE_TOO_SMALL"))
@@ -155,7 +187,7 @@ def assess_face(
     parts["head_size"] = (
         min(
             _ramp(face_width, config.min_face_width * 0.6, config.min_face_width * 1.1),
-            _ramp(face_width, config.max_face_width * 1.3, config.max_face_width),
+            _ramp(face_width, config.max_face_width * 1.2, config.max_face_width * 0.9),
         ),
         1.0,
     )
@@ -180,12 +212,16 @@ def assess_face(
             parts["eyes_visible"] = (0.3, 1.0)
     measures["inter_eye_px"] = inter_eye
     measures["roll_degrees"] = roll
-    parts["inter_eye"] = (_ramp(inter_eye, config.min_inter_eye_px * 0.6, config.min_inter_eye_px),
-                          1.0)
+    parts["inter_eye"] = (
+        _ramp(inter_eye, config.min_inter_eye_px * 0.6, config.min_inter_eye_px),
+        1.0,
+    )
     if abs(roll) > config.max_roll_degrees:
         reasons.append(reason("FACE_TILTED"))
-    parts["roll"] = (_ramp(abs(roll), 1.6 * config.max_roll_degrees, 0.5 * config.max_roll_degrees),
-                     1.0)
+    parts["roll"] = (
+        _ramp(abs(roll), 1.6 * config.max_roll_degrees, 0.5 * config.max_roll_degrees),
+        1.0,
+    )
 
     # Photometry on the inner face (drops hair and backdrop).
     inner = grey[y + int(0.2 * h) : y + int(0.9 * h), x + int(0.2 * w) : x + int(0.8 * w)]
@@ -194,38 +230,51 @@ def assess_face(
     low, high = np.percentile(inner_f, [2, 98])
     dynamic_range = float(high - low)
     # Sharpness at a fixed face scale, so the measure does not depend on the head size.
-    norm = cv2.resize(inner, (64, max(8, int(64 * inner.shape[0] / max(inner.shape[1], 1)))),
-                      interpolation=cv2.INTER_AREA).astype(np.float32)
+    norm = cv2.resize(
+        inner,
+        (64, max(8, int(64 * inner.shape[0] / max(inner.shape[1], 1)))),
+        interpolation=cv2.INTER_AREA,
+    ).astype(np.float32)
     lap = cv2.Laplacian(norm, cv2.CV_32F, ksize=3)
     sharpness = float(np.abs(lap).mean() / (norm.std() + 1.0))
     half = inner_f.shape[1] // 2
     sides = sorted((float(inner_f[:, :half].mean()), float(inner_f[:, half:].mean())))
     illumination_ratio = (sides[1] + 1.0) / (sides[0] + 1.0)
     measures.update(
-        mean=mean, dynamic_range=dynamic_range, sharpness=sharpness,
+        mean=mean,
+        dynamic_range=dynamic_range,
+        sharpness=sharpness,
         illumination_ratio=illumination_ratio,
     )
     if sharpness < config.min_sharpness:
         reasons.append(reason("FACE_BLURRED"))
-    parts["sharpness"] = (_ramp(sharpness, 0.5 * config.min_sharpness,
-                                1.9 * config.min_sharpness), 1.0)
+    parts["sharpness"] = (
+        _ramp(sharpness, 0.5 * config.min_sharpness, 1.9 * config.min_sharpness),
+        1.0,
+    )
     if mean < config.min_mean:
         reasons.append(reason("FACE_TOO_DARK"))
     elif mean > config.max_mean:
         reasons.append(reason("FACE_TOO_BRIGHT"))
     parts["exposure"] = (
-        min(_ramp(mean, 0.4 * config.min_mean, 1.4 * config.min_mean),
-            _ramp(mean, 255.0, config.max_mean)),
+        min(
+            _ramp(mean, 0.4 * config.min_mean, 1.4 * config.min_mean),
+            _ramp(mean, 255.0, config.max_mean),
+        ),
         1.0,
     )
     if dynamic_range < config.min_dynamic_range:
         reasons.append(reason("FACE_LOW_CONTRAST"))
-    parts["dynamic_range"] = (_ramp(dynamic_range, 0.4 * config.min_dynamic_range,
-                                    1.3 * config.min_dynamic_range), 0.7)
+    parts["dynamic_range"] = (
+        _ramp(dynamic_range, 0.4 * config.min_dynamic_range, 1.3 * config.min_dynamic_range),
+        0.7,
+    )
     if illumination_ratio > config.max_illumination_ratio:
         reasons.append(reason("FACE_UNEVEN_LIGHT"))
-    parts["illumination"] = (_ramp(illumination_ratio, 1.5 * config.max_illumination_ratio,
-                                   1.0), 0.7)
+    parts["illumination"] = (
+        _ramp(illumination_ratio, 1.5 * config.max_illumination_ratio, 1.0),
+        0.7,
+    )
 
     _assess_background(frame, boxes, birth_year, config, measures, reasons, parts)
 
@@ -262,7 +311,9 @@ def _assess_background(
         measures["background_std"] = 0.0
         return
     background_std = float(pixels.std(axis=0).mean())
-    colour, saturation = _colour_name(pixels.mean(axis=0), config.min_background_saturation)
+    hue, saturation = _hue_saturation(pixels.mean(axis=0))
+    colour = _colour_name(hue, saturation, config)
+    measures["background_hue"] = hue
     measures["background_std"] = background_std
     measures["background_saturation"] = saturation
     measures["background_is_red"] = 1.0 if colour == "red" else 0.0
@@ -275,9 +326,10 @@ def _assess_background(
     )
     expected = expected_background(birth_year)
     if expected is not None:
-        right = colour == expected
-        measures["background_colour_ok"] = 1.0 if right else 0.0
-        if not right:
-            reasons.append(reason("WRONG_BACKGROUND_COLOUR", birth_year=birth_year,
-                                  expected=expected))
-        parts["background_colour"] = (1.0 if right else 0.2, 1.0)
+        match = _colour_match(hue, saturation, expected, config)
+        measures["background_colour_match"] = match
+        if match < 0.5:
+            reasons.append(
+                reason("WRONG_BACKGROUND_COLOUR", birth_year=birth_year, expected=expected)
+            )
+        parts["background_colour"] = (0.2 + 0.8 * match, 1.0)

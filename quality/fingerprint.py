@@ -1,14 +1,16 @@
 """Fingerprint quality after ISO/IEC 29794-4 and NFIQ 2, in numpy.
 
 Measures (each normalised to 0..1, 1 = good, before weighting):
-- ``orientation_certainty``: 1 - lambda_min/lambda_max of the block gradient covariance (OCL);
+- ``orientation_certainty``: 1 - lambda_min/lambda_max of the block gradient covariance (OCL),
+  scaled between the raw values of ridgeless skin and of clear ridges;
 - ``local_clarity``: how cleanly pixels fall on the ridge or valley side of the block's own
   ridge-valley profile (LCS);
 - ``frequency_domain``: how much of the profile's spectrum sits in its dominant ridge frequency
   (FDA);
 - ``ridge_valley_uniformity``: how steady the ridge/valley width ratio is across blocks (RVU);
 - ``orientation_flow``: how smoothly the ridge direction changes between neighbouring blocks (OFL);
-- ``contrast``: valley minus ridge grey level.
+- ``contrast``: valley minus ridge grey level;
+- ``mean_level``: whether the foreground's mean grey lies in the range of a well-pressed finger.
 Raw figures (foreground area and centroid, mean, ridge period, ...) are reported too. The image
 is uint8 grey at 500 ppi, dark ridges on a light background, any size from 96x96 up.
 """
@@ -58,6 +60,11 @@ def _block_sum(array: np.ndarray, size: int) -> np.ndarray:
     return _blocks(array, size).sum(axis=(2, 3))
 
 
+def _ramp(value: float, bad: float, good: float) -> float:
+    """0 at ``bad``, 1 at ``good``, linear between."""
+    return float(np.clip((value - bad) / (good - bad), 0.0, 1.0)) if good != bad else 1.0
+
+
 def _profile_geometry(size: int) -> tuple[np.ndarray, np.ndarray]:
     centre = (size - 1) / 2
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -88,8 +95,10 @@ def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = Non
         tile_mean < background - config.dark_tile_drop
     )
     fg_fraction = float(tile_fg.mean())
+    fg_area = float(tile_fg.sum()) * _TILE * _TILE
     measures["foreground_fraction"] = fg_fraction
-    if fg_fraction < config.no_finger_fraction:
+    measures["foreground_area"] = fg_area
+    if fg_area < config.no_finger_area:
         measures["score_raw"] = 0.0
         return QualityResult("fingerprint", 0, measures, [reason("NO_FINGER")])
 
@@ -100,6 +109,10 @@ def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = Non
     measures["foreground_centre_x"] = float(centre_x)
     measures["foreground_centre_y"] = float(centre_y)
     measures["mean"] = float(tile_mean[tile_fg].mean())
+    measures["mean_level"] = min(
+        _ramp(measures["mean"], config.mean_dark_bad, config.mean_dark_good),
+        _ramp(measures["mean"], config.mean_light_bad, config.mean_light_good),
+    )
 
     # A block counts as foreground when at least three of its four tiles do.
     ratio = size // _TILE
@@ -121,7 +134,10 @@ def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = Non
     l_max, l_min = half_trace + root, half_trace - root
     ocl = np.where(l_max > 1e-6, 1 - l_min / np.maximum(l_max, 1e-6), 0.0)
     normal = 0.5 * np.arctan2(2 * gxy, gxx - gyy)  # gradient direction, across the ridges
-    measures["orientation_certainty"] = float(ocl[fg_blocks].mean())
+    measures["orientation_certainty_raw"] = float(ocl[fg_blocks].mean())
+    measures["orientation_certainty"] = _ramp(
+        measures["orientation_certainty_raw"], config.ridgeless_certainty, config.clear_certainty
+    )
 
     # Orientation flow: angle between each block and the mean of its neighbours.
     cos2, sin2 = np.cos(2 * normal).astype(np.float32), np.sin(2 * normal).astype(np.float32)
@@ -179,8 +195,9 @@ def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = Non
 
     # Local clarity: pixels on the wrong side of the block's threshold for their profile bin.
     ridge_bin = profile < level  # dark bins are ridges
-    pixel_is_ridge_bin = np.take_along_axis(ridge_bin, np.clip(bin_index, 0, bins - 1).reshape(
-        n, -1), axis=1).reshape(t.shape)
+    pixel_is_ridge_bin = np.take_along_axis(
+        ridge_bin, np.clip(bin_index, 0, bins - 1).reshape(n, -1), axis=1
+    ).reshape(t.shape)
     threshold = np.broadcast_to(level[:, :, None], t.shape)
     dark = block_pixels < threshold
     ridge_px = inside & pixel_is_ridge_bin
@@ -203,35 +220,32 @@ def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = Non
     valley_mean = (profile * ~ridge_bin).sum(1) / np.maximum((~ridge_bin).sum(1), 1)
     contrast = float(np.median(valley_mean - ridge_mean))
     measures["contrast_grey"] = contrast
-    measures["contrast"] = float(np.clip(contrast / 90.0, 0, 1))
+    measures["contrast"] = _ramp(contrast, 0.0, config.full_contrast)
 
     weights = config.weights
     total = sum(weights.values()) or 1.0
     combined = sum(weight * measures[name] for name, weight in weights.items()) / total
-    foreground_area = float(tile_fg.sum()) * _TILE * _TILE
-    measures["foreground_area"] = foreground_area
-    area_factor = min(1.0, foreground_area / config.foreground_good_area)
+    area_factor = min(1.0, fg_area / config.foreground_good_area)
     ridge_factor = min(1.0, measures["ridge_band_share"] / 0.45)
     raw = combined * area_factor * ridge_factor
     measures["score_raw"] = raw
     score = round(100 * float(np.clip((raw - 0.12) / 0.85, 0, 1)))
-    reasons = _reasons(measures, fg_fraction, score, config)
+    reasons = _reasons(measures, score, config)
     return QualityResult("fingerprint", score, measures, reasons)
 
 
-def _reasons(
-    m: dict[str, float], fg_fraction: float, score: int, config: FingerprintConfig
-) -> list[Reason]:
+def _reasons(m: dict[str, float], score: int, config: FingerprintConfig) -> list[Reason]:
     found: list[Reason] = []
     off_centre = max(abs(m["foreground_centre_x"]), abs(m["foreground_centre_y"])) > 0.2
-    if fg_fraction < config.partial_fraction or off_centre:
+    partial = m["foreground_area"] < config.partial_area
+    if partial or off_centre:
         found.append(reason("FINGER_PARTIAL"))
     if m["mean"] < config.too_dark_mean:
         found.append(reason("FINGER_TOO_HEAVY"))
-    elif m["mean"] > config.light_mean and m["orientation_certainty"] < config.dry_certainty:
+    elif m["mean"] > config.light_mean and m["orientation_certainty_raw"] < config.dry_certainty:
         found.append(reason("FINGER_DRY"))
     elif m["mean"] > config.light_mean and (
-        m["contrast_grey"] < config.too_light_contrast or fg_fraction < config.partial_fraction
+        m["contrast_grey"] < config.too_light_contrast or partial
     ):
         found.append(reason("FINGER_TOO_LIGHT"))
     elif m["local_clarity"] < 0.5 and m["contrast"] < 0.6:

@@ -55,8 +55,9 @@ def _find_pupil(grey: np.ndarray, factor: float) -> tuple[float, float, float] |
     if darkest > 80:
         return None
     mask = (small < darkest + 28).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
-                                                                            (5, 5)))
+    mask = cv2.morphologyEx(
+        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    )
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     best = None
     min_area = math.pi * (6 * factor / 0.5) ** 2
@@ -124,8 +125,9 @@ def _segment(grey: np.ndarray, config: IrisConfig) -> dict[str, float] | None:
     polar = _polar(grey, (px, py), 1.6 * pr + 8)
     pupil_radii = _edge_radii(polar, all_rows, int(0.6 * pr), int(1.4 * pr))
     ok = ~np.isnan(pupil_radii)
-    fitted = _fit_circle(px + pupil_radii[ok] * np.cos(angles[ok]),
-                         py + pupil_radii[ok] * np.sin(angles[ok]))
+    fitted = _fit_circle(
+        px + pupil_radii[ok] * np.cos(angles[ok]), py + pupil_radii[ok] * np.sin(angles[ok])
+    )
     if fitted is None:
         return None
     px, py, pr = fitted
@@ -133,20 +135,27 @@ def _segment(grey: np.ndarray, config: IrisConfig) -> dict[str, float] | None:
     lateral = all_rows[np.abs(np.cos(angles)) > math.cos(math.radians(40))]
     max_r = min(6.0 * pr, 0.6 * width)
     polar = _polar(grey, (px, py), max_r)
-    iris_radii = _edge_radii(polar, lateral, int(1.35 * pr), int(max_r) - 6)
+    iris_radii = _edge_radii(polar, lateral, int(1.15 * pr), int(max_r) - 6)
     ok = ~np.isnan(iris_radii)
     if ok.sum() < 8:
         return None
     median = float(np.median(iris_radii[ok]))
     ok &= np.abs(iris_radii - median) < 0.12 * median
     sel = lateral[ok]
-    circle = _fit_circle(px + iris_radii[ok] * np.cos(angles[sel]),
-                         py + iris_radii[ok] * np.sin(angles[sel]))
+    circle = _fit_circle(
+        px + iris_radii[ok] * np.cos(angles[sel]), py + iris_radii[ok] * np.sin(angles[sel])
+    )
     if circle is None:
         return None
     ix, iy, ir = circle
-    return {"pupil_x": px, "pupil_y": py, "pupil_radius": pr,
-            "iris_x": ix, "iris_y": iy, "iris_radius": ir}
+    return {
+        "pupil_x": px,
+        "pupil_y": py,
+        "pupil_radius": pr,
+        "iris_x": ix,
+        "iris_y": iy,
+        "iris_radius": ir,
+    }
 
 
 def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> QualityResult:
@@ -171,27 +180,38 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
     radii = np.arange(polar.shape[1], dtype=np.float32)[None, :]
     angles = np.arange(_ANGLES) * (2 * math.pi / _ANGLES)
     lateral = np.abs(np.cos(angles)) > math.cos(math.radians(30))
-    pupil_level = float(np.median(grey[int(py - pr / 2) : int(py + pr / 2) + 1,
-                                       int(px - pr / 2) : int(px + pr / 2) + 1]))
+    pupil_level = float(
+        np.median(
+            grey[int(py - pr / 2) : int(py + pr / 2) + 1, int(px - pr / 2) : int(px + pr / 2) + 1]
+        )
+    )
     ring = (radii > pr + 0.15 * (ir - pr)) & (radii < 0.92 * ir)
     iris_pixels = polar[:, :][np.broadcast_to(ring, polar.shape)]
     iris_level = float(np.median(polar[lateral][:, ring[0]]))
     outside = (radii[0] > 1.1 * ir) & (radii[0] < 1.3 * ir)
     sclera_level = float(np.median(polar[lateral][:, outside])) if outside.any() else iris_level
     m.update(pupil_level=pupil_level, iris_level=iris_level, sclera_level=sclera_level)
-    m["iris_sclera_contrast"] = 100 * abs(sclera_level - iris_level) / max(
-        sclera_level + iris_level - 2 * pupil_level, 1.0)
-    m["iris_pupil_contrast"] = 100 * abs(iris_level - pupil_level) / max(
-        iris_level + pupil_level, 1.0)
+    m["iris_sclera_contrast"] = (
+        100 * abs(sclera_level - iris_level) / max(sclera_level + iris_level - 2 * pupil_level, 1.0)
+    )
+    m["iris_pupil_contrast"] = (
+        100 * abs(iris_level - pupil_level) / max(iris_level + pupil_level, 1.0)
+    )
 
     # Usable area: iris-ring pixels that look like iris (not lid, lashes or reflections).
     low = pupil_level + 0.45 * (iris_level - pupil_level)
-    high = iris_level + 0.4 * (sclera_level - iris_level) if sclera_level > iris_level + 10 \
+    high = (
+        iris_level + 0.4 * (sclera_level - iris_level)
+        if sclera_level > iris_level + 10
         else iris_level + 30
+    )
     # Judge occlusion on the locally averaged strip, so iris texture does not look like lid.
     smooth = cv2.blur(polar, (9, 5))[np.broadcast_to(ring, polar.shape)]
     usable = (smooth > low) & (smooth < high)
     m["usable_iris_area"] = float(usable.mean()) if usable.size else 0.0
+    # Specular reflections (windows, spectacles): ring pixels brighter than the sclera.
+    glare_level = max(sclera_level, iris_level) + config.reflection_margin
+    m["reflection_fraction"] = float((smooth > glare_level).mean()) if smooth.size else 0.0
     hist = np.bincount(iris_pixels[usable].astype(np.uint8), minlength=256).astype(np.float64)
     prob = hist[hist > 0] / max(hist.sum(), 1.0)
     m["grey_scale_bits"] = float(-(prob * np.log2(prob)).sum())
@@ -200,8 +220,9 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
     m["concentricity"] = math.hypot(px - ix, py - iy) / ir
     margins = ((ix - ir) / ir, (width - ix - ir) / ir, (iy - ir) / ir, (height - iy - ir) / ir)
     m["margin_left"], m["margin_right"], m["margin_up"], m["margin_down"] = margins
-    m["margin_adequacy"] = float(np.clip(min(min(margins[:2]) / config.min_margin,
-                                             min(margins[2:]) / 0.2), 0, 1))
+    m["margin_adequacy"] = float(
+        np.clip(min(min(margins[:2]) / config.min_margin, min(margins[2:]) / 0.2), 0, 1)
+    )
 
     # Sharpness on the iris's bounding box.
     x0, x1 = int(max(0, ix - ir)), int(min(width, ix + ir))
@@ -223,35 +244,78 @@ def _score(m: dict[str, float], ir: float, config: IrisConfig) -> QualityResult:
         if failed and code not in {r.code for r in reasons}:
             reasons.append(reason(code))
 
-    check(_ramp(ir, 0.6 * config.min_iris_radius, 1.1 * config.min_iris_radius), 1.0,
-          ir < config.min_iris_radius, "IRIS_TOO_SMALL")
-    check(_ramp(ir, 1.3 * config.max_iris_radius, config.max_iris_radius), 1.0,
-          ir > config.max_iris_radius, "IRIS_TOO_LARGE")
-    ratio = m["pupil_iris_ratio"]
-    check(min(_ramp(ratio, config.min_pupil_iris_ratio - 0.04, config.min_pupil_iris_ratio + 0.03),
-              _ramp(ratio, config.max_pupil_iris_ratio + 0.06, config.max_pupil_iris_ratio - 0.03)),
-          1.0,
-          not config.min_pupil_iris_ratio <= ratio <= config.max_pupil_iris_ratio,
-          "PUPIL_DILATION")
-    check(_ramp(m["concentricity"], 2.5 * config.max_concentricity, config.max_concentricity),
-          0.5, m["concentricity"] > config.max_concentricity, "IRIS_OFF_AXIS")
-    check(m["margin_adequacy"] ** 0.5, 1.0, m["margin_adequacy"] < 1.0, "IRIS_NOT_CENTRED")
-    check(_ramp(m["usable_iris_area"], 0.3, 0.9), 1.5,
-          m["usable_iris_area"] < config.min_usable_area, "IRIS_OCCLUDED")
-    contrast_ok = min(
-        _ramp(m["iris_sclera_contrast"], 0.4 * config.min_iris_sclera_contrast,
-              1.5 * config.min_iris_sclera_contrast),
-        _ramp(m["iris_pupil_contrast"], 0.4 * config.min_iris_pupil_contrast,
-              1.3 * config.min_iris_pupil_contrast),
+    check(
+        _ramp(ir, 0.6 * config.min_iris_radius, 1.1 * config.min_iris_radius),
+        1.0,
+        ir < config.min_iris_radius,
+        "IRIS_TOO_SMALL",
     )
-    check(contrast_ok, 1.0,
-          m["iris_sclera_contrast"] < config.min_iris_sclera_contrast
-          or m["iris_pupil_contrast"] < config.min_iris_pupil_contrast
-          or m["grey_scale_bits"] < config.min_grey_scale_bits, "IRIS_LOW_CONTRAST")
-    check(_ramp(m["grey_scale_bits"], 0.6 * config.min_grey_scale_bits,
-                1.1 * config.min_grey_scale_bits), 0.5, False, "IRIS_LOW_CONTRAST")
-    check(_ramp(m["sharpness"], 0.3 * config.min_sharpness, 1.6 * config.min_sharpness), 1.5,
-          m["sharpness"] < config.min_sharpness, "IRIS_BLURRED")
+    check(
+        _ramp(ir, 1.3 * config.max_iris_radius, config.max_iris_radius),
+        1.0,
+        ir > config.max_iris_radius,
+        "IRIS_TOO_LARGE",
+    )
+    ratio = m["pupil_iris_ratio"]
+    check(
+        min(
+            _ramp(ratio, config.min_pupil_iris_ratio - 0.08, config.min_pupil_iris_ratio + 0.1),
+            _ramp(ratio, config.max_pupil_iris_ratio + 0.1, config.max_pupil_iris_ratio - 0.1),
+        ),
+        1.0,
+        not config.min_pupil_iris_ratio <= ratio <= config.max_pupil_iris_ratio,
+        "PUPIL_DILATION",
+    )
+    check(
+        _ramp(m["concentricity"], 2.5 * config.max_concentricity, config.max_concentricity),
+        0.5,
+        m["concentricity"] > config.max_concentricity,
+        "IRIS_OFF_AXIS",
+    )
+    check(m["margin_adequacy"] ** 0.5, 1.0, m["margin_adequacy"] < 1.0, "IRIS_NOT_CENTRED")
+    # The iris is hidden by the lids or by reflections, whichever covers more of it.
+    hidden = 1.0 - m["usable_iris_area"]
+    cover = "IRIS_REFLECTIONS" if m["reflection_fraction"] > hidden / 2 else "IRIS_OCCLUDED"
+    check(
+        _ramp(m["usable_iris_area"], 0.3, 0.9),
+        1.5,
+        m["usable_iris_area"] < config.min_usable_area,
+        cover,
+    )
+    contrast_ok = min(
+        _ramp(
+            m["iris_sclera_contrast"],
+            0.4 * config.min_iris_sclera_contrast,
+            1.5 * config.min_iris_sclera_contrast,
+        ),
+        _ramp(
+            m["iris_pupil_contrast"],
+            0.4 * config.min_iris_pupil_contrast,
+            1.3 * config.min_iris_pupil_contrast,
+        ),
+    )
+    check(
+        contrast_ok,
+        1.0,
+        m["iris_sclera_contrast"] < config.min_iris_sclera_contrast
+        or m["iris_pupil_contrast"] < config.min_iris_pupil_contrast
+        or m["grey_scale_bits"] < config.min_grey_scale_bits,
+        "IRIS_LOW_CONTRAST",
+    )
+    check(
+        _ramp(
+            m["grey_scale_bits"], 0.6 * config.min_grey_scale_bits, 1.1 * config.min_grey_scale_bits
+        ),
+        0.5,
+        False,
+        "IRIS_LOW_CONTRAST",
+    )
+    check(
+        _ramp(m["sharpness"], 0.3 * config.min_sharpness, 1.6 * config.min_sharpness),
+        1.5,
+        m["sharpness"] < config.min_sharpness,
+        "IRIS_BLURRED",
+    )
     score = 100.0
     for value, weight in parts:
         score *= max(value, 0.0) ** weight

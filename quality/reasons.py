@@ -121,6 +121,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "The iris is covered by the eyelids: ask the resident to open the eyes wide.",
         "Iris tertutup kelopak mata: minta penduduk membuka mata lebar-lebar.",
     ),
+    "IRIS_REFLECTIONS": (
+        "Reflections cover the iris: remove glasses and shade the eyes from windows and lamps.",
+        "Pantulan cahaya menutupi iris: lepas kacamata dan lindungi mata dari jendela dan lampu.",
+    ),
     "IRIS_BLURRED": (
         "The iris image is blurred: hold still at the focus distance.",
         "Gambar iris kabur: tetap diam pada jarak fokus.",

@@ -71,8 +71,14 @@ def assess_signature(
     duration = ink[-1][0] - ink[0][0]
     width = (max(xs) - min(xs)) / max_x
     height = (max(ys) - min(ys)) / max_y
-    m.update(strokes=float(strokes), duration_ms=duration, width=width, height=height,
-             path_length=length, outside_fraction=outside / len(ink))
+    m.update(
+        strokes=float(strokes),
+        duration_ms=duration,
+        width=width,
+        height=height,
+        path_length=length,
+        outside_fraction=outside / len(ink),
+    )
 
     reasons: list[Reason] = []
     parts: list[float] = []
@@ -87,8 +93,12 @@ def assess_signature(
     parts.append(_ramp(duration, 0.2 * config.min_duration_ms, config.min_duration_ms))
     if small:
         reasons.append(reason("SIGNATURE_TOO_SMALL"))
-    parts.append(min(_ramp(width, 0.3 * config.min_width, config.min_width),
-                     0.5 + 0.5 * _ramp(height, 0.0, config.min_height)))
+    parts.append(
+        min(
+            _ramp(width, 0.3 * config.min_width, config.min_width),
+            0.5 + 0.5 * _ramp(height, 0.0, config.min_height),
+        )
+    )
     if strokes < config.min_strokes:
         reasons.append(reason("SIGNATURE_SINGLE_STROKE"))
         parts.append(0.6)

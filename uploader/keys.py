@@ -208,3 +208,68 @@ class CentreKeys:
         if not target.exists() or target.read_bytes() != public_pem(key.public_key()):
             _write_private(target, public_pem(key.public_key()), mode=0o644)
         return cls(key, target)
+
+
+def load_centre_private_key(path: str | os.PathLike[str]) -> X25519PrivateKey:
+    """Load the centre's X25519 private key from a PKCS#8 PEM file readable by its owner only."""
+    file = Path(path)
+    try:
+        if b"PRIVATE KEY" not in file.read_bytes():
+            raise KeyFileError(
+                f"{file} is not a private key; opening needs the centre's private key"
+            )
+        pem = _read_private(file)
+    except OSError as exc:
+        raise KeyFileError(f"cannot read centre key {file}: {exc.strerror or exc}") from exc
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"{file} is not a usable PEM private key: {exc}") from exc
+    if not isinstance(key, X25519PrivateKey):
+        raise KeyFileError(f"{file} is not an X25519 private key")
+    return key
+
+
+class StationKeyring:
+    """Trusted station public keys, found by key id (the id a package header names)."""
+
+    def __init__(self, keys: list[Ed25519PublicKey] | None = None) -> None:
+        self._by_id: dict[bytes, Ed25519PublicKey] = {}
+        for key in keys or []:
+            self.add(key)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def add(self, key: Ed25519PublicKey) -> None:
+        self._by_id[key_id(key)] = key
+
+    def get(self, station_key_id: bytes) -> Ed25519PublicKey | None:
+        return self._by_id.get(station_key_id)
+
+    @classmethod
+    def load(cls, paths: list[str | os.PathLike[str]]) -> StationKeyring:
+        """Keys from PEM files and from every public-key ``*.pem`` file in directories.
+
+        A named file must hold an Ed25519 public key; in a directory, other PEM files (private
+        keys, X25519 keys) are passed over. Raises KeyFileError when nothing usable is found.
+        """
+        ring = cls()
+        for entry in map(Path, paths):
+            if entry.is_dir():
+                for file in sorted(entry.glob("*.pem")):
+                    try:
+                        if b"BEGIN PUBLIC KEY" not in file.read_bytes():
+                            continue
+                        key = load_public_key(file)
+                    except (OSError, KeyFileError):
+                        continue
+                    if isinstance(key, Ed25519PublicKey):
+                        ring.add(key)
+            else:
+                ring.add(load_station_public_key(entry))
+        if not ring:
+            raise KeyFileError(
+                f"no Ed25519 station public key found in {', '.join(map(str, paths))}"
+            )
+        return ring

@@ -21,6 +21,7 @@ Layout of a Rekam transaction:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import struct
@@ -67,6 +68,7 @@ class SampleSummary:
     width: int
     height: int
     encoded_bytes: int
+    sha256: str = ""  # of the encoded image as stored in the transaction
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -211,7 +213,7 @@ def _finger_record(sample, station_id: str, day: str):
             raise TransactionError(f"{sample.position}: no image and no exception")
         r.AMP = [[str(code), amputation or "UP"]]
         r.COM = _exception(sample.exception)
-        return r, _summary(sample, "", 0, 0, 0)
+        return r, _summary(sample, "", 0, 0, b"")
     image = _require_image(sample.image, 1, sample.position)
     data = encode_wsq(image)
     r.HLL = str(image.shape[1])
@@ -225,7 +227,7 @@ def _finger_record(sample, station_id: str, day: str):
     if sample.exception:
         r.COM = _exception(sample.exception)
     r.DATA = data
-    return r, _summary(sample, "WSQ20", image.shape[1], image.shape[0], len(data))
+    return r, _summary(sample, "WSQ20", image.shape[1], image.shape[0], data)
 
 
 def _face_record(sample, station_id: str, day: str):
@@ -247,7 +249,7 @@ def _face_record(sample, station_id: str, day: str):
     r.POS = "F"
     r.SQS = _quality_subfield(None, sample.quality)
     r.DATA = bytes(data)
-    return r, _summary(sample, "JP2", image.shape[1], image.shape[0], len(data))
+    return r, _summary(sample, "JP2", image.shape[1], image.shape[0], bytes(data))
 
 
 def _iris_record(sample, station_id: str, day: str):
@@ -260,7 +262,7 @@ def _iris_record(sample, station_id: str, day: str):
             raise TransactionError(f"{sample.position}: no image and no exception")
         r._28 = EYE_DAMAGE_CODES.get(sample.exception, "UC")
         r._21 = _exception(sample.exception)
-        return r, _summary(sample, "", 0, 0, 0)
+        return r, _summary(sample, "", 0, 0, b"")
     image = _require_image(sample.image, 1, sample.position)
     data = imagecodecs.jpeg2k_encode(image, level=IRIS_JP2_LEVEL, numthreads=2)
     r._6 = str(image.shape[1])
@@ -275,10 +277,10 @@ def _iris_record(sample, station_id: str, day: str):
     if sample.exception:
         r._21 = _exception(sample.exception)
     r._999 = bytes(data)
-    return r, _summary(sample, "JP2", image.shape[1], image.shape[0], len(data))
+    return r, _summary(sample, "JP2", image.shape[1], image.shape[0], bytes(data))
 
 
-def _summary(sample, encoding: str, width: int, height: int, size: int) -> SampleSummary:
+def _summary(sample, encoding: str, width: int, height: int, data: bytes) -> SampleSummary:
     return SampleSummary(
         position=sample.position,
         modality=sample.modality,
@@ -289,7 +291,8 @@ def _summary(sample, encoding: str, width: int, height: int, size: int) -> Sampl
         encoding=encoding,
         width=width,
         height=height,
-        encoded_bytes=size,
+        encoded_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest() if data else "",
     )
 
 
@@ -304,8 +307,11 @@ def signature_vectors(content: RecordContent) -> list[tuple[int, int, int]]:
     for _t, x, y, pressure, touching in sig.points:
         vx = min(0xFFFF, max(0, round(x * scale)))
         vy = min(0xFFFF, max(0, round((sig.max_y - y) * scale)))
-        level = 0 if not touching else 1 + round(253 * min(max(pressure, 0), max_pressure)
-                                                 / max_pressure)
+        level = (
+            0
+            if not touching
+            else 1 + round(253 * min(max(pressure, 0), max_pressure) / max_pressure)
+        )
         vectors.append((vx, vy, level))
     return vectors
 

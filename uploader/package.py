@@ -124,6 +124,22 @@ def _canonical_json(value: dict) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def quality_summary(summaries: list) -> dict[str, dict[str, float]]:
+    """Per modality: how many samples carry an image, and their lowest and mean quality."""
+    scores: dict[str, list[int]] = {}
+    for summary in summaries:
+        if summary.encoding:
+            scores.setdefault(summary.modality, []).append(summary.quality)
+    return {
+        modality: {
+            "captured": len(values),
+            "min": min(values),
+            "mean": round(sum(values) / len(values), 1),
+        }
+        for modality, values in sorted(scores.items())
+    }
+
+
 def build_manifest(
     content: RecordContent,
     transaction: bytes,
@@ -157,6 +173,7 @@ def build_manifest(
             "size": len(transaction),
         },
         "samples": [s.to_dict() for s in summaries],
+        "quality": quality_summary(summaries),
         "signature": {
             "present": signature is not None and signature.exception != "unable_to_sign",
             "points": len(signature.points) if signature else 0,
@@ -433,4 +450,3 @@ def _check_manifest(manifest: dict, header: PackageHeader, transaction: bytes) -
         raise errors.ContentInvalid("transaction size does not match the manifest")
     if expected.get("sha256") != hashlib.sha256(transaction).hexdigest():
         raise errors.ContentInvalid("transaction hash does not match the manifest")
-

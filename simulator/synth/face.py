@@ -33,7 +33,8 @@ class FaceKnobs:
     blur: float = 0.0  # Gaussian sigma, pixels
     darkness: float = 0.0  # 0 (well lit) .. 1 (black)
     background: str = "red"
-    second_face: bool = False
+    wrong_colour: float = 0.0  # 0 (the named backdrop) .. 1 (the other of red and blue)
+    second_face: float = 0.0  # another person's face, its size relative to the resident's
     noise: float = 2.0  # sensor noise sigma, grey levels
 
 
@@ -71,6 +72,26 @@ def _cutout() -> tuple[np.ndarray, np.ndarray]:
     return portrait, mask
 
 
+def _hsv(bgr: tuple[int, int, int]) -> np.ndarray:
+    return cv2.cvtColor(np.uint8([[bgr]]), cv2.COLOR_BGR2HSV)[0, 0].astype(np.float32)
+
+
+def backdrop_bgr(knobs: FaceKnobs) -> tuple[float, float, float]:
+    """The backdrop colour: the named one, its hue turned towards the other of red and blue by
+    ``wrong_colour`` (0.5 is a purple neither red nor blue)."""
+    named = BACKGROUNDS_BGR.get(knobs.background, BACKGROUNDS_BGR["grey"])
+    mix = float(np.clip(knobs.wrong_colour, 0.0, 1.0))
+    if mix == 0:
+        return (float(named[0]), float(named[1]), float(named[2]))
+    start = _hsv(named)
+    end = _hsv(BACKGROUNDS_BGR["red" if knobs.background == "blue" else "blue"])
+    turn = (end[0] - start[0] + 90.0) % 180.0 - 90.0  # the short way round the hue circle
+    hsv = start + mix * (end - start)
+    hsv[0] = (start[0] + mix * turn) % 180.0
+    b, g, r = cv2.cvtColor(np.uint8([[np.round(hsv)]]), cv2.COLOR_HSV2BGR)[0, 0].tolist()
+    return (float(b), float(g), float(r))
+
+
 def _placement(width: int, height: int, knobs: FaceKnobs, scale: float) -> np.ndarray:
     size_factor = scale * _NOMINAL_SCALE * width / 640.0
     target = (width * (0.5 + knobs.offset_x), height * (0.44 + knobs.offset_y))
@@ -106,16 +127,16 @@ def render_face(
     portrait, mask = _cutout()
     rng = np.random.default_rng([seed, 0xFACE])
     backdrop = np.empty((height, width, 3), np.float32)
-    backdrop[:] = BACKGROUNDS_BGR.get(knobs.background, BACKGROUNDS_BGR["grey"])
+    backdrop[:] = backdrop_bgr(knobs)
     # A soft light fall-off towards the frame's corners, as on a real backdrop.
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     falloff = 1.0 - 0.12 * (((xs / width - 0.5) ** 2 + (ys / height - 0.45) ** 2) / 0.5)
     frame = backdrop * falloff[:, :, None]
 
     layers = [(knobs, knobs.scale)]
-    if knobs.second_face:
+    if knobs.second_face > 0:
         side = -0.36 if knobs.offset_x > 0 else 0.36
-        layers.append((FaceKnobs(offset_x=side, offset_y=-0.02), knobs.scale * 0.75))
+        layers.append((FaceKnobs(offset_x=side, offset_y=-0.02), knobs.scale * knobs.second_face))
     for layer, scale in layers:
         m = _placement(width, height, layer, scale)
         person = cv2.warpAffine(portrait, m, (width, height), flags=cv2.INTER_LINEAR)

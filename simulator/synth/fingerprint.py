@@ -109,7 +109,7 @@ def orientation_field(
         cx = SENSOR_WIDTH / 2 + spec.core_dx
         cy = SENSOR_HEIGHT / 2 + spec.core_dy
         u = (xs - cx) / 70.0
-        rise = 0.9 * np.exp(-np.clip((ys - cy) / 90.0, -3, 3) ** 2)
+        rise = 0.9 * np.exp(-(np.clip((ys - cy) / 90.0, -3, 3) ** 2))
         theta = np.arctan(-2.0 * rise * u * np.exp(-(u**2)))
         return theta.astype(np.float32), cores, deltas
     z = xs + 1j * ys
@@ -177,7 +177,10 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: float
 
 
 def _line_mask(
-    rng: np.random.Generator, shape: tuple[int, int], count: int, width: tuple[int, int],
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    count: int,
+    width: tuple[int, int],
     length: tuple[float, float],
 ) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
@@ -268,9 +271,20 @@ def render_capture(
         creases = _line_mask(finger_rng, (h, w), int(100 * knobs.wear), (1, 3), (20, 90))
         ink *= 1 - 0.9 * creases
     if knobs.scars > 0:
-        count = round(24 * knobs.scars)
-        scars = _line_mask(finger_rng, (h, w), count, (5, 10), (80, 220))
-        ink *= 1 - scars
+        # Scars: bands of ridgeless scar tissue that grow in number and width with the knob;
+        # the tissue touches the platen in irregular blotches, not along ridges.
+        level = knobs.scars
+        scars = _line_mask(
+            finger_rng,
+            (h, w),
+            round(4 + 40 * level),
+            (round(4 + 10 * level), round(8 + 24 * level)),
+            (80, 260),
+        )
+        scars = np.clip(scars * (0.5 + 0.5 * level) * 1.6, 0, 1)
+        relief = 0.45 * (1.0 - 0.6 * level)  # worse scars are flatter
+        tissue = 0.2 + relief * _sigmoid(_smooth_noise(finger_rng, (h, w), 7.0) * 2.0)
+        ink = ink * (1 - scars) + tissue * scars
     if knobs.smudge > 0:
         smeared = cv2.GaussianBlur(ink, (0, 0), 1.0 + 3.5 * knobs.smudge)
         blobs = _sigmoid((_smooth_noise(rng, (h, w), 30.0) + 1.2 - 2.4 * knobs.smudge) * 2.5)

@@ -52,7 +52,7 @@ class IrisKnobs:
 
     occlusion: float = 0.0
     blur: float = 0.0  # Gaussian sigma, pixels
-    reflections: bool = True
+    reflections: float = 0.0  # 0: the camera's two glints in the pupil .. 1: glare over the iris
     closed: bool = False
     absent: bool = False  # no eye in the socket (the resident is blind or the eye is missing)
     offset_x: float = 0.0  # eye centre from the image centre, pixels
@@ -115,6 +115,27 @@ def _skin(rng: np.random.Generator) -> np.ndarray:
     return 150.0 + 8.0 * noise
 
 
+def _add_glare(
+    eye: np.ndarray, truth: IrisTruth, level: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Specular reflections of a window or spectacles: bright soft patches over the iris that
+    grow in number and size with ``level`` (0..1)."""
+    glare = np.zeros_like(eye)
+    cx, cy = truth.iris_centre
+    ring = truth.iris_radius - truth.pupil_radius
+    for index in range(6):
+        angle = rng.uniform(0, 2 * math.pi)
+        radius = truth.pupil_radius + rng.uniform(0.3, 0.7) * ring
+        size = ring * (0.15 + 0.5 * level) * rng.uniform(0.8, 1.2)
+        if index >= 2 + 4 * level:
+            continue
+        centre = (int(cx + radius * math.cos(angle)), int(cy + radius * math.sin(angle)))
+        axes = (max(1, int(size)), max(1, int(0.6 * size)))
+        cv2.ellipse(glare, centre, axes, math.degrees(angle), 0, 360, 1.0, -1, cv2.LINE_AA)
+    glare = cv2.GaussianBlur(glare, (0, 0), 2.0)
+    return eye * (1 - glare) + 245.0 * glare
+
+
 def render_eye(
     spec: IrisSpec, knobs: IrisKnobs | None = None, frame_seed: int = 0
 ) -> tuple[np.ndarray, IrisTruth | None]:
@@ -155,18 +176,25 @@ def render_eye(
         texture = _polar_texture(spec.seed)
         rel = np.clip((radius - pupil_r) / max(iris_r - pupil_r, 1.0), 0, 0.999)
         angle = (np.arctan2(dy, dx) % (2 * math.pi)) / (2 * math.pi) * _POLAR_ANGLES
-        tex = cv2.remap(texture, angle.astype(np.float32), (rel * _POLAR_RADII).astype(np.float32),
-                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        tex = cv2.remap(
+            texture,
+            angle.astype(np.float32),
+            (rel * _POLAR_RADII).astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_WRAP,
+        )
         iris = spec.iris_level + 26.0 * tex - 25.0 * np.exp(-(((radius - iris_r) / 6.0) ** 2))
         iris_weight = np.clip(iris_r + 1.0 - radius, 0, 1)  # 1 px anti-aliased edge
         eye = eye * (1 - iris_weight) + iris * iris_weight
         pupil_dist = np.sqrt((xs - px) ** 2 + (ys - py) ** 2)
         pupil_weight = np.clip(pupil_r + 1.0 - pupil_dist, 0, 1)
         eye = eye * (1 - pupil_weight) + 16.0 * pupil_weight
-        if knobs.reflections:
-            for ox, oy in ((-0.35, -0.3), (0.35, -0.3)):
-                cv2.circle(eye, (int(px + ox * pupil_r), int(py + oy * pupil_r)),
-                           max(2, int(0.12 * pupil_r)), 250.0, -1, cv2.LINE_AA)
+        for ox, oy in ((-0.35, -0.3), (0.35, -0.3)):  # the camera's illuminators
+            glint = (int(px + ox * pupil_r), int(py + oy * pupil_r))
+            cv2.circle(eye, glint, max(2, int(0.12 * pupil_r)), 250.0, -1, cv2.LINE_AA)
+        if knobs.reflections > 0:
+            rng_glare = np.random.default_rng([spec.seed, 0x61A2])
+            eye = _add_glare(eye, truth, knobs.reflections, rng_glare)
         soft = cv2.GaussianBlur(opening.astype(np.float32), (0, 0), 1.5)
         image = image * (1 - soft) + eye * soft
         # Eyelashes hanging from the upper lid.

@@ -38,13 +38,17 @@ def _stroke(
         ys = ys + amp * np.sin(2 * math.pi * freq * t + phase)
         xs = xs + 0.3 * amp * np.cos(2 * math.pi * freq * t + phase)
     pressure = 0.35 + 0.5 * np.sin(math.pi * t) ** 0.5 + rng.normal(0, 0.02, count)
-    return [(float(x), float(yy), float(np.clip(p, 0.05, 1.0)))
-            for x, yy, p in zip(xs, ys, pressure, strict=True)]
+    return [
+        (float(x), float(yy), float(np.clip(p, 0.05, 1.0)))
+        for x, yy, p in zip(xs, ys, pressure, strict=True)
+    ]
 
 
 def _scaled(strokes: list[Stroke], size: float) -> list[Stroke]:
-    return [[(0.5 + (x - 0.5) * size, 0.5 + (y - 0.5) * size, p) for x, y, p in stroke]
-            for stroke in strokes]
+    return [
+        [(0.5 + (x - 0.5) * size, 0.5 + (y - 0.5) * size, p) for x, y, p in stroke]
+        for stroke in strokes
+    ]
 
 
 def make_signature(seed: int, knobs: SignatureKnobs | None = None) -> list[Stroke]:
@@ -65,13 +69,13 @@ def make_signature(seed: int, knobs: SignatureKnobs | None = None) -> list[Strok
     bounds = [0.12, *edges.tolist(), 0.88]
     for i in range(n_strokes):
         x0, x1 = bounds[i] + 0.01, bounds[i + 1] - 0.01
-        strokes.append(_stroke(rng, x0, x1, rng.uniform(0.45, 0.55), 0.18,
-                               rng.uniform(0.35, 0.9)))
+        strokes.append(_stroke(rng, x0, x1, rng.uniform(0.45, 0.55), 0.18, rng.uniform(0.35, 0.9)))
     # A final underline flourish.
     if rng.random() < 0.6:
         strokes.append(_stroke(rng, 0.2, 0.8, 0.75, 0.02, 0.3))
-    clipped = [[(min(max(x, 0.01), 0.99), min(max(y, 0.01), 0.99), p) for x, y, p in s]
-               for s in strokes]
+    clipped = [
+        [(min(max(x, 0.01), 0.99), min(max(y, 0.01), 0.99), p) for x, y, p in s] for s in strokes
+    ]
     return _scaled(clipped, knobs.size)
 
 
@@ -85,8 +89,9 @@ def to_pen_reports(
     step = 0
     for stroke in strokes:
         for x, y, p in stroke:
-            reports.append((int(step * period), int(x * max_x), int(y * max_y),
-                            int(p * max_pressure), True))
+            reports.append(
+                (int(step * period), int(x * max_x), int(y * max_y), int(p * max_pressure), True)
+            )
             step += 1
         last_x, last_y = reports[-1][1], reports[-1][2]
         for _ in range(20):  # ~150 ms in the air

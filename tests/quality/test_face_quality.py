@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
 
 from quality.config import FaceConfig
 from quality.face import assess_face, expected_background
@@ -37,7 +36,11 @@ def test_clean_portrait_passes(colour: str, year: int) -> None:
     [
         (FaceKnobs(background="blue"), 1987, "WRONG_BACKGROUND_COLOUR"),
         (FaceKnobs(background="grey"), 1990, "WRONG_BACKGROUND_COLOUR"),
-        (FaceKnobs(second_face=True), 1987, "MULTIPLE_FACES"),
+        (FaceKnobs(second_face=1.0), 1987, "MULTIPLE_FACES"),
+        (FaceKnobs(second_face=0.6), 1987, "MULTIPLE_FACES"),
+        (FaceKnobs(wrong_colour=1.0), 1987, "WRONG_BACKGROUND_COLOUR"),
+        (FaceKnobs(scale=2.8), 1987, "FACE_TOO_LARGE"),
+        (FaceKnobs(offset_y=0.3), 1987, "FACE_NOT_CENTRED"),
         (FaceKnobs(offset_x=0.22), 1987, "FACE_NOT_CENTRED"),
         (FaceKnobs(scale=0.6), 1987, "FACE_TOO_SMALL"),
         (FaceKnobs(blur=4.0), 1987, "FACE_BLURRED"),
@@ -67,23 +70,14 @@ def test_no_face_scores_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    ("knob", "levels"),
-    [
-        ("blur", np.linspace(0.0, 5.0, 8)),
-        ("darkness", np.linspace(0.0, 0.8, 8)),
-        ("offset_x", np.linspace(0.0, 0.3, 8)),
-    ],
-)
-def test_score_falls_as_each_knob_rises(knob: str, levels: np.ndarray) -> None:
-    for seed in (0, 1):
-        scores = [_assess(FaceKnobs(**{knob: float(v)}), seed=seed).score for v in levels]
-        assert spearmanr(levels, scores).statistic <= -0.9, scores
-
-
-@pytest.mark.parametrize(
     "image",
-    [np.zeros((1, 1, 3), np.uint8), np.zeros((480, 640), np.uint8),
-     np.zeros((480, 640, 3), np.float32), np.full((480, 640, 3), np.nan), None],
+    [
+        np.zeros((1, 1, 3), np.uint8),
+        np.zeros((480, 640), np.uint8),
+        np.zeros((480, 640, 3), np.float32),
+        np.full((480, 640, 3), np.nan),
+        None,
+    ],
     ids=["1x1", "grey", "float32", "nan", "none"],
 )
 def test_bad_inputs_raise_value_error(image: object) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
 
 from quality.config import FingerprintConfig
 from quality.fingerprint import assess_fingerprint
@@ -12,7 +11,6 @@ from simulator.synth.fingerprint import FingerKnobs, FingerSpec, quantise_4bit, 
 
 SEEDS = (11, 12, 13)
 THRESHOLD = FingerprintConfig().min_score
-LEVELS = np.linspace(0.0, 1.0, 8)
 KNOBS = ("dryness", "smudge", "scars", "wear", "partial", "heavy", "light")
 
 
@@ -39,20 +37,12 @@ def test_clean_fingers_score_high_even_after_4bit_quantisation(seed: int) -> Non
         assert result.reasons == []
 
 
-@pytest.mark.parametrize("knob", ["dryness", "smudge", "wear", "partial", "heavy", "light"])
+@pytest.mark.parametrize("knob", KNOBS)
 def test_severe_degradation_falls_below_threshold(knob: str) -> None:
     for seed in SEEDS:
         clean = _score(seed, FingerKnobs())
         degraded = _score(seed, _knobs(knob, 1.0))
         assert clean >= THRESHOLD > degraded, (seed, clean, degraded)
-
-
-@pytest.mark.parametrize("knob", KNOBS)
-def test_score_falls_as_each_knob_rises(knob: str) -> None:
-    for seed in SEEDS:
-        scores = [_score(seed, _knobs(knob, level)) for level in LEVELS]
-        rho = spearmanr(LEVELS, scores).statistic
-        assert rho <= -0.9, (seed, scores)
 
 
 @pytest.mark.parametrize(
@@ -79,18 +69,34 @@ def test_heavy_pressure_tells_the_resident_to_press_lightly() -> None:
     assert "tekan lebih pelan" in found["FINGER_TOO_HEAVY"].id
 
 
-def test_larger_images_are_accepted() -> None:
+@pytest.mark.parametrize(
+    "shape",
+    [(288, 256), (288, 300), (500, 400), (750, 800), (1000, 1000)],
+    ids=["r30x", "veridicom", "single-finger", "four-finger", "large"],
+)
+def test_any_platen_size_from_the_sensor_up(shape: tuple[int, int]) -> None:
     finger = render_capture(FingerSpec.random(3), 0)
-    padded = np.pad(finger, ((56, 56), (60, 60)), constant_values=238)
-    result = assess_fingerprint(padded)
-    assert result.score >= 60
+    rows, cols = shape[0] - finger.shape[0], shape[1] - finger.shape[1]
+    image = np.pad(
+        finger, ((rows // 2, rows - rows // 2), (cols // 2, cols - cols // 2)), constant_values=238
+    )
+    reference = assess_fingerprint(finger)
+    result = assess_fingerprint(image)
+    assert abs(result.score - reference.score) <= 5, result.measures
+    assert result.reasons == []
+    assert result.measures["foreground_area"] == pytest.approx(
+        reference.measures["foreground_area"], rel=0.1
+    )
     assert 5.0 <= result.measures["ridge_period"] <= 15.0
 
 
 @pytest.mark.parametrize(
     "image",
-    [np.zeros((288, 256), np.uint8), np.full((288, 256), 255, np.uint8),
-     np.full((288, 256), 128, np.uint8)],
+    [
+        np.zeros((288, 256), np.uint8),
+        np.full((288, 256), 255, np.uint8),
+        np.full((288, 256), 128, np.uint8),
+    ],
     ids=["black", "white", "grey"],
 )
 def test_blank_images_score_zero(image: np.ndarray) -> None:
@@ -108,8 +114,13 @@ def test_noise_and_checks_are_not_fingerprints() -> None:
 
 @pytest.mark.parametrize(
     "image",
-    [np.zeros((1, 1), np.uint8), np.zeros((288, 256), np.float32),
-     np.full((288, 256), np.nan), np.zeros((288, 256, 3), np.uint8), "not an image"],
+    [
+        np.zeros((1, 1), np.uint8),
+        np.zeros((288, 256), np.float32),
+        np.full((288, 256), np.nan),
+        np.zeros((288, 256, 3), np.uint8),
+        "not an image",
+    ],
     ids=["1x1", "float32", "nan", "colour", "str"],
 )
 def test_bad_inputs_raise_value_error(image: object) -> None:
@@ -121,8 +132,16 @@ def test_config_weights_change_the_score() -> None:
     image = quantise_4bit(render_capture(FingerSpec.random(4), 0, FingerKnobs(smudge=0.8)))
     default = assess_fingerprint(image)
     only_contrast = FingerprintConfig.from_mapping(
-        {"weights": {"orientation_certainty": 0, "local_clarity": 0, "frequency_domain": 0,
-                     "ridge_valley_uniformity": 0, "orientation_flow": 0, "contrast": 1}}
+        {
+            "weights": {
+                "orientation_certainty": 0,
+                "local_clarity": 0,
+                "frequency_domain": 0,
+                "ridge_valley_uniformity": 0,
+                "orientation_flow": 0,
+                "contrast": 1,
+            }
+        }
     )
     changed = assess_fingerprint(image, only_contrast)
     assert changed.score != default.score

@@ -14,16 +14,22 @@ def test_from_mapping_overrides_nested_values() -> None:
     )
     assert config.fingerprint.min_score == 55
     assert config.fingerprint.weights["contrast"] == 3.0
-    assert config.fingerprint.weights["local_clarity"] == FingerprintConfig().weights[
-        "local_clarity"]
+    assert (
+        config.fingerprint.weights["local_clarity"] == FingerprintConfig().weights["local_clarity"]
+    )
     assert config.face.min_mean == 80.0
     assert config.iris == QualityConfig().iris
 
 
 @pytest.mark.parametrize(
     "mapping",
-    [{"nonsense": 1}, {"min_score": "high"}, {"weights": {"bogus": 1}}, {"require_eyes": 1},
-     {"weights": 3}],
+    [
+        {"nonsense": 1},
+        {"min_score": "high"},
+        {"weights": {"bogus": 1}},
+        {"require_eyes": 1},
+        {"weights": 3},
+    ],
 )
 def test_from_mapping_rejects_bad_settings(mapping: dict) -> None:
     config_class = FaceConfig if "require_eyes" in mapping else FingerprintConfig

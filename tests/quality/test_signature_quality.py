@@ -29,8 +29,12 @@ def test_normal_signatures_pass(seed: int) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "code"),
-    [("blank", "SIGNATURE_BLANK"), ("single_line", "SIGNATURE_SINGLE_STROKE"),
-     ("too_short", "SIGNATURE_TOO_SHORT"), ("too_short", "SIGNATURE_TOO_FEW_POINTS")],
+    [
+        ("blank", "SIGNATURE_BLANK"),
+        ("single_line", "SIGNATURE_SINGLE_STROKE"),
+        ("too_short", "SIGNATURE_TOO_SHORT"),
+        ("too_short", "SIGNATURE_TOO_FEW_POINTS"),
+    ],
 )
 def test_faulty_signatures_give_reasons(kind: str, code: str) -> None:
     result = _assess(SignatureKnobs(kind=kind))

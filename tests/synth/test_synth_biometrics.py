@@ -62,10 +62,12 @@ def test_attempts_stay_the_same_finger() -> None:
     for attempt in range(1, 6):
         pose = capture_pose(spec, attempt)
         assert abs(pose.dx) <= 20 and abs(pose.dy) <= 20 and abs(pose.angle) <= 5
-        same = _centre_correlation(reference, _undo_pose(render_capture(spec, attempt), spec,
-                                                          attempt))
-        different = _centre_correlation(reference, _undo_pose(render_capture(other, attempt),
-                                                               other, attempt))
+        same = _centre_correlation(
+            reference, _undo_pose(render_capture(spec, attempt), spec, attempt)
+        )
+        different = _centre_correlation(
+            reference, _undo_pose(render_capture(other, attempt), other, attempt)
+        )
         assert same > 0.6 > abs(different), (attempt, same, different)
 
 
@@ -76,8 +78,10 @@ def test_different_seeds_give_different_fingers() -> None:
 
 def test_pressure_changes_darkness_monotonically() -> None:
     spec = FingerSpec.random(9)
-    means = [float(render_capture(spec, 0, FingerKnobs(pressure=p)).mean())
-             for p in (-1.0, -0.5, 0.0, 0.5, 1.0)]
+    means = [
+        float(render_capture(spec, 0, FingerKnobs(pressure=p)).mean())
+        for p in (-1.0, -0.5, 0.0, 0.5, 1.0)
+    ]
     assert means == sorted(means, reverse=True)
 
 
@@ -128,3 +132,44 @@ def test_signature_strokes_in_unit_square_at_pad_rate() -> None:
     assert make_signature(3) == strokes and make_signature(4) != strokes
     assert make_signature(3, SignatureKnobs(kind="blank")) == []
     assert len(make_signature(3, SignatureKnobs(kind="single_line"))) == 1
+
+
+def test_wrong_colour_turns_the_backdrop_hue_step_by_step() -> None:
+    from simulator.synth.face import backdrop_bgr
+
+    def hue(knobs: FaceKnobs) -> int:
+        pixel = np.uint8([[backdrop_bgr(knobs)]])
+        return int(cv2.cvtColor(pixel, cv2.COLOR_BGR2HSV)[0, 0, 0])
+
+    red_to_blue = [hue(FaceKnobs(wrong_colour=v)) for v in np.linspace(0, 1, 6)]
+    assert red_to_blue == sorted(red_to_blue, reverse=True) and len(set(red_to_blue)) == 6
+    assert red_to_blue[-1] == hue(FaceKnobs(background="blue"))
+    blue_to_red = [hue(FaceKnobs(background="blue", wrong_colour=v)) for v in (0, 0.5, 1)]
+    assert blue_to_red[0] < blue_to_red[1] < 180 and blue_to_red[2] == hue(FaceKnobs())
+
+
+def test_second_face_grows_with_its_knob() -> None:
+    plain = render_face(640, 480, FaceKnobs(noise=0)).astype(int)
+    changed = [
+        int((np.abs(render_face(640, 480, FaceKnobs(second_face=v, noise=0)) - plain) > 30).sum())
+        for v in (0.0, 0.4, 0.8)
+    ]
+    assert changed[0] == 0 < changed[1] < changed[2]
+
+
+def test_iris_reflections_and_scars_grow_with_their_knobs() -> None:
+    spec = IrisSpec.random(4)
+    truth = eye_truth(spec)
+    assert truth is not None
+    cx, cy = (int(v) for v in truth.iris_centre)
+    ring = np.zeros((480, 640), bool)
+    cv2.circle(ring.view(np.uint8), (cx, cy), int(truth.iris_radius), 1, -1)
+    bright = [
+        int((render_eye(spec, IrisKnobs(reflections=v))[0][ring] > 230).sum())
+        for v in (0.0, 0.5, 1.0)
+    ]
+    assert bright[0] < bright[1] < bright[2]
+    finger = FingerSpec.random(8)
+    scarred = render_capture(finger, 0, FingerKnobs(scars=0.6))
+    assert np.array_equal(scarred, render_capture(finger, 0, FingerKnobs(scars=0.6)))
+    assert not np.array_equal(scarred, render_capture(finger, 0))

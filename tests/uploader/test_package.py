@@ -59,11 +59,17 @@ def test_round_trip_decodes_every_record(record, sealed, station, centre):
     assert opened.transaction.eye_exceptions == {"left_eye": "blind"}
 
     assert len(opened.signature_vectors) == len(record.signature.points)
-    pen_up = [v for v, p in zip(opened.signature_vectors, record.signature.points, strict=True)
-              if not p[4]]
+    pen_up = [
+        v
+        for v, p in zip(opened.signature_vectors, record.signature.points, strict=True)
+        if not p[4]
+    ]
     assert pen_up and all(level == 0 for _x, _y, level in pen_up)
-    assert all(1 <= v[2] <= 254 for v, p in
-               zip(opened.signature_vectors, record.signature.points, strict=True) if p[4])
+    assert all(
+        1 <= v[2] <= 254
+        for v, p in zip(opened.signature_vectors, record.signature.points, strict=True)
+        if p[4]
+    )
 
     assert opened.transaction.type2["nik"] == record.subject.nik
     assert "Siti" not in opened.transaction_bytes.decode("latin-1")  # no name in the package
@@ -108,9 +114,11 @@ def test_flipped_ciphertext_byte_is_signature_invalid(sealed, station, centre):
 
 def test_every_flipped_byte_is_a_package_error(sealed, station, centre):
     header_end = len(MAGIC) + 6 + len(read_header(sealed.data).station_id) + 100
-    positions = list(range(header_end)) + list(
-        range(header_end, len(sealed.data), max(1, len(sealed.data) // 150))
-    ) + list(range(len(sealed.data) - 64, len(sealed.data)))
+    positions = (
+        list(range(header_end))
+        + list(range(header_end, len(sealed.data), max(1, len(sealed.data) // 150)))
+        + list(range(len(sealed.data) - 64, len(sealed.data)))
+    )
     for position in positions:
         damaged = bytearray(sealed.data)
         damaged[position] ^= 0x40
@@ -186,8 +194,7 @@ def test_unable_to_sign_leaves_out_type_8(station, centre):
     )
     assert opened.signature_vectors == []
     assert opened.manifest["signature"]["present"] is False
-    assert {"position": "signature", "exception": "unable_to_sign"} in opened.manifest[
-        "exceptions"]
+    assert {"position": "signature", "exception": "unable_to_sign"} in opened.manifest["exceptions"]
 
 
 def test_random_mutations_only_raise_package_errors(sealed, station, centre):

@@ -1,0 +1,89 @@
+"""Sealing speed and size: a full record (10 WSQ prints, face, 2 irises, signature)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, date, datetime
+
+from bench.report import Row
+from uploader.content import (
+    FINGER_POSITIONS,
+    ImageSample,
+    RecordContent,
+    SignatureSample,
+    Subject,
+)
+
+REPEATS = 7
+
+
+def full_record(seed: int = 1) -> RecordContent:
+    """A complete enrollment of synthetic biometrics at the kit's capture sizes."""
+    from simulator.synth.face import FaceKnobs, render_face
+    from simulator.synth.fingerprint import FingerSpec, quantise_4bit, render_capture
+    from simulator.synth.iris import IrisSpec, render_eye
+    from simulator.synth.signature import make_signature, to_pen_reports
+
+    samples = [
+        ImageSample(
+            name,
+            "fingerprint",
+            quantise_4bit(render_capture(FingerSpec.random(seed * 100 + code), 0)),
+            90,
+            1,
+            False,
+        )
+        for name, code in FINGER_POSITIONS.items()
+    ]
+    samples.append(
+        ImageSample("face", "face", render_face(640, 480, FaceKnobs(), seed), 92, 1, False)
+    )
+    for offset, eye in enumerate(("right_eye", "left_eye")):
+        image, _ = render_eye(IrisSpec.random(seed * 10 + offset))
+        samples.append(ImageSample(eye, "iris", image, 88, 1, False))
+    pad = (24576, 18432)
+    signature = SignatureSample(to_pen_reports(make_signature(seed), *pad), *pad, 1023)
+    return RecordContent(
+        record_id=f"BENCH-{seed:04d}",
+        station_id="KIT-BENCH",
+        operator="bench",
+        supervisor="",
+        subject=Subject(
+            "3174010101900001", "Bench Resident", date(1990, 1, 1), "F", "adult", "BENCH-REF"
+        ),
+        samples=samples,
+        signature=signature,
+        started_at=datetime(2024, 5, 1, 9, 0, tzinfo=UTC),
+        completed_at=datetime(2024, 5, 1, 9, 6, tzinfo=UTC),
+    )
+
+
+def seal_speed() -> list[Row]:
+    """package.seal_ms (encode, sign, encrypt) and package.size_kb of a full record."""
+    from uploader.keys import CentreKeys, StationKeys
+    from uploader.package import seal
+
+    station, centre = StationKeys.generate(), CentreKeys.generate()
+    records = [full_record(seed) for seed in (1, 2, 3)]
+    seal(records[0], station, centre.public_key)  # warm-up: codecs load their tables
+    times, sizes = [], []
+    for index in range(REPEATS):
+        record = records[index % len(records)]
+        started = time.perf_counter()
+        sealed = seal(record, station, centre.public_key)
+        times.append((time.perf_counter() - started) * 1000.0)
+        sizes.append(sealed.size / 1024.0)
+    return [
+        Row(
+            "package.seal_ms",
+            statistics.median(times),
+            "ms",
+            "<= 250",
+            "median; 10 WSQ prints, face and 2 irises as JPEG 2000, signature, sign, encrypt",
+        ),
+        Row("package.size_kb", statistics.median(sizes), "KiB", "", "median sealed package"),
+    ]
+
+
+BENCHES = {"package": seal_speed}

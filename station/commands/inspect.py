@@ -1,0 +1,257 @@
+"""``rekam inspect``: verify a sealed package and, with the centre's key, open it.
+
+    rekam inspect PACKAGE --station-key kit-01.pub.pem            # who sealed it, unaltered?
+    rekam inspect PACKAGE --station-key /etc/rekam/stations/      # a directory of station keys
+    rekam inspect PACKAGE --station-key KEYS --centre-key centre_x25519.pem [--json]
+
+Without ``--centre-key`` the station signature over the whole package is checked and the clear
+header printed; nothing inside can be read. With the centre's X25519 private key the package is
+decrypted, the signed manifest checked against the transaction, every image decoded, and a
+summary printed (subject NIK and category, operator, samples with quality, exceptions).
+
+Exit status: 0 when the package verified (and opened), 1 when it was refused (altered,
+truncated, unknown station, sealed for another centre key, ...), 2 when a file or key could not
+be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from uploader import errors
+from uploader.keys import KeyFileError, StationKeyring, load_centre_private_key
+from uploader.package import (
+    MAX_PACKAGE_BYTES,
+    OpenedPackage,
+    PackageHeader,
+    open_package,
+    read_header,
+    verify_package,
+)
+
+# What each refusal means for the person holding the package.
+EXPLANATIONS = {
+    errors.NotAPackage.reason: "This file is not a Rekam package.",
+    errors.UnsupportedVersion.reason: "The package was made by another version of Rekam.",
+    errors.TruncatedPackage.reason: "The package is truncated: copy it again from the kit.",
+    errors.MalformedPackage.reason: "The package is damaged: its structure is inconsistent.",
+    errors.UnknownStation.reason: "The package comes from a station that is not trusted here.",
+    errors.SignatureInvalid.reason: (
+        "The station signature does not verify: the package was altered or damaged after sealing."
+    ),
+    errors.WrongRecipient.reason: "The package was sealed for another centre key.",
+    errors.DecryptionFailed.reason: "The package does not decrypt with this centre key.",
+    errors.ContentInvalid.reason: "The package's content does not match its signed manifest.",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``rekam inspect`` to the ``rekam`` command."""
+    parser = subparsers.add_parser(
+        "inspect",
+        help="verify a sealed package; with the centre's key, open and summarise it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("package", type=Path, metavar="PACKAGE")
+    parser.add_argument(
+        "--station-key",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="PEM",
+        help="a trusted station's Ed25519 public key, or a directory of them (repeatable)",
+    )
+    parser.add_argument(
+        "--centre-key", type=Path, metavar="KEY", help="the centre's X25519 private key (PEM)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(func=run)
+
+
+def _when(milliseconds: int) -> str:
+    return datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat(timespec="seconds")
+
+
+def header_summary(header: PackageHeader, data: bytes) -> dict[str, Any]:
+    """The clear-text facts of a verified package."""
+    return {
+        "package_bytes": len(data),
+        "package_sha256": hashlib.sha256(data).hexdigest(),
+        "version": header.version,
+        "station_id": header.station_id,
+        "station_key_id": header.station_key_id.hex(),
+        "record_id": header.record_id,
+        "sealed_at": _when(header.sealed_at_ms),
+        "centre_key_id": header.centre_key_id.hex(),
+        "signature": "valid",
+    }
+
+
+def content_summary(opened: OpenedPackage) -> dict[str, Any]:
+    """What the centre sees once the package is open (no images, no name)."""
+    manifest = opened.manifest
+    decoded = opened.transaction
+    return {
+        "subject": manifest.get("subject", {}),
+        "operator": manifest.get("operator", ""),
+        "supervisor": manifest.get("supervisor", ""),
+        "started_at": manifest.get("started_at"),
+        "completed_at": manifest.get("completed_at"),
+        "transaction": manifest.get("transaction", {}),
+        "samples": manifest.get("samples", []),
+        "quality": manifest.get("quality", {}),
+        "signature": manifest.get("signature", {}),
+        "exceptions": manifest.get("exceptions", []),
+        "flags": manifest.get("flags", []),
+        "devices": manifest.get("devices", []),
+        "decoded": {
+            "fingerprints": len(decoded.fingerprints),
+            "face": decoded.face is not None,
+            "irises": len(decoded.irises),
+            "signature_vectors": len(decoded.signature_vectors),
+        },
+    }
+
+
+def _print_text(summary: dict[str, Any], out: TextIO) -> None:
+    print(
+        f"package    {summary['package_bytes']} bytes, sha256 {summary['package_sha256']}", file=out
+    )
+    print(
+        f"station    {summary['station_id']} (key {summary['station_key_id']}), "
+        f"signature {summary['signature']}",
+        file=out,
+    )
+    print(f"record     {summary['record_id']}, sealed {summary['sealed_at']}", file=out)
+    print(f"centre key {summary['centre_key_id']}", file=out)
+    content = summary.get("content")
+    if content is None:
+        print("content    sealed for the centre; pass --centre-key to open it", file=out)
+        return
+    subject = content["subject"]
+    print(
+        f"subject    NIK {subject.get('nik', '')}, category {subject.get('category', '')}, "
+        f"demographics {subject.get('demographics_ref', '')}",
+        file=out,
+    )
+    print(
+        f"operator   {content['operator']}"
+        + (f", supervisor {content['supervisor']}" if content["supervisor"] else ""),
+        file=out,
+    )
+    print(f"enrolled   {content['started_at']} .. {content['completed_at']}", file=out)
+    transaction = content["transaction"]
+    print(
+        f"transaction {transaction.get('format', '')}, {transaction.get('size', 0)} bytes, "
+        "hash matches the signed manifest",
+        file=out,
+    )
+    print("samples", file=out)
+    for sample in content["samples"]:
+        if sample.get("exception") and not sample.get("encoding"):
+            detail = f"exception {sample['exception']}"
+        else:
+            detail = (
+                f"quality {sample['quality']:>3}  {sample['encoding']} "
+                f"{sample['width']}x{sample['height']}  {sample['encoded_bytes']} bytes  "
+                f"attempts {sample['attempts']}"
+            )
+            if sample.get("forced"):
+                detail += "  forced"
+        print(f"  {sample['position']:<13} {sample['modality']:<12} {detail}", file=out)
+    signature = content["signature"]
+    state = f"{signature.get('points', 0)} points" if signature.get("present") else "none"
+    if signature.get("exception"):
+        state += f" ({signature['exception']})"
+    print(f"signature  {state}", file=out)
+    exceptions = ", ".join(f"{e['position']} {e['exception']}" for e in content["exceptions"])
+    print(f"exceptions {exceptions or 'none'}", file=out)
+    if content["flags"]:
+        print(f"flags      {', '.join(content['flags'])}", file=out)
+    decoded = content["decoded"]
+    print(
+        f"decoded    {decoded['fingerprints']} fingerprints, "
+        f"{'a face' if decoded['face'] else 'no face'}, {decoded['irises']} irises, "
+        f"{decoded['signature_vectors']} signature vectors",
+        file=out,
+    )
+
+
+def _refuse(error: errors.PackageError, path: Path, out: TextIO, as_json: bool) -> int:
+    explanation = EXPLANATIONS.get(error.reason, "The package was refused.")
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "package": str(path),
+                    "error": {
+                        "reason": error.reason,
+                        "explanation": explanation,
+                        "detail": error.detail,
+                    },
+                }
+            ),
+            file=out,
+        )
+    else:
+        print(
+            f"rekam inspect: {path}: {error.reason}: {explanation} ({error.detail})",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def inspect_package(data: bytes, keyring: StationKeyring, centre_key: Any | None) -> dict[str, Any]:
+    """Verify (and with ``centre_key`` open) ``data``; raises an :class:`errors.PackageError`."""
+    claimed = read_header(data)
+    station_key = keyring.get(claimed.station_key_id)
+    if station_key is None:
+        raise errors.UnknownStation(
+            f"the package claims station {claimed.station_id!r} with key "
+            f"{claimed.station_key_id.hex()}; none of the {len(keyring)} trusted station keys "
+            "matches (pass that station's public key with --station-key)"
+        )
+    trusted = {claimed.station_id: station_key}
+    if centre_key is None:
+        return header_summary(verify_package(data, trusted), data)
+    opened = open_package(data, centre_key, trusted)
+    summary = header_summary(opened.header, data)
+    summary["content"] = content_summary(opened)
+    return summary
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Inspect one package; see the module docstring for the exit status."""
+    out = out or sys.stdout
+    try:
+        keyring = StationKeyring.load(args.station_key)
+        centre_key = load_centre_private_key(args.centre_key) if args.centre_key else None
+        size = args.package.stat().st_size
+        if size > MAX_PACKAGE_BYTES:
+            raise errors.MalformedPackage(f"{size} bytes is larger than any package")
+        data = args.package.read_bytes()
+    except KeyFileError as exc:
+        print(f"rekam inspect: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"rekam inspect: cannot read {args.package}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except errors.PackageError as exc:
+        return _refuse(exc, args.package, out, args.json)
+    try:
+        summary = inspect_package(data, keyring, centre_key)
+    except errors.PackageError as exc:
+        return _refuse(exc, args.package, out, args.json)
+    summary = {"package": str(args.package), **summary}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2), file=out)
+    else:
+        _print_text(summary, out)
+    return 0
