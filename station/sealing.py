@@ -15,7 +15,7 @@ from station.devices import DeviceManager
 from station.services.enrollment import SealReceipt
 from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
 from uploader.keys import StationKeys, load_centre_public_key
-from uploader.outbox import Outbox, OutboxError
+from uploader.outbox import DiskSpaceLow, Outbox, OutboxError
 from uploader.package import seal
 
 log = logging.getLogger(__name__)
@@ -149,9 +149,32 @@ class RecordSealer:
             for d in self.devices.devices()
         ]
 
+    def check_space(self) -> None:
+        """Refuse (RESOURCE_EXHAUSTED) while the outbox's disk is below its free-space floor."""
+        try:
+            self.outbox.check_space()
+        except DiskSpaceLow as exc:
+            raise WorkflowError(
+                ErrorKind.RESOURCE_EXHAUSTED,
+                "DISK_SPACE_LOW",
+                OperatorText(
+                    f"The kit's disk is almost full ({exc.free_bytes // 2**20} MiB free). "
+                    "Export records to a USB drive or let them reach the centre, then try again.",
+                    f"Penyimpanan perangkat hampir penuh (sisa {exc.free_bytes // 2**20} MiB). "
+                    "Ekspor rekaman ke USB atau tunggu terkirim ke pusat, lalu coba lagi.",
+                ),
+                {"free_bytes": str(exc.free_bytes), "floor_bytes": str(exc.floor_bytes)},
+            ) from exc
+
     def __call__(self, enrollment: Enrollment, operator: str) -> SealReceipt:
+        record_id = record_id_for(self.station_id, enrollment)
+        existing = self.outbox.get(record_id)
+        if existing is not None:
+            # Sealed before a crash that came before the enrollment was closed: same record.
+            return SealReceipt(existing.record_id, existing.sha256, existing.size)
+        self.check_space()
         content = record_content(enrollment, self.station_id, operator, self._device_list())
-        content.record_id = record_id_for(self.station_id, enrollment)
+        content.record_id = record_id
         try:
             sealed = seal(content, self.keys, self.centre_key)
             self.outbox.enqueue(

@@ -5,24 +5,36 @@ API (JSON bodies, errors as ``{"code", "message"}``):
 - ``PUT /v1/stations/{station_id}``  body: the station's Ed25519 public key PEM
 - ``PUT /v1/records/{record_id}``    body: the package, header ``X-Content-SHA256``;
   201 new, 200 identical copy already held, 409 same id with other content, 400/422 rejected
+- ``HEAD /v1/uploads/{record_id}``   header ``X-Content-SHA256`` -> ``Upload-Offset`` (bytes
+  the centre holds of this upload) or ``X-Record-Complete: 1``
+- ``PATCH /v1/uploads/{record_id}``  headers ``X-Content-SHA256``, ``Upload-Offset``,
+  ``Upload-Length``; body: the package from that offset. The resumable path: bytes that reach
+  the centre before a link dies are kept; 412 (with the centre's ``Upload-Offset``) when the
+  offset is not the one the centre holds; 308 with ``Upload-Offset`` when the body ended before
+  ``Upload-Length``; the last byte answers like the PUT
 - ``GET /v1/records/{record_id}``    -> ``{"record_id","status","detail","updated_at"}``, 404
 - ``GET /v1/health``
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+from uploader.throttle import RateLimiter
+
+RETRYABLE_STATUSES = frozenset({308, 408, 412, 423, 425, 429, 500, 502, 503, 504})
 # Rejections that say "the bytes were damaged on the way", not "the record is bad".
 RETRYABLE_CODES = frozenset({"CONTENT_HASH_MISMATCH", "INCOMPLETE_BODY"})
 _CHUNK = 64 * 1024
+_MAX_OFFSET_RESYNCS = 3
 
 
 class CentreUnreachable(Exception):
@@ -52,6 +64,7 @@ class UploadResult:
     code: str
     message: str
     retry_after: float | None = None
+    offset: int | None = None  # what the centre holds of a resumable upload (412, partial)
 
     @property
     def accepted(self) -> bool:
@@ -95,14 +108,19 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class CentreClient:
     """A client for one centre. Thread-safe: every request uses its own connection.
 
-    ``max_bytes_per_second`` caps upload bandwidth; ``cancel`` aborts a throttled upload.
+    ``max_bytes_per_second`` caps upload bandwidth across all concurrent uploads; ``timeout``
+    bounds every socket operation and ``transfer_timeout`` one whole upload (a stuck record gives
+    its slot back); ``cancel`` aborts uploads in flight.
     """
+
+    name = "centre"
 
     def __init__(
         self,
         base_url: str,
         *,
         timeout: float = 10.0,
+        transfer_timeout: float = 600.0,
         max_bytes_per_second: float | None = None,
         cancel: threading.Event | None = None,
     ) -> None:
@@ -115,8 +133,15 @@ class CentreClient:
         self._port = parts.port
         self._prefix = parts.path.rstrip("/")
         self.timeout = timeout
+        self.transfer_timeout = transfer_timeout
         self.max_bytes_per_second = max_bytes_per_second
+        self._limiter = RateLimiter(max_bytes_per_second)
         self._cancel = cancel or threading.Event()
+        self._interrupted: set[tuple[str, str]] = set()
+        self._open: set[http.client.HTTPConnection] = set()
+        self._state_lock = threading.Lock()
+        self.wire_bytes = 0  # body bytes written to the network, every attempt included
+        self.resumed_bytes = 0  # bytes an upload did not send again thanks to resumption
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._https:
@@ -124,10 +149,18 @@ class CentreClient:
         return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
 
     def _request(
-        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | memoryview = b"",
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         conn = self._connection()
+        with self._state_lock:
+            self._open.add(conn)
         try:
+            if self._cancel.is_set():
+                raise CentreUnreachable("cancelled")
             conn.putrequest(method, self._prefix + path, skip_accept_encoding=True)
             all_headers = {"Content-Length": str(len(body)), "Accept": "application/json"}
             all_headers.update(headers or {})
@@ -141,25 +174,35 @@ class CentreClient:
         except (OSError, http.client.HTTPException) as exc:
             raise CentreUnreachable(f"{method} {path}: {exc or type(exc).__name__}") from exc
         finally:
+            with self._state_lock:
+                self._open.discard(conn)
             conn.close()
 
-    def _send_body(self, conn: http.client.HTTPConnection, body: bytes) -> None:
+    def abort_in_flight(self) -> None:
+        """Break every open connection (after setting ``cancel``): stuck requests end now."""
+        with self._state_lock:
+            connections = list(self._open)
+        for conn in connections:
+            if conn.sock is not None:
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+
+    def _send_body(self, conn: http.client.HTTPConnection, body: bytes | memoryview) -> None:
         if not body:
             return
         view = memoryview(body)
-        rate = self.max_bytes_per_second
-        started = time.monotonic()
+        deadline = time.monotonic() + self.transfer_timeout
         sent = 0
         while sent < len(view):
-            if self._cancel.is_set():
-                raise CentreUnreachable("upload cancelled")
             chunk = view[sent : sent + _CHUNK]
+            if not self._limiter.take(len(chunk), self._cancel):
+                raise CentreUnreachable("upload cancelled")
+            if time.monotonic() > deadline:
+                raise CentreUnreachable(f"transfer took over {self.transfer_timeout:.0f} s")
             conn.send(chunk)
             sent += len(chunk)
-            if rate:
-                ahead = sent / rate - (time.monotonic() - started)
-                if ahead > 0 and self._cancel.wait(ahead):
-                    raise CentreUnreachable("upload cancelled")
+            with self._state_lock:
+                self.wire_bytes += len(chunk)
 
     @staticmethod
     def _error_fields(payload: bytes) -> tuple[str, str]:
@@ -172,7 +215,65 @@ class CentreClient:
         return str(body.get("code", "")), str(body.get("message", ""))
 
     def upload(self, record_id: str, data: bytes, sha256: str) -> UploadResult:
-        """PUT one package. Raises CentreUnreachable for network failures."""
+        """Deliver one package over the resumable path. Raises CentreUnreachable for network
+        failures; the bytes that reached the centre are not sent again on the next call."""
+        key = (record_id, sha256)
+        with self._state_lock:
+            interrupted = key in self._interrupted
+        offset = 0
+        if interrupted:
+            held = self.upload_offset(record_id, sha256)
+            offset = len(data) if held is None else min(held, len(data))
+        result = self._patch(record_id, data, sha256, offset)
+        for _ in range(_MAX_OFFSET_RESYNCS):
+            resumable = result.status in (308, 412) and result.offset is not None
+            if not resumable or result.offset > len(data):
+                break
+            result = self._patch(record_id, data, sha256, result.offset)
+        return result
+
+    def _patch(self, record_id: str, data: bytes, sha256: str, offset: int) -> UploadResult:
+        key = (record_id, sha256)
+        with self._state_lock:
+            self._interrupted.add(key)
+            self.resumed_bytes += offset
+        status, headers, payload = self._request(
+            "PATCH",
+            f"/v1/uploads/{quote(record_id, safe='')}",
+            memoryview(data)[offset:],
+            {
+                "Content-Type": "application/offset+octet-stream",
+                "X-Content-SHA256": sha256,
+                "Upload-Offset": str(offset),
+                "Upload-Length": str(len(data)),
+            },
+        )
+        with self._state_lock:
+            self._interrupted.discard(key)
+        code, message = self._error_fields(payload)
+        held = headers.get("upload-offset", "")
+        return UploadResult(
+            status,
+            code,
+            message,
+            parse_retry_after(headers.get("retry-after")),
+            int(held) if held.isdigit() else None,
+        )
+
+    def upload_offset(self, record_id: str, sha256: str) -> int | None:
+        """Bytes of this upload the centre already holds; None when it holds the whole record."""
+        status, headers, _payload = self._request(
+            "HEAD", f"/v1/uploads/{quote(record_id, safe='')}", b"", {"X-Content-SHA256": sha256}
+        )
+        if status != 200:
+            return 0
+        if headers.get("x-record-complete") == "1":
+            return None
+        held = headers.get("upload-offset", "0")
+        return int(held) if held.isdigit() else 0
+
+    def put(self, record_id: str, data: bytes, sha256: str) -> UploadResult:
+        """Deliver one package in a single whole-body PUT (no resumption)."""
         status, headers, payload = self._request(
             "PUT",
             f"/v1/records/{quote(record_id, safe='')}",

@@ -3,6 +3,8 @@
 A record is on disk and committed before :meth:`Outbox.enqueue` returns: the package file is
 written to a temporary name, fsynced, renamed and the directory fsynced; then the row is
 committed (WAL, synchronous=FULL). Records are never dropped and never overwritten.
+A disk-space guard (:meth:`Outbox.check_space`) refuses new records while the free space under
+the outbox is below a floor, long before the disk is full.
 """
 
 from __future__ import annotations
@@ -92,6 +94,18 @@ class PackageMissing(OutboxError):
     """The package file is gone (purged) or does not match its recorded hash."""
 
 
+class DiskSpaceLow(OutboxError):
+    """Free space under the outbox is below the configured floor; no new record is taken."""
+
+    def __init__(self, free_bytes: int, floor_bytes: int) -> None:
+        super().__init__(
+            f"only {free_bytes // 2**20} MiB free under the outbox; "
+            f"at least {floor_bytes // 2**20} MiB must stay free"
+        )
+        self.free_bytes = free_bytes
+        self.floor_bytes = floor_bytes
+
+
 @dataclass(frozen=True)
 class OutboxRecord:
     """One record's row in the outbox."""
@@ -176,6 +190,30 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _writer_alive(temporary: Path) -> bool:
+    """Whether the process named in ``.<file>.<pid>.<thread>.tmp`` may still be writing it.
+
+    A temporary carrying this process's own pid is another outbox's in this process unless it
+    is over a minute old (a previous process that had the same pid, as in containers).
+    """
+    try:
+        pid = int(temporary.name.split(".")[-3])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        try:
+            return time.time() - temporary.stat().st_mtime < 60
+        except FileNotFoundError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_durably(path: Path, data: bytes) -> None:
     """temp file -> write -> fsync -> rename -> fsync directory."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -198,11 +236,13 @@ def write_durably(path: Path, data: bytes) -> None:
 class Outbox:
     """Durable, thread-safe store of sealed records and their delivery state.
 
-    ``directory`` holds ``outbox.sqlite`` and ``packages/<record_id>.pkg``.
+    ``directory`` holds ``outbox.sqlite`` and ``packages/<record_id>.pkg``. New records are
+    refused while fewer than ``min_free_bytes`` are free on its file system.
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, min_free_bytes: int = 0) -> None:
         self.directory = Path(directory)
+        self.min_free_bytes = min_free_bytes
         self.packages_dir = self.directory / "packages"
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.packages_dir.mkdir(mode=0o700, exist_ok=True)
@@ -212,6 +252,7 @@ class Outbox:
         self._db = sqlite3.connect(
             self.directory / "outbox.sqlite", isolation_level=None, check_same_thread=False
         )
+        self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -235,8 +276,25 @@ class Outbox:
         self.close()
 
     def _remove_stale_temporaries(self) -> None:
+        """Delete temporaries left by a process that died mid-write (never a live writer's)."""
         for tmp in self.packages_dir.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+            if not _writer_alive(tmp):
+                tmp.unlink(missing_ok=True)
+
+    # -- disk space --------------------------------------------------------------------------
+
+    def free_bytes(self) -> int:
+        """Bytes available to this process on the outbox's file system."""
+        stats = os.statvfs(self.packages_dir)
+        return stats.f_bavail * stats.f_frsize
+
+    def check_space(self, needed: int = 0) -> None:
+        """Raise :class:`DiskSpaceLow` unless ``needed`` bytes fit above the free-space floor."""
+        if self.min_free_bytes <= 0:
+            return
+        free = self.free_bytes()
+        if free - needed < self.min_free_bytes:
+            raise DiskSpaceLow(free, self.min_free_bytes)
 
     # -- listeners ---------------------------------------------------------------------------
 
@@ -297,6 +355,7 @@ class Outbox:
                         f"record {sealed.record_id} is already queued with other content"
                     )
                 return existing
+            self.check_space()
             write_durably(self._package_path(sealed.record_id), sealed.data)
             meta_json = json.dumps(meta or {}, sort_keys=True)
             with self._transaction() as cur:
@@ -375,9 +434,7 @@ class Outbox:
                 )
                 if "state" in values:
                     changes.append(
-                        self._log_change(
-                            cur, record_id, new_state, current.state, new_detail, now
-                        )
+                        self._log_change(cur, record_id, new_state, current.state, new_detail, now)
                     )
             record = self._require(record_id)
         self._notify(changes)
@@ -396,6 +453,10 @@ class Outbox:
                 last_error=error,
                 next_attempt_at=next_attempt_at,
             )
+
+    def note(self, record_id: str, detail: str) -> OutboxRecord:
+        """Add an entry to the record's history without changing its state (e.g. exported)."""
+        return self._update(record_id, detail=detail)
 
     def reschedule(self, record_id: str, next_attempt_at: float) -> OutboxRecord:
         """Move a waiting record's next attempt time (e.g. an operator's "send now")."""
@@ -480,8 +541,23 @@ class Outbox:
     # -- reads -------------------------------------------------------------------------------
 
     def _row_to_record(self, row: tuple) -> OutboxRecord:
-        (record_id, sha256, size, category, meta, state, attempts, resends, last_error,
-         next_attempt_at, created_at, updated_at, delivered_at, detail, purged_at) = row
+        (
+            record_id,
+            sha256,
+            size,
+            category,
+            meta,
+            state,
+            attempts,
+            resends,
+            last_error,
+            next_attempt_at,
+            created_at,
+            updated_at,
+            delivered_at,
+            detail,
+            purged_at,
+        ) = row
         return OutboxRecord(
             record_id=record_id,
             sha256=sha256,

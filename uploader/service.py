@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 
 from uploader.centre_client import CentreClient
-from uploader.delivery import DeliveryWorker
-from uploader.outbox import Outbox, OutboxRecord, RecordState, StatusChange
-from uploader.retry import Backoff
+from uploader.delivery import DeliveryWorker, Sink
+from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState, StatusChange
+from uploader.retry import BackgroundWorker, Backoff
 from uploader.tracker import StatusTracker
+
+log = logging.getLogger(__name__)
 
 RETRYABLE_BY_OPERATOR = frozenset(
     {
@@ -20,8 +23,37 @@ RETRYABLE_BY_OPERATOR = frozenset(
 )
 
 
+class PackagePurger(BackgroundWorker):
+    """Deletes local packages of records the centre settled over ``retention`` seconds ago."""
+
+    name = "rekam-purger"
+
+    def __init__(self, outbox: Outbox, retention: float, interval: float = 3600.0) -> None:
+        super().__init__()
+        self.outbox = outbox
+        self.retention = retention
+        self.interval = interval
+        self.purged = 0
+
+    def run_once(self, now: float | None = None) -> int:
+        try:
+            purged = self.outbox.purge_packages(self.retention, now=now)
+        except OutboxError:
+            log.exception("purging packages failed")
+            return 0
+        if purged:
+            log.info("purged %d delivered packages past retention", len(purged))
+        self.purged += len(purged)
+        return len(purged)
+
+    def next_wait(self) -> float:
+        return self.interval
+
+
 class Uploader:
-    """Delivers the outbox to the centre and follows every record to its outcome.
+    """Delivers the outbox to a sink (by default the centre's ingest API) and follows every
+    record to its outcome at the centre; purges settled packages after ``package_retention``
+    seconds (None: keep them).
 
     Intervals are in seconds; the demo uses sub-second ``poll_interval`` and ``idle_interval``.
     ``stop()`` returns within about ``timeout`` seconds (an HTTP request in flight is bounded
@@ -39,7 +71,12 @@ class Uploader:
         backoff_base: float = 0.5,
         backoff_cap: float = 300.0,
         max_bytes_per_second: float | None = None,
+        max_concurrent_uploads: int = 2,
+        transfer_timeout: float = 600.0,
         max_resends: int = 3,
+        package_retention: float | None = None,
+        purge_interval: float = 3600.0,
+        sink: Sink | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.outbox = outbox
@@ -47,15 +84,23 @@ class Uploader:
         self.client = CentreClient(
             centre_url,
             timeout=timeout,
+            transfer_timeout=transfer_timeout,
             max_bytes_per_second=max_bytes_per_second,
             cancel=self._cancel,
         )
+        self.sink: Sink = sink or self.client
         rng = rng or random.Random()
         self.delivery = DeliveryWorker(
             outbox,
-            self.client,
+            self.sink,
             backoff=Backoff(base=backoff_base, cap=backoff_cap, rng=rng),
             idle_interval=idle_interval,
+            max_concurrent=max_concurrent_uploads,
+        )
+        self.purger = (
+            PackagePurger(outbox, package_retention, purge_interval)
+            if package_retention is not None
+            else None
         )
         self.tracker = StatusTracker(
             outbox,
@@ -79,12 +124,17 @@ class Uploader:
         self._cancel.clear()
         self.delivery.start()
         self.tracker.start()
+        if self.purger is not None:
+            self.purger.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop both workers and wait for their threads."""
+        """Stop every worker and wait for their threads."""
         self._cancel.set()
+        self.client.abort_in_flight()
         self.delivery.stop(timeout)
         self.tracker.stop(timeout)
+        if self.purger is not None:
+            self.purger.stop(timeout)
         self.outbox.remove_listener(self._listener)
 
     def kick(self) -> None:
@@ -117,6 +167,9 @@ class Uploader:
         out: dict[str, int] = {}
         out.update({f"delivery_{k}": v for k, v in self.delivery.counters.snapshot().items()})
         out.update({f"tracker_{k}": v for k, v in self.tracker.counters.snapshot().items()})
+        out["delivery_wire_bytes"] = self.client.wire_bytes
+        out["delivery_resumed_bytes"] = self.client.resumed_bytes
+        out["purged_packages"] = self.purger.purged if self.purger is not None else 0
         out.update({f"records_{s.value.lower()}": n for s, n in self.outbox.counts().items()})
         return out
 

@@ -165,8 +165,9 @@ class StatusTracker(BackgroundWorker):
             if record.resends < self.max_resends:
                 self._resend(record, f"resend after enroll failure: {detail}")
             else:
-                log.warning("record %s: enroll failure after %d resends", record.record_id,
-                            record.resends)
+                log.warning(
+                    "record %s: enroll failure after %d resends", record.record_id, record.resends
+                )
 
     def _resend(self, record: OutboxRecord, reason: str) -> None:
         self.outbox.requeue(record.record_id, reason)

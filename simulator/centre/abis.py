@@ -87,6 +87,8 @@ class Abis:
                     self._wake.wait(min(max(wait, 0.001), 1.0))
                     continue
             for record_id in due:
+                if self._stop:
+                    return
                 try:
                     self.decide(record_id)
                 except Exception:

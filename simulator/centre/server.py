@@ -1,9 +1,11 @@
 """The simulated central registry: an HTTP ingest and status API on loopback.
 
 Endpoints (see ``uploader.centre_client``): station provisioning, package ingest with
-verification and deduplication, record status, health. State lives in ``data_dir`` so the
-centre can be stopped and started again: ``keys/`` (its X25519 key pair),
-``centre_public.pem`` (for stations), ``packages/`` and ``centre.sqlite``.
+verification and deduplication (whole-body PUT, or resumable HEAD/PATCH uploads that survive a
+link dying mid-record), record status, health. USB bundles are imported with
+:meth:`CentreServer.import_bundle`. State lives in ``data_dir`` so the centre can be stopped
+(or killed) and started again: ``keys/`` (its X25519 key pair), ``centre_public.pem`` (for
+stations), ``packages/``, ``uploads/`` (partial resumable uploads) and ``centre.sqlite``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -27,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from simulator.centre.abis import ENROLL_FAILURE, RECEIVED, Abis
 from simulator.centre.matcher import FingerprintMatcher, foreground_fraction
 from simulator.centre.store import CentreRecord, CentreStore
+from uploader.bundle import BundleError, open_bundle
 from uploader.errors import PackageError
 from uploader.keys import CentreKeys, KeyFileError, parse_public_pem
 from uploader.package import MAX_PACKAGE_BYTES, open_package, valid_identifier
@@ -35,7 +39,10 @@ log = logging.getLogger(__name__)
 
 _RECORD_PATH = re.compile(r"^/v1/records/([^/]+)$")
 _STATION_PATH = re.compile(r"^/v1/stations/([^/]+)$")
+_UPLOAD_PATH = re.compile(r"^/v1/uploads/([^/]+)$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_KEY_BYTES = 16 * 1024
+_READ_CHUNK = 1 << 16
 
 
 @dataclass
@@ -46,6 +53,10 @@ class CentreFaults:
     failure_status: int = 503
     retry_after: float | None = None
     reset_uploads: int = 0  # drop the connection after half of the next N upload bodies
+    precondition_failures: int = 0  # answer the next N resumable PATCHes 412 (offset check)
+    storm_until: float = 0.0  # every upload answers ``storm_status`` until this time
+    storm_status: int = 503
+    slow_bytes_per_second: float | None = None  # read upload bodies no faster than this
     latency: float = 0.0  # seconds added to every request
     outcomes: dict[str, list[str]] = field(default_factory=dict)  # NIK -> forced statuses
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,6 +68,20 @@ class CentreFaults:
                 setattr(self, name, remaining - 1)
                 return True
             return False
+
+    def storm(self, seconds: float, status: int = 503) -> None:
+        """A 5xx storm: every upload for ``seconds`` answers ``status``."""
+        with self.lock:
+            self.storm_until = time.time() + seconds
+            self.storm_status = status
+
+    def injected_failure(self) -> int | None:
+        """The status to answer this upload with, if a storm or a counted failure is due."""
+        if time.time() < self.storm_until:
+            return self.storm_status
+        if self.take("upload_failures"):
+            return self.failure_status
+        return None
 
     def force_outcome(self, nik: str, *statuses: str) -> None:
         """The next decisions for ``nik`` are ``statuses`` (e.g. ENROLL_FAILURE_AT_CENTRAL)."""
@@ -100,6 +125,10 @@ class CentreServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._ingest_lock = threading.Lock()
+        self.uploads_dir = self.data_dir / "uploads"
+        self.uploads_dir.mkdir(exist_ok=True)
+        self._upload_locks: dict[str, threading.Lock] = {}
+        self._upload_locks_guard = threading.Lock()
 
     @property
     def public_key_path(self) -> Path:
@@ -169,7 +198,21 @@ class CentreServer:
         created = self.store.put_station(station_id, pem)
         return (201 if created else 200), {"code": "PROVISIONED", "station_id": station_id}
 
-    def ingest(self, record_id: str, body: bytes, claimed_sha256: str) -> tuple[int, dict]:
+    def ingest(
+        self, record_id: str, body: bytes, claimed_sha256: str, via: str = "http"
+    ) -> tuple[int, dict]:
+        """Verify and store one package; every answer is written to the ingest log."""
+        assert self.store is not None
+        status, answer = self._ingest(record_id, body, claimed_sha256, via)
+        if status != 201:  # a new record's entry is written with the record itself
+            self.store.log_ingest(
+                record_id, hashlib.sha256(body).hexdigest(), str(answer.get("code", status)), via
+            )
+        return status, answer
+
+    def _ingest(
+        self, record_id: str, body: bytes, claimed_sha256: str, via: str
+    ) -> tuple[int, dict]:
         assert self.store is not None and self.abis is not None
         digest = hashlib.sha256(body).hexdigest()
         if not claimed_sha256:
@@ -213,7 +256,7 @@ class CentreServer:
             existing = self._existing_answer(record_id, digest)
             if existing is not None:
                 return existing
-            self.store.add_record(record, body, templates)
+            self.store.add_record(record, body, templates, via)
         self.abis.notify()
         return 201, {"code": "RECEIVED", "record_id": record_id, "status": RECEIVED}
 
@@ -234,6 +277,86 @@ class CentreServer:
             self.abis.notify()
             return 200, {"code": "RESUBMITTED", "record_id": record_id, "status": RECEIVED}
         return 200, {"code": "ALREADY_RECEIVED", "record_id": record_id, "status": existing.status}
+
+    # -- resumable uploads ---------------------------------------------------------------------
+
+    def partial_path(self, record_id: str, sha256: str) -> Path:
+        return self.uploads_dir / f"{record_id}.{sha256}.part"
+
+    def upload_lock(self, record_id: str) -> threading.Lock:
+        with self._upload_locks_guard:
+            return self._upload_locks.setdefault(record_id, threading.Lock())
+
+    def upload_offset(self, record_id: str, sha256: str) -> int | None:
+        """Bytes already held of this upload; None when the whole record is already here."""
+        assert self.store is not None
+        existing = self.store.get(record_id)
+        if existing is not None and existing.sha256 == sha256:
+            return None
+        try:
+            return self.partial_path(record_id, sha256).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def known_answer(self, record_id: str, sha256: str) -> tuple[int, dict] | None:
+        """The answer for a record the centre already holds (logged), or None."""
+        assert self.store is not None
+        with self._ingest_lock:
+            answer = self._existing_answer(record_id, sha256)
+        if answer is not None:
+            self.store.log_ingest(record_id, sha256, str(answer[1]["code"]), "resumable")
+        return answer
+
+    def finish_upload(self, record_id: str, sha256: str) -> tuple[int, dict]:
+        """The partial upload is complete: ingest it and forget the partial file."""
+        path = self.partial_path(record_id, sha256)
+        body = path.read_bytes()
+        try:
+            return self.ingest(record_id, body, sha256, via="resumable")
+        finally:
+            path.unlink(missing_ok=True)
+
+    # -- USB bundles ---------------------------------------------------------------------------
+
+    def import_bundle(self, path: str | Path) -> dict[str, int]:
+        """Ingest every package of a USB bundle; importing the same bundle again changes nothing.
+
+        Returns counts by ingest code (RECEIVED, ALREADY_RECEIVED, rejections ...). Raises
+        :class:`uploader.bundle.BundleError` for a bundle that is unsigned, tampered or foreign.
+        """
+        bundle = open_bundle(Path(path), self.trusted_stations())
+        counts: dict[str, int] = {}
+        for entry in bundle.entries:
+            try:
+                data = bundle.read_package(entry)
+            except BundleError as exc:
+                log.warning("bundle %s: %s", bundle.path.name, exc)
+                counts["DAMAGED_IN_BUNDLE"] = counts.get("DAMAGED_IN_BUNDLE", 0) + 1
+                continue
+            _status, answer = self.ingest(entry.record_id, data, entry.sha256, via="bundle")
+            code = str(answer.get("code", ""))
+            counts[code] = counts.get(code, 0) + 1
+        log.info("imported bundle %s: %s", bundle.path.name, counts)
+        return counts
+
+    def import_from_store(self, s3: Any, bucket: str, prefix: str = "") -> dict[str, int]:
+        """Ingest every ``<prefix><record_id>.pkg`` object of an S3 bucket (the landing zone
+        kits deliver into); objects already ingested answer ALREADY_RECEIVED, so running it
+        again is harmless. ``s3`` is a boto3 S3 client."""
+        counts: dict[str, int] = {}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                key = str(item["Key"])
+                record_id = key[len(prefix) : -len(".pkg")]
+                if not key.endswith(".pkg") or not valid_identifier(record_id):
+                    continue
+                stored = s3.get_object(Bucket=bucket, Key=key)
+                data = stored["Body"].read()
+                claimed = stored.get("Metadata", {}).get("sha256", "")
+                _status, answer = self.ingest(record_id, data, claimed, via="s3")
+                code = str(answer.get("code", ""))
+                counts[code] = counts.get(code, 0) + 1
+        return counts
 
     def status(self, record_id: str) -> tuple[int, dict]:
         assert self.store is not None
@@ -273,8 +396,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:  # the client (or a cut link) went away before the answer
+            self.close_connection = True
 
     def _path(self) -> str:
         return urlsplit(self.path).path
@@ -303,6 +429,144 @@ class _Handler(BaseHTTPRequestHandler):
     def _latency(self) -> None:
         if self.centre.faults.latency > 0:
             time.sleep(self.centre.faults.latency)
+
+    def _receive_into(self, path: Path, length: int, limit: int | None = None) -> int:
+        """Append up to ``length`` body bytes (at most ``limit``) to ``path``, paced by the
+        slow-link fault; returns how many arrived before the client stopped sending."""
+        rate = self.centre.faults.slow_bytes_per_second
+        wanted = length if limit is None else min(length, limit)
+        received = 0
+        started = time.monotonic()
+        with open(path, "ab") as handle:
+            while received < wanted:
+                try:
+                    chunk = self.rfile.read(min(wanted - received, _READ_CHUNK))
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                handle.write(chunk)
+                handle.flush()
+                received += len(chunk)
+                if rate:
+                    ahead = received / rate - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+        return received
+
+    def _drain(self, length: int) -> None:
+        """Read and drop a body we answer without keeping, so the client sees the answer."""
+        remaining = length
+        while remaining > 0:
+            try:
+                chunk = self.rfile.read(min(remaining, _READ_CHUNK))
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.close_connection = True
+                return
+            remaining -= len(chunk)
+
+    def _upload_headers(self) -> tuple[str, int, int] | None:
+        """(sha256, offset, total) of a resumable PATCH, or None after answering 400."""
+        sha256 = self.headers.get("X-Content-SHA256", "").lower()
+        offset = self.headers.get("Upload-Offset", "")
+        total = self.headers.get("Upload-Length", "")
+        length = self.headers.get("Content-Length", "")
+        if not (_SHA256.match(sha256) and offset.isdigit() and total.isdigit()):
+            self.close_connection = True
+            self._send(400, {"code": "BAD_UPLOAD", "message": "need sha256, offset and length"})
+            return None
+        if not length.isdigit() or int(offset) + int(length) > int(total):
+            self.close_connection = True
+            self._send(400, {"code": "BAD_UPLOAD", "message": "body runs past Upload-Length"})
+            return None
+        if int(total) > MAX_PACKAGE_BYTES:
+            self.close_connection = True
+            self._send(413, {"code": "TOO_LARGE", "message": "package too large"})
+            return None
+        return sha256, int(offset), int(total)
+
+    def do_HEAD(self) -> None:
+        self._latency()
+        match = _UPLOAD_PATH.match(self._path())
+        sha256 = self.headers.get("X-Content-SHA256", "").lower()
+        if not match or not valid_identifier(unquote(match.group(1))) or not _SHA256.match(sha256):
+            self._send(404, {"code": "NOT_FOUND", "message": "no such upload"})
+            return
+        offset = self.centre.upload_offset(unquote(match.group(1)), sha256)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        if offset is None:
+            self.send_header("X-Record-Complete", "1")
+        else:
+            self.send_header("Upload-Offset", str(offset))
+        self.end_headers()
+
+    def do_PATCH(self) -> None:
+        self._latency()
+        match = _UPLOAD_PATH.match(self._path())
+        record_id = unquote(match.group(1)) if match else ""
+        if not match or not valid_identifier(record_id):
+            self.close_connection = True
+            self._send(404, {"code": "NOT_FOUND", "message": f"no route {self._path()}"})
+            return
+        fields = self._upload_headers()
+        if fields is None:
+            return
+        sha256, offset, total = fields
+        lock = self.centre.upload_lock(record_id)
+        if not lock.acquire(timeout=5):
+            self.close_connection = True
+            self._send(423, {"code": "UPLOAD_BUSY", "message": "another upload is running"})
+            return
+        try:
+            self._patch_record(record_id, sha256, offset, total)
+        finally:
+            lock.release()
+
+    def _patch_record(self, record_id: str, sha256: str, offset: int, total: int) -> None:
+        centre, faults = self.centre, self.centre.faults
+        length = int(self.headers["Content-Length"])
+        known = centre.known_answer(record_id, sha256)
+        if known is not None:  # the centre holds this record already (these bytes or others)
+            self._drain(length)
+            self._send(*known)
+            return
+        held = centre.upload_offset(record_id, sha256) or 0
+        failure = faults.injected_failure()
+        if failure is not None:
+            self._drain(length)
+            self._fault_answer(failure)
+            return
+        if held != offset or faults.take("precondition_failures"):
+            self._drain(length)
+            self._send(
+                412,
+                {"code": "OFFSET_MISMATCH", "message": f"the centre holds {held} bytes"},
+                {"Upload-Offset": str(held)},
+            )
+            return
+        partial = centre.partial_path(record_id, sha256)
+        limit = length // 2 if faults.take("reset_uploads") else None
+        received = self._receive_into(partial, length, limit)
+        if received < length:
+            self.close_connection = True
+            if limit is not None:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if offset + received < total:
+            headers = {"Upload-Offset": str(offset + received)}
+            self._send(308, {"code": "PARTIAL", "offset": offset + received}, headers)
+            return
+        self._send(*centre.finish_upload(record_id, sha256))
+
+    def _fault_answer(self, status_code: int) -> None:
+        headers = {}
+        if self.centre.faults.retry_after is not None:
+            headers["Retry-After"] = str(int(self.centre.faults.retry_after))
+        status = HTTPStatus(status_code)
+        self._send(status, {"code": status.name, "message": "injected fault"}, headers)
 
     def do_GET(self) -> None:
         self._latency()
@@ -347,11 +611,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body(MAX_PACKAGE_BYTES)
         if body is None:
             return
-        if faults.take("upload_failures"):
-            headers = {}
-            if faults.retry_after is not None:
-                headers["Retry-After"] = str(int(faults.retry_after))
-            status = HTTPStatus(faults.failure_status)
-            self._send(status, {"code": status.name, "message": "injected fault"}, headers)
+        failure = faults.injected_failure()
+        if failure is not None:
+            self._fault_answer(failure)
             return
         self._send(*self.centre.ingest(record_id, body, self.headers.get("X-Content-SHA256", "")))

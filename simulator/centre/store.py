@@ -27,6 +27,15 @@ CREATE TABLE IF NOT EXISTS records (
     updated_at REAL NOT NULL,
     decide_at REAL
 );
+CREATE TABLE IF NOT EXISTS ingest_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    via TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ingest_log_record ON ingest_log(record_id);
 CREATE TABLE IF NOT EXISTS templates (
     record_id TEXT NOT NULL,
     position TEXT NOT NULL,
@@ -34,6 +43,9 @@ CREATE TABLE IF NOT EXISTS templates (
     PRIMARY KEY (record_id, position)
 );
 """
+
+
+RECEIVED_OUTCOME = "RECEIVED"  # the ingest-log outcome of a record stored as new
 
 
 @dataclass(frozen=True)
@@ -130,8 +142,10 @@ class CentreStore:
         record: CentreRecord,
         package: bytes,
         templates: dict[str, bytes],
+        via: str = "http",
     ) -> None:
-        """Store the package file, then the row and its templates in one transaction."""
+        """Store the package file, then the row, its templates and its RECEIVED ingest-log entry
+        in one transaction (a crash keeps all of them or none)."""
         write_file_durably(self.package_path(record.record_id), package)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -154,6 +168,11 @@ class CentreStore:
                 self._db.executemany(
                     "INSERT INTO templates (record_id, position, data) VALUES (?,?,?)",
                     [(record.record_id, pos, data) for pos, data in templates.items()],
+                )
+                self._db.execute(
+                    "INSERT INTO ingest_log (record_id, sha256, outcome, via, at) "
+                    "VALUES (?,?,?,?,?)",
+                    (record.record_id, record.sha256, RECEIVED_OUTCOME, via, record.received_at),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -190,6 +209,33 @@ class CentreStore:
                 "SELECT record_id, sha256, size, station_id, nik, status, detail, received_at, "
                 "updated_at, decide_at FROM records WHERE status = ? ORDER BY received_at",
                 (status,),
+            ).fetchall()
+            return [CentreRecord(*row) for row in rows]
+
+    def log_ingest(self, record_id: str, sha256: str, outcome: str, via: str) -> None:
+        """Remember one ingest answer (``outcome`` is its code, ``via`` http, resumable, bundle)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO ingest_log (record_id, sha256, outcome, via, at) VALUES (?,?,?,?,?)",
+                (record_id, sha256, outcome, via, time.time()),
+            )
+
+    def ingest_outcomes(self) -> dict[str, dict[str, int]]:
+        """record id -> {outcome code: how many times the centre answered it}."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record_id, outcome, COUNT(*) FROM ingest_log GROUP BY record_id, outcome"
+            ).fetchall()
+        outcomes: dict[str, dict[str, int]] = {}
+        for record_id, outcome, count in rows:
+            outcomes.setdefault(record_id, {})[outcome] = count
+        return outcomes
+
+    def all_records(self) -> list[CentreRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record_id, sha256, size, station_id, nik, status, detail, received_at, "
+                "updated_at, decide_at FROM records ORDER BY received_at"
             ).fetchall()
             return [CentreRecord(*row) for row in rows]
 

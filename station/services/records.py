@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 
@@ -14,7 +16,11 @@ from station import convert
 from station.auth import TokenStore, caller
 from station.errors import abort
 from station.v1 import records_pb2, records_pb2_grpc
+from uploader.bundle import BundleError, export_bundle
+from uploader.keys import StationKeys
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState
+
+log = logging.getLogger(__name__)
 
 STATUS_TO_PB: dict[RecordState, int] = {
     s: records_pb2.RecordStatus.Value(f"RECORD_STATUS_{s.name}") for s in RecordState
@@ -29,6 +35,14 @@ def _moment(seconds: float | None):
     return convert.timestamp(datetime.fromtimestamp(seconds, UTC))
 
 
+def _category(value: str) -> Category | None:
+    """The record's category, or None for one this version does not know."""
+    try:
+        return Category(value)
+    except ValueError:
+        return None
+
+
 def _not_found(context: grpc.ServicerContext, record_id: str) -> None:
     abort(
         context,
@@ -41,6 +55,32 @@ def _not_found(context: grpc.ServicerContext, record_id: str) -> None:
     )
 
 
+class BundleExporter:
+    """Writes records of the outbox into a signed USB bundle (see :mod:`uploader.bundle`)."""
+
+    def __init__(self, outbox: Outbox, station_id: str, keys: StationKeys) -> None:
+        self.outbox = outbox
+        self.station_id = station_id
+        self.keys = keys
+        self._lock = threading.Lock()
+
+    def pending(self) -> list[str]:
+        """Records the centre has not received yet."""
+        return [r.record_id for r in self.outbox.list([RecordState.SEALED])]
+
+    def export(self, destination: Path, record_ids: list[str]) -> tuple[Path, list[str]]:
+        """Write the bundle; each record's history notes where it went. The records stay
+        queued: a later network delivery of the same bytes is idempotent at the centre."""
+        with self._lock:
+            path, exported = export_bundle(
+                self.outbox, record_ids, destination, self.station_id, self.keys
+            )
+        for record_id in exported:
+            self.outbox.note(record_id, f"exported to USB bundle {path.name}")
+        log.info("exported %d records to %s", len(exported), path)
+        return path, exported
+
+
 class RecordsService(records_pb2_grpc.RecordsServicer):
     def __init__(
         self,
@@ -48,15 +88,17 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         tokens: TokenStore,
         kick_delivery: Callable[[], None],
         stopping: threading.Event,
+        exporter: BundleExporter | None = None,
     ) -> None:
         self.outbox = outbox
         self.tokens = tokens
         self.kick_delivery = kick_delivery
         self.stopping = stopping
+        self.exporter = exporter
 
     def to_pb(self, record: OutboxRecord, with_history: bool = True) -> records_pb2.Record:
         meta = record.meta or {}
-        category = convert.CATEGORY_TO_PB.get(Category(record.category)) if record.category else 0
+        category = convert.CATEGORY_TO_PB.get(_category(record.category), 0)
         message = records_pb2.Record(
             record_id=record.record_id,
             enrollment_id=str(meta.get("enrollment_id", "")),
@@ -136,17 +178,71 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
 
     def ExportBundle(self, request, context):
         caller(context, self.tokens)
-        abort(
-            context,
-            grpc.StatusCode.UNIMPLEMENTED,
-            "EXPORT_NOT_AVAILABLE",
-            OperatorText(
-                "Export to a USB bundle is not available in this version; records are kept "
-                "safely in the outbox until the network returns.",
-                "Ekspor ke bundel USB belum tersedia di versi ini; rekaman tetap aman di kotak "
-                "keluar sampai jaringan kembali.",
-            ),
-        )
+        if self.exporter is None:
+            abort(
+                context,
+                grpc.StatusCode.UNIMPLEMENTED,
+                "EXPORT_NOT_AVAILABLE",
+                OperatorText(
+                    "Export to a USB bundle is not set up on this kit; records are kept safely "
+                    "in the outbox until the network returns.",
+                    "Ekspor ke bundel USB belum disiapkan di perangkat ini; rekaman tetap aman "
+                    "di kotak keluar sampai jaringan kembali.",
+                ),
+            )
+        destination = Path(request.destination)
+        if not request.destination or not destination.is_absolute() or not destination.is_dir():
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "EXPORT_DESTINATION_INVALID",
+                OperatorText(
+                    f"{request.destination!r} is not a folder on this kit. Plug in the USB drive "
+                    "and give the full path of a folder on it.",
+                    f"{request.destination!r} bukan folder di perangkat ini. Pasang USB dan "
+                    "berikan path lengkap folder di dalamnya.",
+                ),
+            )
+        record_ids = list(request.record_ids) or self.exporter.pending()
+        for record_id in record_ids:
+            record = self.outbox.get(record_id)
+            if record is None:
+                _not_found(context, record_id)
+            if record.package_path is None:
+                abort(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "PACKAGE_MISSING",
+                    OperatorText(
+                        f"Record {record_id} was already received and its package removed.",
+                        f"Rekaman {record_id} sudah diterima pusat dan paketnya sudah dihapus.",
+                    ),
+                )
+        if not record_ids:
+            abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "NOTHING_TO_EXPORT",
+                OperatorText(
+                    "Every record has already reached the centre; there is nothing to export.",
+                    "Semua rekaman sudah sampai di pusat; tidak ada yang perlu diekspor.",
+                ),
+            )
+        try:
+            path, exported = self.exporter.export(destination, record_ids)
+        except (BundleError, OutboxError, OSError) as exc:
+            abort(
+                context,
+                grpc.StatusCode.UNAVAILABLE,
+                "EXPORT_FAILED",
+                OperatorText(
+                    f"The bundle could not be written ({exc}). Check that the USB drive is "
+                    "plugged in, writable and has space, then export again.",
+                    f"Bundel tidak dapat ditulis ({exc}). Periksa USB terpasang, dapat ditulisi "
+                    "dan masih ada ruang, lalu ekspor lagi.",
+                ),
+            )
+        return records_pb2.ExportBundleResponse(bundle_path=str(path), record_count=len(exported))
 
     def RetryDelivery(self, request, context):
         caller(context, self.tokens)
