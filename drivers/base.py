@@ -100,6 +100,10 @@ class Device(ABC):
     def close(self) -> None:
         """Release the transport. Safe to call twice."""
 
+    def present(self) -> bool:
+        """Whether the device is there to be opened (port, bus or source); cheap, no I/O."""
+        return True
+
 
 class ImageDevice(Device):
     """A device that produces images: fingerprint scanners, face and iris cameras."""

@@ -9,9 +9,12 @@ that queued up while nobody was reading are skipped, so a capture shows who stan
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -48,6 +51,26 @@ _MAX_STALE_SKIPS = 8
 def _parse_source(port: str) -> int | str:
     text = port.strip()
     return int(text) if text.isdigit() else text
+
+
+def source_present(port: str, timeout: float = 0.5) -> bool:
+    """Whether a VideoCapture source is there, without opening it as a camera."""
+    text = port.strip()
+    if text.isdigit():
+        return os.path.exists(f"/dev/video{text}")
+    url = urlsplit(text)
+    if url.scheme == "udp":
+        return True  # nothing answers a connection; only frames arriving tell
+    if url.scheme and url.hostname and url.scheme != "file":
+        default_port = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}.get(url.scheme, 0)
+        try:
+            with socket.create_connection((url.hostname, url.port or default_port), timeout):
+                return True
+        except OSError:
+            return False
+    if "%" in text:  # an image-sequence pattern: its folder holds the frames
+        return os.path.isdir(os.path.dirname(text) or ".")
+    return os.path.exists(text)
 
 
 def _fourcc_text(code: float) -> str:
@@ -156,6 +179,10 @@ class OpenCvCamera(ImageDevice):
         if capture is not None:
             capture.release()
         self.status = DeviceStatus.DISCONNECTED
+
+    def present(self) -> bool:
+        """Whether the source answers: the video node or file exists, the stream accepts."""
+        return source_present(self.port)
 
     # -- frames -----------------------------------------------------------------------------
     def capture(

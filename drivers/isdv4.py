@@ -35,6 +35,7 @@ from drivers.errors import (
     DeviceUnavailable,
     OperatorText,
 )
+from drivers.serial_ports import find_port, resolve_port
 
 SERIAL_ERRORS = (serial.SerialException, OSError, termios.error)
 
@@ -245,7 +246,7 @@ class Isdv4SignaturePad(PenDevice):
         self.close()
         try:
             self._serial = serial.Serial(
-                self.port, self.baudrate, timeout=_READ_SLICE_S, write_timeout=1.0
+                resolve_port(self.port), self.baudrate, timeout=_READ_SLICE_S, write_timeout=1.0
             )
         except (*SERIAL_ERRORS, ValueError) as error:
             raise DeviceUnavailable(f"cannot open {self.port}: {error}", TEXT_UNAVAILABLE) from None
@@ -271,6 +272,10 @@ class Isdv4SignaturePad(PenDevice):
             with contextlib.suppress(*SERIAL_ERRORS):
                 port.close()
         self.status = DeviceStatus.DISCONNECTED
+
+    def present(self) -> bool:
+        """Whether the port is there (the path exists or a USB-serial adapter matches)."""
+        return find_port(self.port) is not None
 
     def capture_signature(
         self, *, timeout: float, cancel: threading.Event | None = None

@@ -29,6 +29,7 @@ from drivers.errors import (
     ProtocolError,
 )
 from drivers.r30x_protocol import Confirmation, Instruction, LedColour, LedMode, Pid
+from drivers.serial_ports import find_port, resolve_port
 
 SERIAL_ERRORS = (serial.SerialException, OSError, termios.error)
 
@@ -149,7 +150,7 @@ class R30xFingerprintScanner(ImageDevice):
         self.close()
         try:
             self._serial = serial.Serial(
-                self.port, self.baudrate, timeout=_READ_SLICE_S, write_timeout=1.0
+                resolve_port(self.port), self.baudrate, timeout=_READ_SLICE_S, write_timeout=1.0
             )
         except (*SERIAL_ERRORS, ValueError) as error:
             self.status = DeviceStatus.DISCONNECTED
@@ -199,6 +200,33 @@ class R30xFingerprintScanner(ImageDevice):
             finally:
                 if self.status == DeviceStatus.BUSY:
                     self.status = DeviceStatus.READY
+
+    def present(self) -> bool:
+        """Whether the port is there (the path exists or a USB-serial adapter matches)."""
+        return find_port(self.port) is not None
+
+    def upload(self) -> np.ndarray:
+        """UpImage (0x0A) of the module's image buffer: uint8 (288, 256), grey 0..255."""
+        with self.lock:
+            self._ensure_open()
+            return proto.expand_nibbles(self._upload_image())
+
+    def read_platen(self, timeout: float = 1.0) -> np.ndarray | None:
+        """What the sensor sees with nothing on it: None when GenImg detects nothing.
+
+        A clean, empty platen answers "no finger"; residue (or a finger left on the glass)
+        makes GenImg take an image, which is uploaded and returned for inspection.
+        """
+        with self.lock:
+            self._ensure_open()
+            deadline = time.monotonic() + timeout
+            while True:
+                confirmation, _ = self._execute(Instruction.GEN_IMG)
+                if confirmation == Confirmation.OK:
+                    return proto.expand_nibbles(self._upload_image())
+                if confirmation != Confirmation.IMAGE_FAIL or time.monotonic() >= deadline:
+                    return None
+                time.sleep(self.poll_interval)
 
     def ping(self) -> bool:
         """Whether the module answers right now; keeps ``status`` up to date."""

@@ -169,6 +169,31 @@ class Vcom5sFingerprintScanner(ImageDevice):
         self.close()
         return DeviceUnavailable(f"USB device {self.port} went away: {exc}", TEXT_UNAVAILABLE)
 
+    def present(self) -> bool:
+        """Whether a matching sensor enumerates on the bus right now."""
+        try:
+            for dev in (
+                usb.core.find(
+                    find_all=True,
+                    idVendor=self.vendor_id,
+                    idProduct=self.product_id,
+                    backend=self._backend(),
+                )
+                or []
+            ):
+                if self._dev is not None or not self.serial:
+                    return True
+                if usb.util.get_string(dev, dev.iSerialNumber) == self.serial:
+                    return True
+        except (usb.core.USBError, ValueError, ImportError, AttributeError):
+            return False
+        return False
+
+    def read_platen(self, timeout: float = 1.0) -> np.ndarray | None:
+        """One raw scan of the sensor as it is (for the blank-platen check)."""
+        with self.lock:
+            return self.scan()
+
     def scan(self) -> np.ndarray:
         """One scan: set contrast and gain, start the scan, read the image."""
         dev = self._dev
@@ -204,7 +229,10 @@ class Vcom5sFingerprintScanner(ImageDevice):
         cancel: threading.Event | None = None,
         position: str | None = None,
     ) -> np.ndarray:
-        deadline = time.monotonic() + timeout
+        with self.lock:
+            return self._capture(time.monotonic() + timeout, cancel)
+
+    def _capture(self, deadline: float, cancel: threading.Event | None) -> np.ndarray:
         failures = 0
         self.status = DeviceStatus.BUSY
         try:

@@ -1,10 +1,13 @@
 """A small JSON-over-HTTP control surface for a running simulated kit (loopback only).
 
-    POST /v1/resident            {"kind": "adult", "seed": 1}   (or {} for nobody at the kit)
-    POST /v1/devices/<id>/unplug
-    POST /v1/devices/<id>/plug
-    POST /v1/devices/<id>/fault  {"name": "no_finger", ...params}
-    GET  /v1/kit                 the kit's devices and who stands at it
+POST /v1/resident            {"kind": "adult", "seed": 1}   (or {} for nobody at the kit)
+POST /v1/devices/<id>/unplug
+POST /v1/devices/<id>/plug
+POST /v1/devices/<id>/fault  {"name": "no_finger", ...params}   ("clear" removes all)
+GET  /v1/kit                 the kit's devices, whether each is plugged in, who stands at it
+
+Fault parameters may arrive as text (``rekam sim fault fingerprint-0 truncate times=2``):
+numbers and booleans written as text are read as numbers and booleans.
 """
 
 from __future__ import annotations
@@ -56,7 +59,11 @@ class KitControlServer:
     def handle(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         parts = [p for p in path.split("/") if p]
         if method == "GET" and parts == ["v1", "kit"]:
-            return HTTPStatus.OK, {"devices": self.kit.device_specs(), "resident": self.resident}
+            devices = [
+                {**spec, "plugged": self.kit.is_plugged(spec["id"])}
+                for spec in self.kit.device_specs()
+            ]
+            return HTTPStatus.OK, {"devices": devices, "resident": self.resident}
         if method == "POST" and parts == ["v1", "resident"]:
             kind = body.get("kind")
             if not kind:
@@ -79,7 +86,7 @@ class KitControlServer:
                 elif action == "plug":
                     self.kit.plug(device_id)
                 elif action == "fault":
-                    params = dict(body)
+                    params = {key: coerce_param(value) for key, value in body.items()}
                     name = str(params.pop("name", ""))
                     self.kit.set_fault(device_id, name, **params)
                 else:
@@ -88,6 +95,23 @@ class KitControlServer:
                 return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
             return HTTPStatus.OK, {"device": device_id, "action": action}
         return HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {method} {path}"}
+
+
+def coerce_param(value: Any) -> Any:
+    """A fault parameter as the simulator wants it: "3" -> 3, "0.5" -> 0.5, "true" -> True."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in ("true", "yes", "on"):
+        return True
+    if text.lower() in ("false", "no", "off"):
+        return False
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            continue
+    return value
 
 
 def _handler_for(control: KitControlServer) -> type[BaseHTTPRequestHandler]:

@@ -38,6 +38,8 @@ POSITION_CODES = {name: code for code, name in FINGER_POSITIONS.items()}
 
 
 class _SimulatedDevice(Protocol):
+    @property
+    def connected(self) -> bool: ...
     def start(self) -> None: ...
     def stop(self, timeout: float = ...) -> None: ...
     def set_fault(self, name: str, **params: Any) -> None: ...
@@ -243,11 +245,25 @@ class SimulatedKit:
         self._device(device_id).start()
 
     def set_fault(self, device_id: str, name: str, **params: Any) -> None:
-        """Inject a fault, e.g. ("fingerprint-0", "corrupt_checksum", times=1)."""
+        """Inject a fault, e.g. ("fingerprint-0", "corrupt_checksum", times=1).
+
+        The name "clear" removes every fault of the device. Faults per device:
+        ``fingerprint-0`` no_finger, corrupt_checksum, truncate, garbage, unplug_mid_transfer,
+        sensor_error, timeout, slow_link, dirty_platen; ``fingerprint-usb-0`` short_read,
+        timeout, unplug_mid_transfer, dirty_platen, slow_link; ``signature-0`` no_pen,
+        unplug_mid_signature, silent, slow_link; cameras dark, blur, stall, slow_link.
+        """
+        if name == "clear":
+            self.clear_faults(device_id)
+            return
         self._device(device_id).set_fault(name, **params)
 
     def clear_faults(self, device_id: str) -> None:
         self._device(device_id).clear_faults()
+
+    def is_plugged(self, device_id: str) -> bool:
+        """Whether the simulated device is plugged in."""
+        return self._device(device_id).connected
 
     def _device(self, device_id: str) -> _SimulatedDevice:
         try:

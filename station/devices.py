@@ -1,10 +1,21 @@
-"""The kit's devices as the daemon holds them: open, status, lookup by modality, events."""
+"""The kit's devices as the daemon holds them: open, status, lookup, hotplug events.
+
+Hotplug works with or without udev. A monitor thread polls every device's presence (its driver's
+``present()``: the serial port exists or a USB-serial adapter matches through
+``serial.tools.list_ports``, the USB device enumerates, the camera source answers) and compares
+it with what it last published: a device that went away is released and reported ``detached``;
+one that came back is reopened and reported ``attached``. Where pyudev can open a udev netlink
+monitor, a kernel event wakes the poll at once instead of at the next interval.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import select
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +27,10 @@ from drivers.registry import create_device
 
 log = logging.getLogger(__name__)
 
+UDEV_SUBSYSTEMS = ("tty", "usb", "video4linux")
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0
+
 
 @dataclass(frozen=True)
 class DeviceEvent:
@@ -25,35 +40,42 @@ class DeviceEvent:
     time: datetime
 
 
+@dataclass
+class _Tracking:
+    """What the manager last published about one device, and when to retry opening it."""
+
+    attached: bool = False
+    status: DeviceStatus = DeviceStatus.DISCONNECTED
+    retry_at: float = 0.0
+    retry_delay: float = RETRY_FIRST_S
+
+
+def is_present(device: Device) -> bool:
+    """The driver's presence probe (``Device.present``); a probe that fails means absent."""
+    try:
+        return bool(device.present())
+    except Exception:  # a probe that fails says the device is not usable
+        log.debug("presence probe of %s failed", device.device_id, exc_info=True)
+        return False
+
+
 class DeviceManager:
-    """Creates devices from configuration specs, opens them, and reopens them on demand."""
+    """Creates devices from configuration specs, opens them, follows hotplug, reopens on use."""
 
     def __init__(self, specs: list[dict[str, Any]]) -> None:
         self._lock = threading.Lock()
         self._devices: dict[str, Device] = {}
         self._drivers: dict[str, str] = {}
-        self._last_status: dict[str, DeviceStatus] = {}
+        self._tracking: dict[str, _Tracking] = {}
         self._listeners: list[queue.Queue[DeviceEvent]] = []
+        self.wakeup = threading.Event()
         for spec in specs:
             device = create_device(spec)
             self._devices[device.device_id] = device
             self._drivers[device.device_id] = str(spec["driver"])
+            self._tracking[device.device_id] = _Tracking()
 
-    def open_all(self) -> None:
-        """Open every device; one that fails stays DISCONNECTED and is retried on use."""
-        for device in self.devices():
-            self._try_open(device)
-            self._publish("attached", device)
-
-    def _try_open(self, device: Device) -> bool:
-        try:
-            device.open()
-            return True
-        except DeviceError as exc:
-            device.status = DeviceStatus.DISCONNECTED
-            log.warning("device %s could not be opened: %s", device.device_id, exc.detail)
-            return False
-
+    # -- lookup -----------------------------------------------------------------------------
     def devices(self) -> list[Device]:
         with self._lock:
             return list(self._devices.values())
@@ -73,21 +95,80 @@ class DeviceManager:
                 return device
         for device in candidates:
             if self._try_open(device):
-                self.refresh_status(device)
+                self.sync(device)
                 return device
-        raise DeviceUnavailable(
-            f"no connected {modality.value} device",
-            _UNAVAILABLE_TEXT[modality],
-        )
+        raise DeviceUnavailable(f"no connected {modality.value} device", unavailable_text(modality))
+
+    # -- opening and state ------------------------------------------------------------------
+    def open_all(self) -> None:
+        """Open every device; one that fails stays DISCONNECTED and is retried later."""
+        for device in self.devices():
+            self._try_open(device)
+            self.sync(device)
+
+    def reopen(self, device: Device) -> bool:
+        """Open a disconnected device now and publish the outcome; whether it opened."""
+        opened = self._try_open(device)
+        self.sync(device, is_present(device))
+        return opened
+
+    def _try_open(self, device: Device) -> bool:
+        try:
+            with device.lock:
+                device.open()
+            return True
+        except DeviceError as exc:
+            device.status = DeviceStatus.DISCONNECTED
+            log.warning("device %s could not be opened: %s", device.device_id, exc.detail)
+            return False
+
+    def sync(self, device: Device, present: bool = True) -> None:
+        """Publish what changed about ``device`` since the last event about it."""
+        usable = present and device.status is not DeviceStatus.DISCONNECTED
+        with self._lock:
+            tracking = self._tracking[device.device_id]
+            was_attached, was_status = tracking.attached, tracking.status
+            tracking.attached, tracking.status = usable, device.status
+            if usable:
+                tracking.retry_delay = RETRY_FIRST_S
+        if usable != was_attached:
+            self._publish("attached" if usable else "detached", device)
+        elif usable and device.status is not was_status:
+            self._publish("status_changed", device)
 
     def refresh_status(self, device: Device) -> None:
         """Publish a status event when the device's status changed since last seen."""
-        with self._lock:
-            previous = self._last_status.get(device.device_id)
-            self._last_status[device.device_id] = device.status
-        if previous is not None and previous is not device.status:
-            self._publish("status_changed", device)
+        self.sync(device)
 
+    def poll_once(self) -> None:
+        """One hotplug round: probe every device, release the gone, reopen the returned."""
+        for device in self.devices():
+            present = is_present(device)
+            if not device.lock.acquire(blocking=False):
+                self.sync(device, present)  # in use: its capture will see the outcome
+                continue
+            try:
+                if not present and device.status is not DeviceStatus.DISCONNECTED:
+                    with contextlib.suppress(DeviceError):
+                        device.close()
+                elif present and device.status is DeviceStatus.DISCONNECTED:
+                    self._reopen_when_due(device)
+            finally:
+                device.lock.release()
+            self.sync(device, present)
+
+    def _reopen_when_due(self, device: Device) -> None:
+        with self._lock:
+            tracking = self._tracking[device.device_id]
+            if time.monotonic() < tracking.retry_at:
+                return
+        if self._try_open(device):
+            return
+        with self._lock:
+            tracking.retry_at = time.monotonic() + tracking.retry_delay
+            tracking.retry_delay = min(RETRY_MAX_S, tracking.retry_delay * 2)
+
+    # -- events -----------------------------------------------------------------------------
     def subscribe(self) -> queue.Queue[DeviceEvent]:
         events: queue.Queue[DeviceEvent] = queue.Queue(maxsize=256)
         with self._lock:
@@ -101,8 +182,8 @@ class DeviceManager:
 
     def _publish(self, kind: str, device: Device) -> None:
         with self._lock:
-            self._last_status[device.device_id] = device.status
             listeners = list(self._listeners)
+        log.info("device %s %s (%s)", device.device_id, kind, device.status.value)
         event = DeviceEvent(kind, device, self.driver_of(device.device_id), datetime.now(UTC))
         for listener in listeners:
             try:
@@ -110,17 +191,39 @@ class DeviceManager:
             except queue.Full:
                 log.warning("a device watcher is not reading; event dropped")
 
+    # -- the monitor thread -----------------------------------------------------------------
     def watch_status(self, stop: threading.Event, interval_s: float = 0.5) -> Callable[[], None]:
-        """Start a thread publishing status changes; returns a function that joins it."""
+        """Start the hotplug monitor thread; returns a function that joins it."""
+        udev = UdevWakeup.open()
 
         def loop() -> None:
-            while not stop.wait(interval_s):
-                for device in self.devices():
-                    self.refresh_status(device)
+            try:
+                while not stop.is_set():
+                    self.poll_once()
+                    self._wait(stop, udev, interval_s)
+            finally:
+                if udev is not None:
+                    udev.close()
 
-        thread = threading.Thread(target=loop, name="device-status", daemon=True)
+        thread = threading.Thread(target=loop, name="device-hotplug", daemon=True)
         thread.start()
-        return lambda: thread.join(timeout=2)
+        return lambda: thread.join(timeout=interval_s + 5)
+
+    watch_hotplug = watch_status
+
+    def _wait(self, stop: threading.Event, udev: UdevWakeup | None, interval_s: float) -> None:
+        """Sleep until the next round: the interval, a udev event, ``wakeup`` or ``stop``."""
+        deadline = time.monotonic() + interval_s
+        while not stop.is_set() and not self.wakeup.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            slice_s = min(remaining, 0.1)
+            if udev is not None and udev.wait(slice_s):
+                break
+            if udev is None:
+                stop.wait(slice_s)
+        self.wakeup.clear()
 
     def close(self) -> None:
         for device in self.devices():
@@ -128,6 +231,47 @@ class DeviceManager:
                 device.close()
             except DeviceError:
                 log.warning("device %s did not close cleanly", device.device_id)
+
+
+class UdevWakeup:
+    """A udev netlink monitor for tty, usb and video4linux events (where udev exists)."""
+
+    def __init__(self, monitor: Any) -> None:
+        self._monitor = monitor
+
+    @classmethod
+    def open(cls) -> UdevWakeup | None:
+        """The monitor, or None where pyudev or a udev netlink socket is not available."""
+        try:
+            import pyudev
+
+            monitor = pyudev.Monitor.from_netlink(pyudev.Context())
+            for subsystem in UDEV_SUBSYSTEMS:
+                monitor.filter_by(subsystem)
+            monitor.start()
+        except Exception as exc:  # no libudev, no netlink permission, ...
+            log.info("udev monitor not available (%s); polling for hotplug", exc)
+            return None
+        return cls(monitor)
+
+    def wait(self, timeout: float) -> bool:
+        """Whether a udev event arrived within ``timeout`` (all pending ones are consumed)."""
+        ready, _, _ = select.select([self._monitor.fileno()], [], [], timeout)
+        if not ready:
+            return False
+        for _ in range(256):  # drain, bounded
+            if self._monitor.poll(timeout=0) is None:
+                break
+        return True
+
+    def close(self) -> None:
+        """Drop the monitor; pyudev closes its socket when the monitor is released."""
+        self._monitor = None
+
+
+def unavailable_text(modality: Modality) -> OperatorText:
+    """The operator sentence for "no usable device of this modality"."""
+    return _UNAVAILABLE_TEXT[modality]
 
 
 _UNAVAILABLE_TEXT: dict[Modality, OperatorText] = {

@@ -26,6 +26,7 @@ ISDV4_FAULTS = (
     "no_pen",  # the resident never touches the pad
     "unplug_mid_signature",  # after_packets=<pen packets sent before the cable is pulled>
     "silent",  # the pad answers nothing (dead firmware)
+    "slow_link",  # baudrate=<the line's real speed>: reports arrive late and bunched
 )
 
 _HOVER_SAMPLES_BETWEEN_STROKES = 12
@@ -93,7 +94,6 @@ class SimulatedIsdv4Pad(SerialDeviceSimulator):
         self.rate_hz = rate_hz
         self.speed = speed
         self.lead_in_s = lead_in_s
-        self.faults: dict[str, dict[str, Any]] = {}
         self.sampling = False
         self.armed = False
         self.packets_sent = 0

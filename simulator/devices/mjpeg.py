@@ -27,6 +27,7 @@ CAMERA_FAULTS = (
     "dark",  # frames far too dark: gain=<0..1 multiplier, default 0.15>
     "blur",  # frames out of focus: kernel=<odd size, default 21>
     "stall",  # the camera keeps the connection but sends no frames
+    "slow_link",  # fps=<frames per second the link still carries, default 5>
 )
 _SEND_BUFFER = 64 * 1024
 
@@ -131,6 +132,13 @@ class MjpegCameraServer:
     def clear_faults(self) -> None:
         self.faults.clear()
 
+    def link_fps(self) -> float:
+        """Frames per second the stream carries now (lower under a "slow_link" fault)."""
+        slow = self.faults.get("slow_link")
+        if slow is None:
+            return self.fps
+        return max(0.5, min(self.fps, float(slow.get("fps", 5.0))))
+
     # -- frames -----------------------------------------------------------------------------
     def jpeg(self, index: int) -> bytes:
         """The encoded frame ``index`` of the current scene (cached)."""
@@ -207,10 +215,10 @@ class _StreamHandler(BaseHTTPRequestHandler):
             camera._unregister(self.connection)
 
     def _stream(self, camera: MjpegCameraServer) -> None:
-        period = 1.0 / camera.fps
         due = time.monotonic()
         index = 0
         while not camera._stopping.is_set():
+            period = 1.0 / camera.link_fps()
             if "stall" not in camera.faults:
                 body = camera.jpeg(index)
                 head = (

@@ -11,6 +11,7 @@ import numpy as np
 
 from drivers import r30x_protocol as proto
 from drivers.r30x_protocol import Confirmation, Instruction, Pid
+from simulator.devices.platen import apply_dirt
 from simulator.devices.serial_link import DeviceUnplugged, SerialDeviceSimulator
 
 FingerSource = Callable[[], np.ndarray | None]
@@ -22,6 +23,9 @@ R30X_FAULTS = (
     "garbage",  # count=<noise bytes before each answer>, times=...
     "unplug_mid_transfer",  # after_packets=<data packets sent before the cable is pulled>
     "sensor_error",  # GenImg answers "fail to collect finger"
+    "timeout",  # the module answers nothing: times=<commands ignored> (default: until cleared)
+    "slow_link",  # baudrate=<the line's real speed>: answers and images crawl
+    "dirty_platen",  # coverage=<0..1 of the glass, default 0.06>: residue GenImg images
 )
 
 DEFAULT_PRODUCT = proto.ProductInfo(
@@ -90,7 +94,6 @@ class SimulatedR30x(SerialDeviceSimulator):
         self.packet_size_code = packet_size_code
         self.product_info = product_info
         self.aura_led = aura_led
-        self.faults: dict[str, dict[str, Any]] = {}
         self.led_state: tuple[int, int, int, int] | None = None
         self.image_buffer: np.ndarray | None = None
         self.commands_seen: list[int] = []
@@ -139,6 +142,8 @@ class SimulatedR30x(SerialDeviceSimulator):
 
     def _execute(self, instruction: int, params: bytes) -> None:
         self.commands_seen.append(instruction)
+        if self._take_fault("timeout") is not None:
+            return  # a hung module: the command is swallowed
         if instruction == Instruction.VFY_PWD:
             ok = len(params) == 4 and struct.unpack(">I", params)[0] == self.password
             self._password_ok = ok
@@ -179,7 +184,13 @@ class SimulatedR30x(SerialDeviceSimulator):
             return Confirmation.NO_FINGER
         if "sensor_error" in self.faults:
             return Confirmation.IMAGE_FAIL
-        image = sensor_image(self.finger_source())
+        finger = self.finger_source()
+        dirt = self.faults.get("dirty_platen")
+        if dirt is not None:
+            glass = np.full((proto.IMAGE_HEIGHT, proto.IMAGE_WIDTH), 255, dtype=np.uint8)
+            base = glass if finger is None else sensor_image(finger) * 17
+            finger = apply_dirt(base, float(dirt.get("coverage", 0.06)), int(dirt.get("seed", 0)))
+        image = sensor_image(finger)
         if image is None:
             return Confirmation.NO_FINGER
         self.image_buffer = image

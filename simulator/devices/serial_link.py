@@ -15,6 +15,7 @@ import threading
 import time
 import tty
 from pathlib import Path
+from typing import Any
 
 _POLL_S = 0.02
 _WRITE_STALL_S = 2.0
@@ -118,6 +119,9 @@ class SerialDeviceSimulator:
         self._line_free_at = 0.0
         self.bytes_sent = 0
         self.state_lock = threading.RLock()
+        # Injected faults by name with their parameters. Every serial device takes
+        # "slow_link" (baudrate=<the line's real speed>, default a quarter of ``baudrate``).
+        self.faults: dict[str, dict[str, Any]] = {}
 
     @property
     def port(self) -> str:
@@ -134,8 +138,11 @@ class SerialDeviceSimulator:
 
     def start(self) -> None:
         """Plug in: create the pty and start answering."""
-        if self.connected:
-            return
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            if not self._stop.is_set():
+                return  # already plugged in
+            thread.join(3.0)  # still winding down from an unplug: let it finish first
         self._pty.open()
         self._stop = threading.Event()
         self.on_connect()
@@ -169,15 +176,23 @@ class SerialDeviceSimulator:
     def on_idle(self) -> None:
         """Called between reads."""
 
+    def line_rate(self) -> int | None:
+        """The baud rate the line is paced at now (None: as fast as the pty goes)."""
+        slow = self.faults.get("slow_link")
+        if slow is not None:
+            return max(300, int(slow.get("baudrate", self.baudrate // 4)))
+        return self.baudrate if self.pace else None
+
     def send(self, data: bytes) -> None:
-        """Transmit to the host, paced at ``baudrate`` when ``pace`` is on."""
+        """Transmit to the host, paced at ``line_rate()``."""
         view = memoryview(data)
         stalled_since: float | None = None
+        rate = self.line_rate()
         while view:
             if self._stop.is_set():
                 raise DeviceUnplugged
-            chunk = view[:_PACE_CHUNK] if self.pace else view
-            if self.pace:
+            chunk = view[:_PACE_CHUNK] if rate else view
+            if rate:
                 now = time.monotonic()
                 start = max(now, self._line_free_at)
                 if start > now:
@@ -185,9 +200,9 @@ class SerialDeviceSimulator:
             written = self._pty.write_some(chunk, _POLL_S)
             if written:
                 stalled_since = None
-                if self.pace:
+                if rate:
                     start = max(time.monotonic(), self._line_free_at)
-                    self._line_free_at = start + written * 10 / self.baudrate
+                    self._line_free_at = start + written * 10 / rate
                 self.bytes_sent += written
                 view = view[written:]
                 continue

@@ -16,10 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 import usb.backend
 import usb.core
+
+from simulator.devices.platen import apply_dirt
 
 VENDOR_ID = 0x061A
 PRODUCT_ID = 0x0110
@@ -50,7 +53,8 @@ class Vcom5sSensor:
     gain: int = 0
     plugged: bool = True
     # Faults: "short_read" (next image read returns fewer bytes), "timeout" (reads time out),
-    # "unplug_mid_transfer" (unplugged after this many reads of an image).
+    # "unplug_mid_transfer" (unplugged after this many reads of an image), "dirty_platen"
+    # (percent of the glass under blots), "slow_link" (milliseconds added to every bulk read).
     faults: dict[str, int] = field(default_factory=dict)
     _image: bytes = b""
     _read_index: int = 0
@@ -68,6 +72,9 @@ class Vcom5sSensor:
             # Sensor response at the gain/contrast libfprint uses (0x29 / 0x01): ridges dark,
             # valleys light grey; a finger reads darker than the empty glass.
             frame = (frame.astype(np.float32) * 0.72).astype(np.uint8)
+        dirt_percent = self.faults.get("dirty_platen")
+        if dirt_percent:
+            frame = apply_dirt(frame, dirt_percent / 100)
         return frame.tobytes()
 
     def control(
@@ -96,6 +103,8 @@ class Vcom5sSensor:
             if self.faults.get("timeout"):
                 time.sleep(min(timeout_ms, 50) / 1000)
                 raise usb.core.USBTimeoutError("Operation timed out", -7, errno.ETIMEDOUT)
+            if self.faults.get("slow_link"):
+                time.sleep(min(self.faults["slow_link"], timeout_ms) / 1000)
             unplug_after = self.faults.get("unplug_mid_transfer")
             if unplug_after is not None and self._read_index >= unplug_after:
                 self.plugged = False
@@ -264,7 +273,12 @@ def get_backend() -> SimulatedUsbBackend:
 class SimulatedVcom5s:
     """The sensor on the simulated bus as the kit drives it: plug, unplug, faults."""
 
-    FAULTS = ("short_read", "timeout", "unplug_mid_transfer")
+    FAULTS = ("short_read", "timeout", "unplug_mid_transfer", "dirty_platen", "slow_link")
+    DEFAULTS: ClassVar[dict[str, int]] = {
+        "unplug_mid_transfer": 0,
+        "dirty_platen": 6,
+        "slow_link": 20,
+    }
 
     def __init__(self, finger: Callable[[], np.ndarray | None], serial: str) -> None:
         self.sensor = Vcom5sSensor(serial=serial, finger=finger, plugged=False)
@@ -274,6 +288,10 @@ class SimulatedVcom5s:
     @property
     def port(self) -> str:
         return f"usb:{VENDOR_ID:04x}:{PRODUCT_ID:04x}/{self.sensor.serial}"
+
+    @property
+    def connected(self) -> bool:
+        return self.sensor.plugged
 
     def start(self) -> None:
         self.sensor.plugged = True
@@ -290,8 +308,11 @@ class SimulatedVcom5s:
     def set_fault(self, name: str, **params: object) -> None:
         if name not in self.FAULTS:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(self.FAULTS)}")
-        default = 0 if name == "unplug_mid_transfer" else 1
-        value = params.get("after_reads", params.get("times", default))
+        if name == "dirty_platen" and "coverage" in params:
+            value: object = round(float(params["coverage"]) * 100)  # type: ignore[arg-type]
+        else:
+            keys = ("after_reads", "times", "percent", "delay_ms")
+            value = next((params[k] for k in keys if k in params), self.DEFAULTS.get(name, 1))
         self.sensor.faults[name] = int(value)  # type: ignore[call-overload]
 
     def clear_faults(self) -> None:

@@ -1,16 +1,19 @@
-"""station.v1.Devices: what is attached, device events, and technician diagnostics."""
+"""station.v1.Devices: what is attached, hotplug events, and technician diagnostics."""
 
 from __future__ import annotations
 
 import queue
 import threading
 
-from drivers.base import DeviceStatus, ImageDevice, PenDevice
-from drivers.errors import DeviceError
+import grpc
+
+from drivers.base import Device, DeviceStatus
+from drivers.errors import OperatorText
 from station import convert
 from station.auth import TokenStore, caller
-from station.devices import DeviceManager
-from station.errors import caller_language
+from station.devices import DeviceManager, unavailable_text
+from station.diagnostics import CheckResult, DiagnosticLimits, diagnose
+from station.errors import abort, caller_language
 from station.v1 import devices_pb2, devices_pb2_grpc
 
 EVENT_KIND = {
@@ -19,45 +22,60 @@ EVENT_KIND = {
     "status_changed": devices_pb2.DeviceEvent.KIND_STATUS_CHANGED,
 }
 
-REMEDY = {
-    "connectivity": (
-        "Reconnect the device's cable (or power it on), then run the diagnostics again.",
-        "Sambungkan kembali kabel perangkat (atau nyalakan), lalu jalankan diagnostik lagi.",
-    ),
-    "identity": (
-        "The device did not identify itself: check the configured driver and port.",
-        "Perangkat tidak mengenali dirinya: periksa driver dan port yang dikonfigurasi.",
-    ),
-    "test_capture": (
-        "The test capture failed: clean the sensor or lens and present again.",
-        "Uji perekaman gagal: bersihkan sensor atau lensa lalu ulangi.",
-    ),
-}
+
+def device_to_pb(device: Device, driver: str, language: str) -> devices_pb2.Device:
+    """The API's view of a device, with an operator sentence when it is disconnected."""
+    message = convert.device_to_pb(device, driver)
+    if device.status is DeviceStatus.DISCONNECTED:
+        text = unavailable_text(device.capabilities.modality)
+        message.status_message = text.in_language(language)
+    return message
+
+
+def step_to_pb(result: CheckResult, language: str) -> devices_pb2.DiagnosticStep:
+    return devices_pb2.DiagnosticStep(
+        device_id=result.device_id,
+        check=result.check,
+        passed=result.passed,
+        detail=result.detail,
+        remedy=result.remedy.in_language(language) if result.remedy else "",
+        figures=result.figures,
+    )
 
 
 class DevicesService(devices_pb2_grpc.DevicesServicer):
-    def __init__(self, devices: DeviceManager, tokens: TokenStore, stopping: threading.Event):
+    def __init__(
+        self,
+        devices: DeviceManager,
+        tokens: TokenStore,
+        stopping: threading.Event,
+        limits: DiagnosticLimits | None = None,
+    ):
         self.devices = devices
         self.tokens = tokens
         self.stopping = stopping
+        self.limits = limits or DiagnosticLimits()
 
-    def _pb(self, device):
-        return convert.device_to_pb(device, self.devices.driver_of(device.device_id))
+    def _pb(self, device: Device, context: grpc.ServicerContext) -> devices_pb2.Device:
+        return device_to_pb(
+            device, self.devices.driver_of(device.device_id), caller_language(context)
+        )
 
     def ListDevices(self, request, context):
         caller(context, self.tokens)
         return devices_pb2.ListDevicesResponse(
-            devices=[self._pb(d) for d in self.devices.devices()]
+            devices=[self._pb(d, context) for d in self.devices.devices()]
         )
 
     def WatchDevices(self, request, context):
         caller(context, self.tokens)
+        language = caller_language(context)
         events = self.devices.subscribe()
         try:
             if request.include_current:
                 for device in self.devices.devices():
                     yield devices_pb2.DeviceEvent(
-                        kind=devices_pb2.DeviceEvent.KIND_ATTACHED, device=self._pb(device)
+                        kind=devices_pb2.DeviceEvent.KIND_ATTACHED, device=self._pb(device, context)
                     )
             while context.is_active() and not self.stopping.is_set():
                 try:
@@ -66,7 +84,7 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
                     continue
                 yield devices_pb2.DeviceEvent(
                     kind=EVENT_KIND[event.kind],
-                    device=convert.device_to_pb(event.device, event.driver),
+                    device=device_to_pb(event.device, event.driver, language),
                     time=convert.timestamp(event.time),
                 )
         finally:
@@ -75,51 +93,34 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
     def RunDiagnostics(self, request, context):
         caller(context, self.tokens)
         language = caller_language(context)
-        wanted = set(request.device_ids)
-        for device in self.devices.devices():
-            if wanted and device.device_id not in wanted:
-                continue
-            yield from self._diagnose(device, request.include_test_capture, language)
-
-    def _diagnose(self, device, include_capture: bool, language: str):
-        def step(check: str, passed: bool, detail: str, figures=None):
-            en, idn = REMEDY[check]
-            return devices_pb2.DiagnosticStep(
-                device_id=device.device_id,
-                check=check,
-                passed=passed,
-                detail=detail,
-                remedy="" if passed else (idn if language == "id" else en),
-                figures=figures or {},
+        known = {device.device_id: device for device in self.devices.devices()}
+        unknown = [d for d in request.device_ids if d not in known]
+        if unknown:
+            names = ", ".join(unknown)
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                "DEVICE_NOT_FOUND",
+                OperatorText(
+                    f"No device named {names} on this kit; the kit has {', '.join(known)}.",
+                    f"Tidak ada perangkat bernama {names} di kit ini; kit ini memiliki "
+                    f"{', '.join(known)}.",
+                ),
             )
-
-        connected = device.status is not DeviceStatus.DISCONNECTED
-        if not connected:
-            try:
-                device.open()
-                connected = True
-            except DeviceError as exc:
-                yield step("connectivity", False, exc.detail)
+        cancel = threading.Event()
+        context.add_callback(cancel.set)
+        wanted = set(request.device_ids) or set(known)
+        for device_id, device in known.items():
+            if device_id not in wanted:
+                continue
+            for result in diagnose(
+                device,
+                include_capture=request.include_test_capture,
+                limits=self.limits,
+                reopen=self.devices.reopen,
+                cancel=cancel,
+            ):
+                yield step_to_pb(result, language)
+            self.devices.sync(device)
+            if cancel.is_set():
                 return
-        yield step("connectivity", True, f"{device.identity.transport} {device.identity.port}")
-        identity = device.identity
-        known = identity.vendor not in ("", "unknown") and identity.model not in ("", "unknown")
-        yield step("identity", known, f"{identity.vendor} {identity.model} {identity.serial}")
-        if not include_capture:
-            return
-        try:
-            with device.lock:
-                if isinstance(device, PenDevice):
-                    trace = device.capture_signature(timeout=10.0)
-                    yield step("test_capture", bool(trace.points), f"{len(trace.points)} points")
-                elif isinstance(device, ImageDevice):
-                    image = device.capture(timeout=10.0)
-                    mean = float(image.mean())
-                    yield step(
-                        "test_capture",
-                        5.0 < mean < 250.0,
-                        f"{image.shape[1]}x{image.shape[0]}",
-                        {"mean_grey": mean},
-                    )
-        except DeviceError as exc:
-            yield step("test_capture", False, exc.detail)

@@ -66,8 +66,9 @@ def platen() -> dict[str, np.ndarray | None]:
 
 
 @pytest.fixture
-def r30x_sim(platen: dict[str, np.ndarray | None]) -> Iterator[SimulatedR30x]:
-    sim = SimulatedR30x(lambda: platen["image"])
+def r30x_sim(platen: dict[str, np.ndarray | None], tmp_path) -> Iterator[SimulatedR30x]:
+    # A stable link, as udev's /dev/serial/by-id gives: a replugged pty may get another number.
+    sim = SimulatedR30x(lambda: platen["image"], link_path=tmp_path / "ttyR30x")
     sim.start()
     try:
         yield sim
