@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from simulator.centre.matcher import FingerprintMatcher, FingerTemplate
+from quality.matching import FingerprintMatcher, FingerTemplate
 from simulator.centre.store import CentreStore
 
 log = logging.getLogger(__name__)

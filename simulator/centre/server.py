@@ -27,8 +27,8 @@ from urllib.parse import unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from quality.matching import FingerprintMatcher, foreground_fraction
 from simulator.centre.abis import ENROLL_FAILURE, RECEIVED, Abis
-from simulator.centre.matcher import FingerprintMatcher, foreground_fraction
 from simulator.centre.store import CentreRecord, CentreStore
 from uploader.bundle import BundleError, open_bundle
 from uploader.errors import PackageError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from ridge_patterns import Finger, capture
 
-from simulator.centre.matcher import FINGER_THRESHOLD, FingerprintMatcher
+from quality.matching import FINGER_THRESHOLD, FingerprintMatcher
 
 
 def test_genuine_and_impostor_scores_separate():
