@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.report import Row
+from capture.positions import FINGERS
 from quality.config import QualityConfig
 from simulator.personas import make_persona
 from station.auth import Role
@@ -107,18 +108,7 @@ def ten_fingers() -> list[Row]:
                     metadata=client.metadata,
                 )
                 started = time.perf_counter()
-                for finger in (
-                    "right_thumb",
-                    "right_index",
-                    "right_middle",
-                    "right_ring",
-                    "right_little",
-                    "left_thumb",
-                    "left_index",
-                    "left_middle",
-                    "left_ring",
-                    "left_little",
-                ):
+                for finger in FINGERS:
                     assert client.capture(eid, position(finger)).result.accepted
                 times.append(time.perf_counter() - started)
             client.close()

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from drivers.base import Modality
+from drivers.base import FINGER_NAMES, Modality
 
-FINGERS: tuple[str, ...] = (
-    "right_thumb",
-    "right_index",
-    "right_middle",
-    "right_ring",
-    "right_little",
-    "left_thumb",
-    "left_index",
-    "left_middle",
-    "left_ring",
-    "left_little",
-)
+FINGERS: tuple[str, ...] = FINGER_NAMES
 EYES: tuple[str, ...] = ("right_eye", "left_eye")
 FACE = "face"
 SIGNATURE = "signature"

@@ -10,6 +10,21 @@ from enum import StrEnum
 
 import numpy as np
 
+# Finger positions in ANSI/NIST-ITL friction-ridge code order: index + 1 is the code
+# (1 = right thumb ... 10 = left little).
+FINGER_NAMES: tuple[str, ...] = (
+    "right_thumb",
+    "right_index",
+    "right_middle",
+    "right_ring",
+    "right_little",
+    "left_thumb",
+    "left_index",
+    "left_middle",
+    "left_ring",
+    "left_little",
+)
+
 
 class Modality(StrEnum):
     FINGERPRINT = "fingerprint"

@@ -19,7 +19,14 @@ import numpy as np
 import serial
 
 from drivers import r30x_protocol as proto
-from drivers.base import Capabilities, DeviceIdentity, DeviceStatus, ImageDevice, Modality
+from drivers.base import (
+    FINGER_NAMES,
+    Capabilities,
+    DeviceIdentity,
+    DeviceStatus,
+    ImageDevice,
+    Modality,
+)
 from drivers.errors import (
     CaptureCancelled,
     CaptureTimeout,
@@ -33,18 +40,7 @@ from drivers.serial_ports import find_port, resolve_port
 
 SERIAL_ERRORS = (serial.SerialException, OSError, termios.error)
 
-FINGER_POSITIONS = (
-    "right_thumb",
-    "right_index",
-    "right_middle",
-    "right_ring",
-    "right_little",
-    "left_thumb",
-    "left_index",
-    "left_middle",
-    "left_ring",
-    "left_little",
-)
+FINGER_POSITIONS = FINGER_NAMES
 
 TEXT_UNAVAILABLE = OperatorText(
     en="The fingerprint scanner is not connected or does not answer. Check its cable, "

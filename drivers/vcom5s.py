@@ -20,7 +20,14 @@ import numpy as np
 import usb.core
 import usb.util
 
-from drivers.base import Capabilities, DeviceIdentity, DeviceStatus, ImageDevice, Modality
+from drivers.base import (
+    FINGER_NAMES,
+    Capabilities,
+    DeviceIdentity,
+    DeviceStatus,
+    ImageDevice,
+    Modality,
+)
 from drivers.errors import (
     CaptureCancelled,
     CaptureTimeout,
@@ -39,18 +46,6 @@ VENDOR_OUT, VENDOR_IN = 0x40, 0xC0
 DETECT_BOX = (slice(111, 175), slice(117, 181))
 FINGER_PRESENT_MAX_MEAN = 100
 GONE_ERRNOS = {errno.ENODEV, errno.ENOENT, errno.EIO, errno.ENXIO}
-FINGERS = (
-    "right_thumb",
-    "right_index",
-    "right_middle",
-    "right_ring",
-    "right_little",
-    "left_thumb",
-    "left_index",
-    "left_middle",
-    "left_ring",
-    "left_little",
-)
 
 TEXT_UNAVAILABLE = OperatorText(
     "The USB fingerprint scanner is not connected. Plug it in (or try another USB port), "
@@ -110,7 +105,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
         self.transfer_timeout_ms = transfer_timeout_ms
         self.retries = retries
         self._dev: usb.core.Device | None = None
-        self._capabilities = Capabilities(Modality.FINGERPRINT, FINGERS, WIDTH, HEIGHT, 500)
+        self._capabilities = Capabilities(Modality.FINGERPRINT, FINGER_NAMES, WIDTH, HEIGHT, 500)
 
     @property
     def capabilities(self) -> Capabilities:

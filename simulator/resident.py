@@ -6,20 +6,11 @@ from typing import Protocol
 
 import numpy as np
 
+from drivers.base import FINGER_NAMES
+
 # Finger positions by ANSI/NIST-ITL friction-ridge position code (1 = right thumb ... 10 = left
 # little). Eyes: "right_eye", "left_eye".
-FINGER_POSITIONS: dict[int, str] = {
-    1: "right_thumb",
-    2: "right_index",
-    3: "right_middle",
-    4: "right_ring",
-    5: "right_little",
-    6: "left_thumb",
-    7: "left_index",
-    8: "left_middle",
-    9: "left_ring",
-    10: "left_little",
-}
+FINGER_POSITIONS: dict[int, str] = dict(enumerate(FINGER_NAMES, start=1))
 
 
 class SimulatedResident(Protocol):
