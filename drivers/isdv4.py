@@ -53,6 +53,9 @@ TIP_BIT = 0x01
 
 PEN_PACKET_SIZE = 9
 QUERY_PACKET_SIZE = 11
+# Finger-touch packets (touch-enabled ISDV4 panels) are 5, 7 or 13 bytes; a signature pad
+# skips them, and never buffers more than the longest.
+TOUCH_PACKET_MAX = 13
 
 TEXT_UNAVAILABLE = OperatorText(
     en="The signature pad is not connected or does not answer. Check its cable, then try again.",
@@ -193,7 +196,11 @@ class Isdv4StreamParser:
                 continue
             first = self._packet[0]
             if first & TOUCH_BIT and not first & CONTROL_BIT:
-                continue  # finger-touch packets: not used by a signature pad
+                # Finger-touch packets: not used by a signature pad, dropped once complete.
+                if len(self._packet) >= TOUCH_PACKET_MAX:
+                    self.discarded += len(self._packet)
+                    self._packet = bytearray()
+                continue
             size = QUERY_PACKET_SIZE if first & CONTROL_BIT else PEN_PACKET_SIZE
             if len(self._packet) == size:
                 packets.append(bytes(self._packet))

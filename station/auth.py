@@ -1,4 +1,5 @@
-"""Operator accounts, bearer tokens stored hashed, and the interceptor that checks them."""
+"""Operator accounts, bearer tokens stored hashed (with an expiry), and the interceptor that
+checks every call's token and role."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -17,6 +18,9 @@ import grpc
 
 from drivers.errors import OperatorText
 from station.errors import abort
+
+DEFAULT_EXPIRY_DAYS = 90
+MAX_EXPIRY_DAYS = 3650
 
 
 class Role(StrEnum):
@@ -27,38 +31,101 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Operator:
+    """An authenticated caller. ``token_id`` names the token (never the token itself)."""
+
     name: str
     role: Role
+    token_id: int = 0
+
+
+@dataclass(frozen=True)
+class OperatorAccount:
+    """One token's row, as ``rekam operator list`` shows it."""
+
+    name: str
+    role: str
+    created_at: str
+    expires_at: str
+    active: bool
+    expired: bool
+
+
+class Refusal(StrEnum):
+    """Why a token was not accepted."""
+
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The outcome of checking a token: the operator, or why it was refused (and whose it was)."""
+
+    operator: Operator | None
+    refusal: Refusal | None = None
+    name: str = ""
 
 
 def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class TokenStore:
-    """Operators and their hashed tokens in SQLite. A token is shown once, when created."""
+    """Operators and their hashed tokens in SQLite. A token is shown once, when created.
 
-    def __init__(self, path: Path) -> None:
+    Nothing is cached: a token revoked by ``rekam operator revoke`` in another process is
+    refused on the daemon's very next call.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], datetime] = _now) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS operators ("
             " name TEXT NOT NULL, role TEXT NOT NULL, token_sha256 TEXT PRIMARY KEY,"
             " created_at TEXT NOT NULL, revoked_at TEXT)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(operators)")}
+        if "expires_at" not in columns:  # tokens made before expiry existed never expire
+            self._db.execute("ALTER TABLE operators ADD COLUMN expires_at TEXT")
         self._lock = threading.Lock()
-        self._cache: dict[str, Operator | None] = {}
+        self._clock = clock
 
-    def add(self, name: str, role: Role) -> str:
-        """Create an operator token and return it (only its hash is kept)."""
-        if not name.strip():
-            raise ValueError("operator name is empty")
+    def add(
+        self,
+        name: str,
+        role: Role,
+        *,
+        expires_days: float = DEFAULT_EXPIRY_DAYS,
+        now: datetime | None = None,
+    ) -> str:
+        """Create an operator token valid for ``expires_days`` from ``now``; return it (only
+        its hash is kept)."""
+        if not name.strip() or not name.strip().isprintable():
+            raise ValueError("operator name is empty or not printable")
+        if not 0 < expires_days <= MAX_EXPIRY_DAYS:
+            raise ValueError(f"a token's validity must be 1..{MAX_EXPIRY_DAYS} days")
+        issued = now or self._clock()
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._db.execute(
-                "INSERT INTO operators VALUES (?, ?, ?, ?, NULL)",
-                (name.strip(), Role(role).value, _hash(token), datetime.now(UTC).isoformat()),
+                "INSERT INTO operators (name, role, token_sha256, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    name.strip(),
+                    Role(role).value,
+                    _hash(token),
+                    issued.isoformat(),
+                    (issued + timedelta(days=expires_days)).isoformat(),
+                ),
             )
         return token
 
@@ -67,44 +134,54 @@ class TokenStore:
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE operators SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-                (datetime.now(UTC).isoformat(), name),
+                (self._clock().isoformat(), name),
             )
-            self._cache.clear()
             return cursor.rowcount
 
-    def list(self) -> list[tuple[str, str, str, bool]]:
-        """(name, role, created_at, active) for every token."""
+    def list(self) -> list[OperatorAccount]:
+        """Every token, oldest first."""
+        now = self._clock()
         with self._lock:
             rows = self._db.execute(
-                "SELECT name, role, created_at, revoked_at IS NULL FROM operators ORDER BY rowid"
+                "SELECT name, role, created_at, COALESCE(expires_at, ''), revoked_at IS NULL"
+                " FROM operators ORDER BY rowid"
             ).fetchall()
-        return [(n, r, c, bool(a)) for n, r, c, a in rows]
+        return [
+            OperatorAccount(n, r, c, e, bool(a), bool(e) and datetime.fromisoformat(e) <= now)
+            for n, r, c, e, a in rows
+        ]
 
-    def verify(self, token: str) -> Operator | None:
+    def check(self, token: str) -> TokenCheck:
+        """The operator ``token`` belongs to, or why it is refused."""
         if not token:
-            return None
+            return TokenCheck(None, Refusal.MISSING)
         digest = _hash(token)
         with self._lock:
-            if digest in self._cache:
-                return self._cache[digest]
             row = self._db.execute(
-                "SELECT name, role, token_sha256 FROM operators"
-                " WHERE token_sha256 = ? AND revoked_at IS NULL",
+                "SELECT rowid, name, role, token_sha256, expires_at, revoked_at FROM operators"
+                " WHERE token_sha256 = ?",
                 (digest,),
             ).fetchone()
-            operator = None
-            if row is not None and hmac.compare_digest(row[2], digest):
-                operator = Operator(row[0], Role(row[1]))
-            self._cache[digest] = operator
-            return operator
+        if row is None or not hmac.compare_digest(row[3], digest):
+            return TokenCheck(None, Refusal.UNKNOWN)
+        rowid, name, role, _, expires_at, revoked_at = row
+        if revoked_at is not None:
+            return TokenCheck(None, Refusal.REVOKED, name)
+        if expires_at and datetime.fromisoformat(expires_at) <= self._clock():
+            return TokenCheck(None, Refusal.EXPIRED, name)
+        return TokenCheck(Operator(name, Role(role), rowid))
+
+    def verify(self, token: str) -> Operator | None:
+        """The operator of a valid token, or None."""
+        return self.check(token).operator
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
 
-# Which roles may call each method; methods not listed need any valid token.
-OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+# Which roles may call each method. Every method but the health checks needs a valid token.
+OPEN_PREFIXES = ("/grpc.health.v1.",)
 METHOD_ROLES: dict[str, frozenset[Role]] = {
     "/station.v1.Devices/RunDiagnostics": frozenset({Role.TECHNICIAN}),
 }
@@ -113,6 +190,7 @@ SERVICE_ROLES: dict[str, frozenset[Role]] = {
     "/station.v1.Enrollment/": ENROLLMENT_ROLES,
     "/station.v1.Records/": ENROLLMENT_ROLES,
     "/station.v1.Devices/": frozenset(Role),
+    "/grpc.reflection.": frozenset(Role),
 }
 
 
@@ -137,21 +215,48 @@ UNAUTHENTICATED_TEXT = OperatorText(
     "Sign in first: this request carries no valid operator token.",
     "Masuk terlebih dahulu: permintaan ini tidak membawa token operator yang sah.",
 )
+EXPIRED_TEXT = OperatorText(
+    "Your operator token has expired. Ask the supervisor for a new one.",
+    "Token operator Anda sudah kedaluwarsa. Minta token baru kepada supervisor.",
+)
+SUPERVISOR_TEXT = OperatorText(
+    "This needs a supervisor's approval: ask the supervisor to confirm with their own token.",
+    "Ini memerlukan persetujuan supervisor: minta supervisor mengonfirmasi dengan tokennya "
+    "sendiri.",
+)
 
 
 def _denied_text(roles: frozenset[Role]) -> OperatorText:
-    names = ", ".join(sorted(r.value for r in roles))
+    names = ", ".join(sorted(r.value for r in roles)) or "none"
     return OperatorText(
         f"Your role may not do this; it needs: {names}.",
         f"Peran Anda tidak boleh melakukan ini; diperlukan: {names}.",
     )
 
 
-class AuthInterceptor(grpc.ServerInterceptor):
-    """Rejects calls without a valid token (UNAUTHENTICATED) or with the wrong role."""
+def _refusal_status(check: TokenCheck) -> tuple[str, OperatorText]:
+    if check.refusal is Refusal.EXPIRED:
+        return "TOKEN_EXPIRED", EXPIRED_TEXT
+    return "UNAUTHENTICATED", UNAUTHENTICATED_TEXT
 
-    def __init__(self, tokens: TokenStore) -> None:
+
+class AuthListener:
+    """Told about every authentication (the audit trail and the metrics listen)."""
+
+    def authenticated(self, method: str, operator: Operator) -> None:
+        """A call carried a valid token."""
+
+    def refused(self, method: str, check: TokenCheck, reason: str) -> None:
+        """A call was refused: no valid token (``check``) or the wrong role (``reason``)."""
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    """Rejects calls without a valid token (UNAUTHENTICATED) or with the wrong role
+    (PERMISSION_DENIED); methods no role may call are refused too."""
+
+    def __init__(self, tokens: TokenStore, listeners: tuple[AuthListener, ...] = ()) -> None:
         self.tokens = tokens
+        self.listeners = listeners
 
     def intercept_service(self, continuation: Callable, handler_call_details):  # type: ignore[no-untyped-def]
         method = handler_call_details.method
@@ -160,17 +265,23 @@ class AuthInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        operator = self.tokens.verify(bearer_token(handler_call_details.invocation_metadata))
-        if operator is None:
-            return _refusing(
-                handler, grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED", UNAUTHENTICATED_TEXT
-            )
+        check = self.tokens.check(bearer_token(handler_call_details.invocation_metadata))
+        if check.operator is None:
+            reason, text = _refusal_status(check)
+            self._tell("refused", method, check, reason)
+            return _refusing(handler, grpc.StatusCode.UNAUTHENTICATED, reason, text)
         roles = allowed_roles(method)
-        if operator.role not in roles:
+        if check.operator.role not in roles:
+            self._tell("refused", method, check, "ROLE_NOT_ALLOWED")
             return _refusing(
                 handler, grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED", _denied_text(roles)
             )
+        self._tell("authenticated", method, check.operator)
         return handler
+
+    def _tell(self, event: str, *args: object) -> None:
+        for listener in self.listeners:
+            getattr(listener, event)(*args)
 
 
 def _refusing(handler, code: grpc.StatusCode, reason: str, text: OperatorText):  # type: ignore[no-untyped-def]
@@ -196,8 +307,27 @@ def _refusing(handler, code: grpc.StatusCode, reason: str, text: OperatorText): 
 
 def caller(context: grpc.ServicerContext, tokens: TokenStore) -> Operator:
     """The authenticated operator of this call (the interceptor already checked it)."""
-    operator = tokens.verify(bearer_token(context.invocation_metadata()))
-    if operator is None:  # revoked between the interceptor and the handler
-        abort(context, grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED", UNAUTHENTICATED_TEXT)
-    assert operator is not None
-    return operator
+    check = tokens.check(bearer_token(context.invocation_metadata()))
+    if check.operator is None:  # revoked or expired between the interceptor and the handler
+        reason, text = _refusal_status(check)
+        abort(context, grpc.StatusCode.UNAUTHENTICATED, reason, text)
+    assert check.operator is not None
+    return check.operator
+
+
+def approving_supervisor(
+    context: grpc.ServicerContext, tokens: TokenStore, operator: Operator, supervisor_token: str
+) -> Operator:
+    """The supervisor approving an exception or a forced capture: the one whose own token the
+    request carries, or the caller when the caller is a supervisor. PERMISSION_DENIED
+    (SUPERVISOR_APPROVAL_REQUIRED) otherwise."""
+    supervisor = tokens.verify(supervisor_token) if supervisor_token else operator
+    if supervisor is None or supervisor.role is not Role.SUPERVISOR:
+        abort(
+            context,
+            grpc.StatusCode.PERMISSION_DENIED,
+            "SUPERVISOR_APPROVAL_REQUIRED",
+            SUPERVISOR_TEXT,
+        )
+    assert supervisor is not None
+    return supervisor

@@ -12,23 +12,18 @@ import sys
 import threading
 from pathlib import Path
 
-from station.auth import Role, TokenStore
+from station.auth import DEFAULT_EXPIRY_DAYS, Role, TokenStore
 from station.config import StationConfig
+from station.lifecycle import Watchdog, notify, setup_logging, watchdog_interval
 
 DEFAULT_SIM_DATA_DIR = Path("var/rekam")
+log = logging.getLogger("station.serve")
 
 
 def _write_json_atomically(path: Path, payload: dict) -> None:
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(json.dumps(payload))
     os.replace(temporary, path)
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _load_config(args: argparse.Namespace) -> StationConfig:
@@ -49,7 +44,7 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
 def cmd_serve(args: argparse.Namespace) -> int:
     from station.server import ConfigurationError, StationDaemon
 
-    _setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format)
     config = _load_config(args)
     setup = None
     try:
@@ -69,6 +64,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    interval = watchdog_interval()
+    watchdog = Watchdog(interval, daemon.serving).start() if interval else None
     if args.ready_file:
         _write_json_atomically(
             Path(args.ready_file),
@@ -81,7 +78,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "pid": os.getpid(),
             },
         )
+    notify("READY=1", f"STATUS=serving station {config.station_id} on port {port}")
     stop.wait()
+    notify("STOPPING=1", "STATUS=ending captures, flushing the outbox")
+    log.info("stopping: ending running calls and flushing the outbox")
+    if watchdog is not None:
+        watchdog.stop()
     daemon.stop()
     if setup is not None:
         setup.close()
@@ -89,22 +91,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_operator(args: argparse.Namespace) -> int:
+    from station.audit import AuditLog, local_actor
+
     config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
     data_dir = Path(args.data_dir) if args.data_dir else config.data_dir
     store = TokenStore(data_dir / "operators.db")
+    audit = AuditLog(data_dir / "audit.db")
     try:
         if args.action == "add":
-            token = store.add(args.name, Role(args.role))
+            try:
+                token = store.add(args.name, Role(args.role), expires_days=args.expires_days)
+            except ValueError as exc:
+                print(f"rekam operator add: {exc}", file=sys.stderr)
+                return 2
+            audit.append(
+                local_actor(),
+                "operator_added",
+                args.name,
+                {"role": args.role, "expires_days": args.expires_days},
+            )
             print(token)
-            print(f"token for {args.name} ({args.role}); it is shown only once", file=sys.stderr)
+            print(
+                f"token for {args.name} ({args.role}), valid {args.expires_days:g} days; "
+                "it is shown only once",
+                file=sys.stderr,
+            )
         elif args.action == "list":
-            for name, role, created, active in store.list():
-                print(f"{name}\t{role}\t{created}\t{'active' if active else 'revoked'}")
+            for account in store.list():
+                state = (
+                    "revoked" if not account.active else "expired" if account.expired else "active"
+                )
+                expires = account.expires_at or "never"
+                print(f"{account.name}\t{account.role}\t{account.created_at}\t{expires}\t{state}")
         elif args.action == "revoke":
             count = store.revoke(args.name)
+            audit.append(local_actor(), "operator_revoked", args.name, {"revoked": count})
             print(f"revoked {count} token(s) of {args.name}", file=sys.stderr)
             return 0 if count else 1
     finally:
+        audit.close()
         store.close()
     return 0
 
@@ -143,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--centre-key", help="override [centre] public_key (PEM path)")
     serve.add_argument("--control-port", type=int, default=0, help="simulated kit control port")
     serve.add_argument("--ready-file", help="write address and keys as JSON once serving")
+    serve.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines on stderr"
+    )
     serve.add_argument("-v", "--verbose", action="store_true")
     serve.set_defaults(func=cmd_serve)
 
@@ -153,7 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     add = op_sub.add_parser("add", help="create a token (printed once)")
     add.add_argument("name")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
-    op_sub.add_parser("list", help="list operators")
+    add.add_argument(
+        "--expires-days",
+        type=float,
+        default=DEFAULT_EXPIRY_DAYS,
+        help=f"days the token stays valid (default {DEFAULT_EXPIRY_DAYS})",
+    )
+    op_sub.add_parser("list", help="list tokens: name, role, created, expires, state")
     revoke = op_sub.add_parser("revoke", help="revoke every token of an operator")
     revoke.add_argument("name")
     operator.set_defaults(func=cmd_operator)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from station.tls import channel_credentials
 from station.v1 import (
     common_pb2,
     devices_pb2_grpc,
@@ -30,14 +31,27 @@ class CaptureSummary:
 class StationClient:
     """Connects to a station; ``token`` is sent as a bearer token on every call."""
 
-    def __init__(self, address: str, token: str = "", language: str = "en") -> None:
-        self.channel = grpc.insecure_channel(
-            address,
-            options=[
-                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-                ("grpc.http2.bdp_probe", 0),
-            ],
-        )
+    def __init__(
+        self,
+        address: str,
+        token: str = "",
+        language: str = "en",
+        *,
+        root_certificates: bytes | None = None,
+        client_certificate: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        """TLS when ``root_certificates`` (PEM) is given; ``client_certificate`` is
+        (certificate chain, private key) in PEM for mutual TLS."""
+        options = [
+            ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+            ("grpc.http2.bdp_probe", 0),
+        ]
+        if root_certificates is None:
+            self.channel = grpc.insecure_channel(address, options=options)
+        else:
+            chain, key = client_certificate or (None, None)
+            credentials = channel_credentials(root_certificates, chain, key)
+            self.channel = grpc.secure_channel(address, credentials, options=options)
         self.metadata: list[tuple[str, str]] = [("accept-language", language)]
         if token:
             self.metadata.append(("authorization", f"Bearer {token}"))

@@ -25,6 +25,39 @@ class UploaderConfig:
     delivery_interval_s: float = 2.0
     poll_interval_s: float = 30.0
     max_backoff_s: float = 600.0
+    max_concurrent_uploads: int = 2
+    max_bytes_per_second: float = 0.0  # 0: no bandwidth cap
+    transfer_timeout_s: float = 600.0
+    min_free_mb: float = 256.0  # refuse new enrollments below this much free disk
+    package_retention_days: float = 30.0  # keep settled packages this long (< 0: forever)
+    purge_interval_s: float = 3600.0
+    sink: str = "centre"  # "centre" (HTTP ingest API) or "s3"
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_region: str = "us-east-1"
+
+    @property
+    def min_free_bytes(self) -> int:
+        return int(self.min_free_mb * 2**20)
+
+    @property
+    def package_retention_s(self) -> float | None:
+        return None if self.package_retention_days < 0 else self.package_retention_days * 86400
+
+
+@dataclass
+class TlsConfig:
+    """``[station.tls]``: the daemon's certificate and key (PEM paths); with ``client_ca``,
+    callers must present a certificate that CA signed (mutual TLS)."""
+
+    cert: str = ""
+    key: str = ""
+    client_ca: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.cert or self.key)
 
 
 @dataclass
@@ -35,6 +68,9 @@ class StationConfig:
     data_dir: Path = Path("/var/lib/rekam")
     listen: str = "127.0.0.1:50051"
     language: str = "en"
+    # Prometheus endpoint, e.g. 127.0.0.1:9464 (loopback only); empty: off.
+    metrics_listen: str = ""
+    tls: TlsConfig = field(default_factory=TlsConfig)
     centre: CentreConfig = field(default_factory=CentreConfig)
     uploader: UploaderConfig = field(default_factory=UploaderConfig)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
@@ -53,9 +89,13 @@ class StationConfig:
         _assign(config, station, {"id": "station_id"})
         if "data_dir" in station:
             config.data_dir = Path(station.pop("data_dir"))
-        for key in ("listen", "language"):
+        for key in ("listen", "language", "metrics_listen"):
             if key in station:
                 setattr(config, key, str(station.pop(key)))
+        tls = dict(station.pop("tls", {}))
+        known = {name: str(tls.pop(name)) for name in ("cert", "key", "client_ca") if name in tls}
+        _reject_unknown("station.tls", tls)
+        config.tls = TlsConfig(**known)
         _reject_unknown("station", station)
         config.centre = CentreConfig(**data.get("centre", {}))
         config.uploader = UploaderConfig(**data.get("uploader", {}))

@@ -182,11 +182,18 @@ class Operator:
             if summary.result.accepted:
                 return summary.result.sample.quality.score
         result = self.client.capture(
-            eid, position(name), force=True, force_reason="best of 3 attempts kept (worn ridges)"
+            eid,
+            position(name),
+            force=True,
+            force_reason="best of 3 attempts kept (worn ridges)",
+            supervisor_token=self.supervisor_token,
         ).result
         assert result is not None and result.accepted
         visit.forced += 1
-        self.report(f"    {name}: kept the best of 3 attempts (quality {best}) as a forced capture")
+        self.report(
+            f"    {name}: kept the best of 3 attempts (quality {best}) as a forced capture, "
+            "approved by the supervisor"
+        )
         return result.sample.quality.score
 
     def _signature(self, visit: Visit, eid: str) -> int:

@@ -16,14 +16,19 @@ from grpc_reflection.v1alpha import reflection
 
 from capture.assess import assessor_lookup
 from capture.enrollment import EnrollmentStore
+from capture.journal import EnrollmentJournal, load_or_create_key
 from capture.workflow import EnrollmentWorkflow
+from station.audit import AUDITED_METHODS, AuditLog, AuditTrail
 from station.auth import AuthInterceptor, TokenStore
 from station.config import StationConfig
 from station.devices import DeviceManager
+from station.metrics import METRICS_METHODS, MetricsEndpoint, StationMetrics, serve_metrics
+from station.observing import ObservingInterceptor
 from station.sealing import RecordSealer
 from station.services.devices import DevicesService
 from station.services.enrollment import EnrollmentService, face_camera_lookup
-from station.services.records import RecordsService
+from station.services.records import BundleExporter, RecordsService
+from station.tls import server_credentials
 from station.v1 import (
     devices_pb2,
     devices_pb2_grpc,
@@ -32,8 +37,11 @@ from station.v1 import (
     records_pb2,
     records_pb2_grpc,
 )
+from station.validation import MalformedRequestInterceptor
+from uploader.delivery import Sink
 from uploader.keys import StationKeys
 from uploader.outbox import Outbox
+from uploader.s3 import S3Sink
 from uploader.service import Uploader
 
 log = logging.getLogger(__name__)
@@ -66,17 +74,63 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def build_uploader(outbox: Outbox, config: StationConfig) -> Uploader:
+    """The uploader the ``[uploader]`` section describes (sink, caps, retention)."""
+    settings = config.uploader
+    sink: Sink | None = None
+    if settings.sink == "s3":
+        if not settings.s3_bucket:
+            raise ConfigurationError("Set [uploader] s3_bucket to deliver to an object store.")
+        sink = S3Sink(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url or None,
+            prefix=settings.s3_prefix,
+            region=settings.s3_region,
+        )
+    elif settings.sink != "centre":
+        raise ConfigurationError(f"[uploader] sink must be centre or s3, not {settings.sink!r}.")
+    return Uploader(
+        outbox,
+        config.centre.url,
+        idle_interval=settings.delivery_interval_s,
+        poll_interval=settings.poll_interval_s,
+        backoff_cap=settings.max_backoff_s,
+        max_concurrent_uploads=settings.max_concurrent_uploads,
+        max_bytes_per_second=settings.max_bytes_per_second or None,
+        transfer_timeout=settings.transfer_timeout_s,
+        package_retention=settings.package_retention_s,
+        purge_interval=settings.purge_interval_s,
+        sink=sink,
+    )
+
+
+def check_exposure(config: StationConfig) -> None:
+    """Refuse a configuration that would expose the kit: a non-loopback gRPC address without
+    TLS, or a metrics endpoint beyond loopback."""
+    if not is_loopback(config.host) and not config.tls.enabled:
+        raise ConfigurationError(
+            f"Refusing to listen on {config.listen} without TLS: only loopback addresses "
+            "(127.0.0.1, ::1, localhost) are served in the clear. Set [station.tls] cert and "
+            "key (and client_ca for mutual TLS)."
+        )
+    if config.tls.enabled and not (config.tls.cert and config.tls.key):
+        raise ConfigurationError("Set both [station.tls] cert and key.")
+    if config.metrics_listen:
+        host, _, port = config.metrics_listen.rpartition(":")
+        if not is_loopback(host.strip("[]")) or not port.isdigit():
+            raise ConfigurationError(
+                f"[station] metrics_listen {config.metrics_listen!r} must be a loopback "
+                "address with a port, e.g. 127.0.0.1:9464."
+            )
+
+
 class StationDaemon:
     """Everything the daemon runs. ``start()`` binds and serves; ``stop()`` ends it cleanly."""
 
     def __init__(
         self, config: StationConfig, on_prompt: Callable[[str], None] | None = None
     ) -> None:
-        if not is_loopback(config.host):
-            raise ConfigurationError(
-                f"Refusing to listen on {config.listen}: only loopback addresses "
-                "(127.0.0.1, ::1, localhost) are served without TLS."
-            )
+        check_exposure(config)
         if not config.centre.url or not config.centre.public_key:
             raise ConfigurationError(
                 "Set [centre] url and public_key: records are sealed for the centre's key."
@@ -85,15 +139,13 @@ class StationDaemon:
         self.stopping = threading.Event()
         data_dir = private_dir(config.data_dir)
         self.tokens = TokenStore(data_dir / "operators.db")
+        self.audit = AuditLog(data_dir / "audit.db")
         self.devices = DeviceManager(config.devices)
-        self.outbox = Outbox(data_dir / "outbox")
+        self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.keys = StationKeys.load_or_create(data_dir / "keys")
-        self.uploader = Uploader(
-            self.outbox,
-            config.centre.url,
-            idle_interval=config.uploader.delivery_interval_s,
-            poll_interval=config.uploader.poll_interval_s,
-            backoff_cap=config.uploader.max_backoff_s,
+        self.uploader = build_uploader(self.outbox, config)
+        journal = EnrollmentJournal(
+            data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
         )
         self.workflow = EnrollmentWorkflow(
             EnrollmentStore(),
@@ -102,6 +154,7 @@ class StationDaemon:
             config.thresholds,
             config.capture,
             on_prompt=on_prompt,
+            journal=journal,
         )
         sealer = RecordSealer(
             config.station_id,
@@ -112,9 +165,18 @@ class StationDaemon:
             on_sealed=self.uploader.kick,
         )
         self.health = health.HealthServicer()
+        self.metrics = StationMetrics(self.outbox, self.devices.devices, self.uploader.counters)
+        trail = AuditTrail(self.audit, self.tokens)
+        self.observing = ObservingInterceptor(
+            self.tokens, (trail, self.metrics), AUDITED_METHODS | METRICS_METHODS
+        )
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
-            interceptors=[AuthInterceptor(self.tokens)],
+            interceptors=[
+                AuthInterceptor(self.tokens, listeners=(trail, self.metrics)),
+                MalformedRequestInterceptor(),
+                self.observing,
+            ],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -129,11 +191,19 @@ class StationDaemon:
                 self.tokens,
                 sealer,
                 face_camera_lookup(self.devices.for_modality),
+                space_guard=sealer.check_space,
+                stopping=self.stopping,
             ),
             self.server,
         )
         records_pb2_grpc.add_RecordsServicer_to_server(
-            RecordsService(self.outbox, self.tokens, self.uploader.kick, self.stopping),
+            RecordsService(
+                self.outbox,
+                self.tokens,
+                self.uploader.kick,
+                self.stopping,
+                exporter=BundleExporter(self.outbox, config.station_id, self.keys),
+            ),
             self.server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -141,6 +211,7 @@ class StationDaemon:
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
         )
         self.port = 0
+        self.metrics_endpoint: MetricsEndpoint | None = None
         self._join_status: Callable[[], None] | None = None
 
     def start(self) -> int:
@@ -148,27 +219,51 @@ class StationDaemon:
         self.devices.open_all()
         self._join_status = self.devices.watch_status(self.stopping)
         address = self.config.listen
-        self.port = self.server.add_insecure_port(address)
+        if self.config.tls.enabled:
+            self.port = self.server.add_secure_port(address, server_credentials(self.config.tls))
+        else:
+            self.port = self.server.add_insecure_port(address)
         if self.port == 0:
             raise ConfigurationError(f"Could not listen on {address}: is the port in use?")
         self.server.start()
         self.uploader.start()
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if self.config.metrics_listen:
+            host, _, port = self.config.metrics_listen.rpartition(":")
+            self.metrics_endpoint = serve_metrics(
+                host.strip("[]"), int(port), self.metrics.registry
+            )
+        self.audit.append("station", "daemon_started", self.config.station_id)
         log.info(
-            "station %s serving on %s port %d", self.config.station_id, self.config.host, self.port
+            "station %s serving on %s port %d%s",
+            self.config.station_id,
+            self.config.host,
+            self.port,
+            " (TLS)" if self.config.tls.enabled else "",
         )
         return self.port
+
+    def serving(self) -> bool:
+        """True from ``start()`` until ``stop()`` begins."""
+        return self.port != 0 and not self.stopping.is_set()
 
     def stop(self, grace: float = 3.0) -> None:
         """Stop accepting calls, let running ones end, flush the outbox, release devices."""
         self.health.enter_graceful_shutdown()
         self.stopping.set()
         self.server.stop(grace).wait(grace + 1)
+        if not self.observing.drain(timeout=grace + 5):
+            log.warning("calls still running after the grace period; their audit may be missing")
         self.uploader.stop()
         if self._join_status is not None:
             self._join_status()
         self.devices.close()
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.stop()
+        self.metrics.close()
         self.outbox.close()
+        self.audit.append("station", "daemon_stopped", self.config.station_id)
+        self.audit.close()
         self.tokens.close()
         log.info("station stopped")

@@ -4,4 +4,4 @@ Each module listed in ``COMMANDS`` has ``register(subparsers)``, which adds its 
 ``func`` (called with the parsed arguments, returning the exit status).
 """
 
-COMMANDS: tuple[str, ...] = ("quality", "inspect", "diag")
+COMMANDS: tuple[str, ...] = ("quality", "inspect", "diag", "audit", "report")

@@ -17,7 +17,7 @@ from capture.workflow import CaptureResultEvent, EnrollmentWorkflow
 from drivers.base import ImageDevice, Modality
 from drivers.errors import DeviceError, OperatorText
 from station import convert
-from station.auth import Role, TokenStore, caller
+from station.auth import TokenStore, approving_supervisor, caller
 from station.errors import abort, abort_workflow, caller_language
 from station.mailbox import Closed, PreviewMailbox
 from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
@@ -25,6 +25,11 @@ from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
 log = logging.getLogger(__name__)
 
 MAX_PREVIEW_FPS = 60
+STOPPING_TEXT = OperatorText(
+    "The station is shutting down, so the capture was stopped. Capture again once it is back.",
+    "Stasiun sedang dimatikan, jadi perekaman dihentikan. Rekam ulang setelah stasiun aktif "
+    "kembali.",
+)
 MAX_TIMEOUT_S = 300.0
 
 
@@ -50,8 +55,10 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         sealer: Sealer,
         face_camera: Callable[[], ImageDevice],
         space_guard: Callable[[], None] | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.workflow = workflow
+        self.stopping = stopping or threading.Event()  # set: the daemon is shutting down
         self.tokens = tokens
         self.sealer = sealer
         self.face_camera = face_camera
@@ -117,10 +124,15 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         )
 
     def Capture(self, request, context) -> Iterator[enrollment_pb2.CaptureEvent]:
-        caller(context, self.tokens)
+        operator = caller(context, self.tokens)
         language = caller_language(context)
         position = self._position(context, request.position)
         settings = self._settings(request, context)
+        approved_by = ""
+        if request.force:
+            approved_by = approving_supervisor(
+                context, self.tokens, operator, request.supervisor_token
+            ).name
         cancel = threading.Event()
         context.add_callback(cancel.set)
         mailbox: PreviewMailbox[object] = PreviewMailbox()
@@ -133,6 +145,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                     cancel,
                     force=request.force,
                     force_reason=request.force_reason,
+                    approved_by=approved_by,
                     settings=settings,
                 ):
                     mailbox.put(event, droppable=isinstance(event, PreviewEvent))
@@ -148,6 +161,9 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         producer.start()
         try:
             while True:
+                if self.stopping.is_set():
+                    cancel.set()
+                    abort(context, grpc.StatusCode.UNAVAILABLE, "STATION_STOPPING", STOPPING_TEXT)
                 try:
                     item = mailbox.get(timeout=0.25)
                 except Closed:
@@ -264,23 +280,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 "Choose the kind of exception.",
                 "Pilih jenis pengecualian.",
             )
-        supervisor = (
-            self.tokens.verify(request.supervisor_token)
-            if request.supervisor_token
-            else (operator if operator.role is Role.SUPERVISOR else None)
-        )
-        if supervisor is None or supervisor.role is not Role.SUPERVISOR:
-            abort(
-                context,
-                grpc.StatusCode.PERMISSION_DENIED,
-                "SUPERVISOR_APPROVAL_REQUIRED",
-                OperatorText(
-                    "An exception needs a supervisor's approval: ask the supervisor "
-                    "to confirm with their own token.",
-                    "Pengecualian memerlukan persetujuan supervisor: minta supervisor "
-                    "mengonfirmasi dengan tokennya sendiri.",
-                ),
-            )
+        supervisor = approving_supervisor(context, self.tokens, operator, request.supervisor_token)
         proof = request.proof_photo or self._proof_photo(context)
         try:
             enrollment = self.workflow.mark_exception(

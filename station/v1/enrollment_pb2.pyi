@@ -130,7 +130,7 @@ class StartEnrollmentRequest(_message.Message):
     def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ...) -> None: ...
 
 class CaptureRequest(_message.Message):
-    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality")
+    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "supervisor_token")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_FPS_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +138,7 @@ class CaptureRequest(_message.Message):
     FORCE_FIELD_NUMBER: _ClassVar[int]
     FORCE_REASON_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_JPEG_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    SUPERVISOR_TOKEN_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     position: _common_pb2.Position
     preview_fps: int
@@ -145,7 +146,8 @@ class CaptureRequest(_message.Message):
     force: bool
     force_reason: str
     preview_jpeg_quality: int
-    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ...) -> None: ...
+    supervisor_token: str
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., supervisor_token: _Optional[str] = ...) -> None: ...
 
 class CapturePrompt(_message.Message):
     __slots__ = ("position", "instruction", "message")
