@@ -40,6 +40,7 @@ class Sample:
     attempts: int = 1
     forced: bool = False
     forced_reason: str = ""
+    forced_approved_by: str = ""  # the supervisor who approved keeping it below the threshold
     relaxed_threshold: bool = False
     approved: bool = False
     captured_at: datetime = field(default_factory=utcnow)

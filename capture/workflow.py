@@ -203,9 +203,13 @@ class EnrollmentWorkflow:
         *,
         force: bool = False,
         force_reason: str = "",
+        approved_by: str = "",
         settings: CaptureSettings | None = None,
     ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
-        """Validate, then run one capture attempt; the last event is a CaptureResultEvent."""
+        """Validate, then run one capture attempt; the last event is a CaptureResultEvent.
+
+        ``force`` keeps the best attempt below the threshold: it needs a reason and the
+        approving supervisor's name (``approved_by``)."""
         enrollment = self._in_progress(enrollment_id)
         modality = self._planned_position(enrollment, position)
         if position in enrollment.exceptions:
@@ -239,7 +243,7 @@ class EnrollmentWorkflow:
             )
         try:
             if force:
-                yield self._force(enrollment, position, force_reason)
+                yield self._force(enrollment, position, force_reason, approved_by)
                 return
             yield from self._attempt(enrollment, position, modality, cancel, settings)
         finally:
@@ -382,7 +386,18 @@ class EnrollmentWorkflow:
         attempts_left = max(0, enrollment.plan.attempts - sample.attempts)
         return CaptureResultEvent(sample, False, attempts_left, text, "SAME_FINGER", match.position)
 
-    def _force(self, enrollment: Enrollment, position: str, reason: str) -> CaptureResultEvent:
+    def _force(
+        self, enrollment: Enrollment, position: str, reason: str, approved_by: str
+    ) -> CaptureResultEvent:
+        if not approved_by:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "SUPERVISOR_APPROVAL_REQUIRED",
+                OperatorText(
+                    "Keeping a capture below the threshold needs a supervisor's approval.",
+                    "Menyimpan hasil di bawah ambang mutu memerlukan persetujuan supervisor.",
+                ),
+            )
         if not reason.strip():
             raise WorkflowError(
                 ErrorKind.INVALID_ARGUMENT,
@@ -407,6 +422,7 @@ class EnrollmentWorkflow:
             )
         best.forced = True
         best.forced_reason = reason.strip()
+        best.forced_approved_by = approved_by
         best.attempts = used
         enrollment.samples[position] = best
         del enrollment.candidates[position]

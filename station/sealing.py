@@ -33,6 +33,13 @@ RECORD_EXCEPTION = {
 }
 
 
+def approvers(enrollment: Enrollment) -> list[str]:
+    """Every supervisor who approved an exception or a forced capture, in order, once each."""
+    names = [m.approved_by for m in enrollment.exceptions.values()]
+    names += [s.forced_approved_by for s in enrollment.samples.values() if s.forced]
+    return list(dict.fromkeys(n for n in names if n))
+
+
 def record_id_for(station_id: str, enrollment: Enrollment) -> str:
     """Stable per enrollment, so sealing the same enrollment twice never makes two records."""
     return f"{station_id}-{enrollment.started_at:%Y%m%d}-{enrollment.enrollment_id[:16]}"
@@ -90,7 +97,11 @@ def record_content(
             ImageSample(eye, "iris", None, 0, 0, False, "mental_condition") for eye in EYES
         )
     flags = list(enrollment.flags)
-    flags.extend(f"FORCED:{s.position}" for s in enrollment.samples.values() if s.forced)
+    flags.extend(
+        f"FORCED:{s.position}:{s.forced_approved_by}"
+        for s in enrollment.samples.values()
+        if s.forced
+    )
     flags.extend(
         f"RELAXED_THRESHOLD:{s.position}"
         for s in enrollment.samples.values()
@@ -100,7 +111,7 @@ def record_content(
         record_id="",
         station_id=station_id,
         operator=operator,
-        supervisor=next((m.approved_by for m in enrollment.exceptions.values()), ""),
+        supervisor=", ".join(approvers(enrollment)),
         subject=Subject(
             nik=subject.nik,
             name=subject.name,

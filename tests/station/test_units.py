@@ -81,3 +81,35 @@ def test_config_rejects_unknown_or_bad_keys(bad):
 )
 def test_loopback_rule(host, expected):
     assert is_loopback(host) is expected
+
+
+def test_record_names_every_approving_supervisor_and_forced_capture():
+    from datetime import date
+
+    import numpy as np
+
+    from capture.enrollment import Enrollment, ExceptionMark, Sample
+    from capture.plan import Category, plan_for
+    from capture.subject import Subject
+    from quality.base import QualityResult
+    from station.sealing import record_content
+
+    subject = Subject("3174051203900001", "Siti", date(1990, 3, 12), "male", Category.REGULAR)
+    enrollment = Enrollment(subject=subject, plan=plan_for(Category.REGULAR), operator="ani")
+    finger = np.full((288, 256), 128, np.uint8)
+    enrollment.samples["right_thumb"] = Sample(
+        "right_thumb",
+        QualityResult("fingerprint", 31),
+        40,
+        "fp-0",
+        image=finger,
+        forced=True,
+        forced_reason="worn ridges",
+        forced_approved_by="sup-budi",
+    )
+    enrollment.exceptions["right_index"] = ExceptionMark("right_index", "amputated", "", "sup-wati")
+    content = record_content(enrollment, "KIT-1", "ani", [])
+    assert content.supervisor == "sup-wati, sup-budi"
+    assert "FORCED:right_thumb:sup-budi" in content.flags
+    excepted = next(s for s in content.samples if s.position == "right_index")
+    assert excepted.exception == "amputated" and excepted.image is None
