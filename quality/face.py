@@ -23,6 +23,11 @@ _MIN_SIDE = 64
 _local = threading.local()  # CascadeClassifier objects are not shared between threads
 
 
+# Faces narrower than this share of the minimum face width are not searched for (it keeps
+# the detector within budget); between it and the minimum, the face is reported too small.
+SMALLEST_DETECTED = 0.8
+
+
 @functools.lru_cache(maxsize=1)
 def _cascade_paths() -> tuple[str, str]:
     base = cv2.data.haarcascades
@@ -140,7 +145,7 @@ def assess_face(
     factor = min(1.0, config.detect_width / width)
     small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     face_cascade, _ = _cascades()
-    min_side = max(24, int(config.min_face_width * 0.6 * small.shape[1]))
+    min_side = max(24, int(config.min_face_width * SMALLEST_DETECTED * small.shape[1]))
     detections = face_cascade.detectMultiScale(
         small, config.detect_scale_factor, 4, minSize=(min_side, min_side)
     )
@@ -186,7 +191,9 @@ def assess_face(
         reasons.append(reason("FACE_TOO_LARGE"))
     parts["head_size"] = (
         min(
-            _ramp(face_width, config.min_face_width * 0.6, config.min_face_width * 1.1),
+            _ramp(
+                face_width, config.min_face_width * SMALLEST_DETECTED, config.min_face_width * 1.1
+            ),
             _ramp(face_width, config.max_face_width * 1.2, config.max_face_width * 0.9),
         ),
         1.0,
