@@ -113,3 +113,19 @@ def test_record_names_every_approving_supervisor_and_forced_capture():
     assert "FORCED:right_thumb:sup-budi" in content.flags
     excepted = next(s for s in content.samples if s.position == "right_index")
     assert excepted.exception == "amputated" and excepted.image is None
+
+
+def test_the_documented_example_configuration_loads():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "docs" / "rekam.example.toml"
+    config = StationConfig.load(example)
+    assert config.station_id == "KIT-3174-0007"
+    assert {d["driver"] for d in config.devices} == {
+        "r30x",
+        "vcom5s",
+        "isdv4",
+        "face-camera",
+        "iris-camera",
+    }
+    assert config.thresholds.relaxed[Modality.FINGERPRINT] == 20
