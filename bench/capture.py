@@ -15,9 +15,8 @@ from simulator.personas import make_persona
 from station.auth import Role
 from station.client import StationClient, position
 from station.config import StationConfig
-from station.demo import CATEGORY, SEX
-from station.server import StationDaemon
-from station.simulate import SimulatedSetup
+from station.demo import subject_for
+from station.simulate import SimulatedSetup, start_simulated_station
 from station.v1 import enrollment_pb2
 
 PREVIEW_SECONDS = 6.0
@@ -27,10 +26,7 @@ def _kit(tmp: Path, face_min_score: int | None = None):
     config = StationConfig(data_dir=tmp / "station", listen="127.0.0.1:0")
     if face_min_score is not None:
         config.quality = QualityConfig.from_mapping({"face": {"min_score": face_min_score}})
-    setup = SimulatedSetup(config)
-    daemon = StationDaemon(config, on_prompt=setup.on_prompt)
-    setup.provision(config.station_id, daemon.keys.public_pem())
-    port = daemon.start()
+    setup, daemon, port = start_simulated_station(config)
     client = StationClient(f"127.0.0.1:{port}", daemon.tokens.add("bench", Role.OPERATOR))
     client.wait_until_serving()
     return setup, daemon, client
@@ -39,13 +35,7 @@ def _kit(tmp: Path, face_min_score: int | None = None):
 def _start(client: StationClient, setup: SimulatedSetup, seed: int) -> str:
     persona = make_persona("adult", seed)
     setup.kit.present(persona)
-    subject = enrollment_pb2.Subject(
-        nik=persona.nik,
-        name=persona.name,
-        birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=CATEGORY[persona.category],
-    )
+    subject = subject_for(persona)
     return client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=client.metadata
     ).enrollment_id

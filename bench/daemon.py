@@ -17,16 +17,12 @@ def full_enrollment() -> list[Row]:
     from station.client import StationClient
     from station.config import StationConfig
     from station.demo import Operator, Visit
-    from station.server import StationDaemon
-    from station.simulate import SimulatedSetup
+    from station.simulate import start_simulated_station
     from station.v1 import records_pb2
 
     with tempfile.TemporaryDirectory() as tmp:
         config = StationConfig(data_dir=Path(tmp) / "station", listen="127.0.0.1:0")
-        setup = SimulatedSetup(config)
-        daemon = StationDaemon(config, on_prompt=setup.on_prompt)
-        setup.provision(config.station_id, daemon.keys.public_pem())
-        port = daemon.start()
+        setup, daemon, port = start_simulated_station(config)
         try:
             client = StationClient(f"127.0.0.1:{port}", daemon.tokens.add("bench", Role.OPERATOR))
             supervisor = daemon.tokens.add("bench-sup", Role.SUPERVISOR)

@@ -21,7 +21,7 @@ import grpc
 
 from capture.positions import EYES, FINGERS
 from simulator.control import post
-from simulator.personas import make_persona
+from simulator.personas import Persona, make_persona
 from station.client import StationClient, position
 from station.errors import error_reason
 from station.processes import operator_token, spawn_rekam, stop_process, wait_for_json
@@ -78,6 +78,20 @@ VISITS = [
 ]
 
 
+def subject_for(
+    persona: Persona, category: int | None = None, demographics_ref: str = ""
+) -> enrollment_pb2.Subject:
+    """What the operator types in for a simulated resident (category: the persona's own)."""
+    return enrollment_pb2.Subject(
+        nik=persona.nik,
+        name=persona.name,
+        birth_date=persona.birth_date.isoformat(),
+        sex=SEX[persona.sex],
+        category=category or CATEGORY[persona.category],
+        demographics_ref=demographics_ref,
+    )
+
+
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -105,14 +119,7 @@ class Operator:
 
     def enroll(self, visit: Visit, identities: dict[str, enrollment_pb2.Subject]) -> None:
         persona = make_persona(visit.kind, visit.seed)
-        subject = enrollment_pb2.Subject(
-            nik=persona.nik,
-            name=persona.name,
-            birth_date=persona.birth_date.isoformat(),
-            sex=SEX[persona.sex],
-            category=CATEGORY[persona.category],
-            demographics_ref=f"KK-{persona.nik[:6]}-{visit.seed:04d}",
-        )
+        subject = subject_for(persona, demographics_ref=f"KK-{persona.nik[:6]}-{visit.seed:04d}")
         if visit.impostor_of:
             original = identities[visit.impostor_of]
             subject.nik = original.nik[:12] + f"{(int(original.nik[12:]) + 4321) % 10000:04d}"

@@ -10,6 +10,7 @@ from simulator.control import KitControlServer
 from simulator.kit import SimulatedKit
 from simulator.personas import make_persona
 from station.config import StationConfig
+from station.server import StationDaemon
 from uploader.centre_client import CentreClient
 
 log = logging.getLogger(__name__)
@@ -48,3 +49,22 @@ class SimulatedSetup:
         self.kit.close()
         if self.centre is not None:
             self.centre.stop()
+
+
+def start_simulated_station(
+    config: StationConfig, decision_delay: float = 0.5
+) -> tuple[SimulatedSetup, StationDaemon, int]:
+    """A simulated kit (and centre, unless configured) with the daemon serving in this process.
+
+    Returns the setup, the daemon and the bound gRPC port; the caller stops the daemon, then
+    closes the setup.
+    """
+    setup = SimulatedSetup(config, decision_delay=decision_delay)
+    try:
+        daemon = StationDaemon(config, on_prompt=setup.on_prompt)
+        setup.provision(config.station_id, daemon.keys.public_pem())
+        port = daemon.start()
+    except BaseException:
+        setup.close()
+        raise
+    return setup, daemon, port

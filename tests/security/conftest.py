@@ -16,7 +16,7 @@ from station.auth import Role
 from station.client import StationClient
 from station.config import StationConfig, TlsConfig, UploaderConfig
 from station.server import StationDaemon
-from station.simulate import SimulatedSetup
+from station.simulate import SimulatedSetup, start_simulated_station
 
 
 @dataclass
@@ -51,10 +51,7 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecurityKit]:
         metrics_listen="127.0.0.1:0",
         uploader=UploaderConfig(delivery_interval_s=0.2, poll_interval_s=0.2, max_backoff_s=2.0),
     )
-    setup = SimulatedSetup(config, decision_delay=0.2)
-    daemon = StationDaemon(config, on_prompt=setup.on_prompt)
-    setup.provision(config.station_id, daemon.keys.public_pem())
-    port = daemon.start()
+    setup, daemon, port = start_simulated_station(config, decision_delay=0.2)
     tokens = daemon.tokens
     long_ago = datetime.now(UTC) - timedelta(days=120)
     try:

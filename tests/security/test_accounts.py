@@ -177,18 +177,12 @@ def test_a_token_revoked_by_the_cli_is_refused_by_the_running_daemon(kit, capsys
 
 def _start(kit, kind: str, seed: int):
     from simulator.personas import make_persona
-    from station.demo import CATEGORY, SEX
+    from station.demo import subject_for
 
     persona = make_persona(kind, seed)
     kit.setup.kit.present(persona)
     client = kit.client()
-    subject = enrollment_pb2.Subject(
-        nik=persona.nik,
-        name=persona.name,
-        birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=CATEGORY[persona.category],
-    )
+    subject = subject_for(persona)
     record = client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=client.metadata
     )

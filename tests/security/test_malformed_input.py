@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2
 
 from simulator.personas import make_persona
 from station.client import StationClient, position
-from station.demo import CATEGORY, SEX
+from station.demo import subject_for
 from station.errors import error_reason
 from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
 
@@ -21,13 +21,7 @@ BIG = 17 * 1024 * 1024  # over the daemon's 16 MiB message limit
 
 def _subject(**changes: object) -> enrollment_pb2.Subject:
     persona = make_persona("mental_disorder", 33)
-    subject = enrollment_pb2.Subject(
-        nik=persona.nik,
-        name=persona.name,
-        birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=CATEGORY[persona.category],
-    )
+    subject = subject_for(persona)
     for name, value in changes.items():
         setattr(subject, name, value)
     return subject

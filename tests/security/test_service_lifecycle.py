@@ -178,16 +178,10 @@ def test_sigterm_ends_a_running_capture_and_flushes_the_outbox(tmp_path, notify_
 
 def _start_enrollment(client: StationClient) -> str:
     from simulator.personas import make_persona
-    from station.demo import CATEGORY, SEX
+    from station.demo import subject_for
 
     persona = make_persona("adult", 5)
-    subject = enrollment_pb2.Subject(
-        nik=persona.nik,
-        name=persona.name,
-        birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=CATEGORY[persona.category],
-    )
+    subject = subject_for(persona)
     return client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(subject=subject),
         metadata=client.metadata,

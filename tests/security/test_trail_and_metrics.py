@@ -41,15 +41,9 @@ def _forced_capture(kit, client) -> str:
     """Three worn-print attempts under the regular plan, then keep the best (supervisor)."""
     persona = make_persona("elderly", 21)
     kit.setup.kit.present(persona)
-    from station.demo import SEX
+    from station.demo import subject_for
 
-    subject = enrollment_pb2.Subject(
-        nik=persona.nik,
-        name=persona.name,
-        birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=1,  # regular: no relaxed threshold
-    )
+    subject = subject_for(persona, category=1)  # regular: no relaxed threshold
     eid = client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=client.metadata
     ).enrollment_id

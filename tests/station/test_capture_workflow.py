@@ -11,7 +11,7 @@ import pytest
 
 from simulator.personas import make_nik, make_persona
 from station.client import position
-from station.demo import CATEGORY, SEX
+from station.demo import CATEGORY, SEX, subject_for
 from station.errors import error_reason
 from station.v1 import common_pb2, enrollment_pb2
 
@@ -21,13 +21,7 @@ def start(station, kind: str, seed: int, category: int | None = None, on: date |
     persona = make_persona(kind, seed, on=on) if on else make_persona(kind, seed)
     station.setup.kit.present(persona)
     client = station.client()
-    subject = enrollment_pb2.Subject(
-        nik=persona.nik,
-        name=persona.name,
-        birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=category or CATEGORY[persona.category],
-    )
+    subject = subject_for(persona, category=category)
     record = client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=client.metadata
     )

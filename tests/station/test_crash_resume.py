@@ -9,7 +9,7 @@ import pytest
 from simulator.control import post
 from simulator.personas import make_persona
 from station.client import StationClient, position
-from station.demo import CATEGORY, SEX
+from station.demo import subject_for
 from station.processes import kill_process, operator_token, spawn_rekam, stop_process, wait_for_json
 from station.v1 import enrollment_pb2
 
@@ -49,13 +49,7 @@ def test_enrollment_survives_sigkill_and_resumes(data_dir: Path):
         client.wait_until_serving()
         started = client.enrollment.StartEnrollment(
             enrollment_pb2.StartEnrollmentRequest(
-                subject=enrollment_pb2.Subject(
-                    nik=persona.nik,
-                    name=persona.name,
-                    birth_date=persona.birth_date.isoformat(),
-                    sex=SEX[persona.sex],
-                    category=CATEGORY[persona.category],
-                )
+                subject=subject_for(persona)
             ),
             metadata=client.metadata,
         )
@@ -116,13 +110,7 @@ def test_cancelled_enrollment_leaves_nothing_behind(station):
     station.setup.kit.present(persona)
     started = client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(
-            subject=enrollment_pb2.Subject(
-                nik=persona.nik,
-                name=persona.name,
-                birth_date=persona.birth_date.isoformat(),
-                sex=SEX[persona.sex],
-                category=CATEGORY[persona.category],
-            )
+            subject=subject_for(persona)
         ),
         metadata=client.metadata,
     )

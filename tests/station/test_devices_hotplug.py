@@ -13,7 +13,7 @@ import pytest
 from simulator.control import post
 from simulator.personas import make_persona
 from station.client import StationClient, position
-from station.demo import CATEGORY, SEX
+from station.demo import subject_for
 from station.errors import error_reason
 from station.v1 import devices_pb2, enrollment_pb2
 
@@ -109,14 +109,7 @@ def test_watch_shows_detach_then_attach(station, watch, device_id) -> None:
 
 def start_enrollment_with_face(client: StationClient, seed: int) -> str:
     persona = make_persona("adult", seed)
-    subject = enrollment_pb2.Subject(
-        nik=persona.nik,
-        name=persona.name,
-        birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=CATEGORY[persona.category],
-        demographics_ref=f"KK-{seed}",
-    )
+    subject = subject_for(persona, demographics_ref=f"KK-{seed}")
     enrollment = client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=client.metadata
     )
