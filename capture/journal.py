@@ -72,6 +72,9 @@ class EnrollmentJournal:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
         self._aead = AESGCM(key)
+        # Blob names of images already written, per enrollment: (the image, its file name),
+        # so a save encodes only the samples that are new since the last one.
+        self._written: dict[str, dict[int, tuple[np.ndarray, str]]] = {}
 
     # -- files -------------------------------------------------------------------------------
     def _write(self, path: Path, plaintext: bytes) -> None:
@@ -154,10 +157,7 @@ class EnrollmentJournal:
             "trace": "",
         }
         if sample.image is not None:
-            ok, png = cv2.imencode(".png", sample.image)
-            if not ok:
-                raise JournalError("a sample image could not be encoded")
-            data["image"] = self._blob(folder, png.tobytes())
+            data["image"] = self._image_blob(folder, sample.image)
         if sample.trace is not None:
             trace = sample.trace
             payload = json.dumps(
@@ -170,6 +170,18 @@ class EnrollmentJournal:
             ).encode()
             data["trace"] = self._blob(folder, payload)
         return data
+
+    def _image_blob(self, folder: Path, image: np.ndarray) -> str:
+        written = self._written.setdefault(folder.name, {})
+        known = written.get(id(image))
+        if known is not None and known[0] is image and (folder / known[1]).exists():
+            return known[1]
+        ok, png = cv2.imencode(".png", image)
+        if not ok:
+            raise JournalError("a sample image could not be encoded")
+        name = self._blob(folder, png.tobytes())
+        written[id(image)] = (image, name)
+        return name
 
     def _drop_unreferenced(self, folder: Path, state: dict) -> None:
         referenced = {STATE_FILE}
@@ -186,6 +198,7 @@ class EnrollmentJournal:
     def remove(self, enrollment_id: str) -> None:
         """Forget an enrollment (sealed or cancelled): its folder and every sample file."""
         folder = self.root / enrollment_id
+        self._written.pop(enrollment_id, None)
         if folder.exists():
             shutil.rmtree(folder)
             _fsync_dir(self.root)
