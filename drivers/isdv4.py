@@ -13,7 +13,6 @@ proximity (0x20), tip (0x01), side switch (0x02) and eraser (0x04) bits; x and y
 from __future__ import annotations
 
 import contextlib
-import termios
 import threading
 import time
 from dataclasses import dataclass
@@ -35,9 +34,7 @@ from drivers.errors import (
     DeviceUnavailable,
     OperatorText,
 )
-from drivers.serial_ports import find_port, resolve_port
-
-SERIAL_ERRORS = (serial.SerialException, OSError, termios.error)
+from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial
 
 CMD_QUERY = b"*"
 CMD_START = b"1"
@@ -72,7 +69,6 @@ TEXT_CANCELLED = OperatorText(
     id="Pengambilan tanda tangan dibatalkan.",
 )
 
-_READ_SLICE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -251,12 +247,7 @@ class Isdv4SignaturePad(PenDevice):
     def open(self) -> None:
         """Open the port, stop any sampling, query the pad's ranges and firmware."""
         self.close()
-        try:
-            self._serial = serial.Serial(
-                resolve_port(self.port), self.baudrate, timeout=_READ_SLICE_S, write_timeout=1.0
-            )
-        except (*SERIAL_ERRORS, ValueError) as error:
-            raise DeviceUnavailable(f"cannot open {self.port}: {error}", TEXT_UNAVAILABLE) from None
+        self._serial = open_serial(self.port, self.baudrate, TEXT_UNAVAILABLE)
         try:
             self.query = self._query()
         except BaseException:

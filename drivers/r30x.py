@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import struct
-import termios
 import threading
 import time
 
@@ -36,9 +35,7 @@ from drivers.errors import (
     ProtocolError,
 )
 from drivers.r30x_protocol import Confirmation, Instruction, LedColour, LedMode, Pid
-from drivers.serial_ports import find_port, resolve_port
-
-SERIAL_ERRORS = (serial.SerialException, OSError, termios.error)
+from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial
 
 FINGER_POSITIONS = FINGER_NAMES
 
@@ -74,7 +71,6 @@ TEXT_SENSOR = OperatorText(
     id="Pemindai sidik jari gagal membaca jari. Bersihkan kacanya lalu coba lagi.",
 )
 
-_READ_SLICE_S = 0.05
 _DRAIN_QUIET_S = 0.1
 _DRAIN_LIMIT_S = 2.0
 _BAUD_MULTIPLIERS = (1, 2, 4, 6, 12)
@@ -145,12 +141,10 @@ class R30xFingerprintScanner(ImageDevice):
         """Open the port, verify the password, read parameters and identity."""
         self.close()
         try:
-            self._serial = serial.Serial(
-                resolve_port(self.port), self.baudrate, timeout=_READ_SLICE_S, write_timeout=1.0
-            )
-        except (*SERIAL_ERRORS, ValueError) as error:
+            self._serial = open_serial(self.port, self.baudrate, TEXT_UNAVAILABLE)
+        except DeviceUnavailable:
             self.status = DeviceStatus.DISCONNECTED
-            raise DeviceUnavailable(f"cannot open {self.port}: {error}", TEXT_UNAVAILABLE) from None
+            raise
         try:
             self._handshake()
             self.system_parameters = self.read_system_parameters()

@@ -10,11 +10,15 @@ USB vendor id, product id and (optionally) serial number, looked up with
 from __future__ import annotations
 
 import os
+import termios
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import serial
 from serial.tools import list_ports
 from serial.tools.list_ports_common import ListPortInfo
+
+from drivers.errors import DeviceUnavailable, OperatorText
 
 USB_SERIAL_PREFIX = "usb-serial:"
 
@@ -83,3 +87,16 @@ def _path_present(port: str) -> bool:
     if "://" in port:
         return True  # a pyserial URL: only opening it tells
     return os.path.exists(port)
+
+
+SERIAL_ERRORS = (serial.SerialException, OSError, termios.error)
+READ_SLICE_S = 0.05
+
+
+def open_serial(port: str, baudrate: int, unavailable: OperatorText) -> serial.Serial:
+    """Open ``port`` (a path, a pyserial URL or ``usb-serial:VID:PID[/SERIAL]``) for a driver:
+    short read slices so callers stay responsive to cancel; DeviceUnavailable on failure."""
+    try:
+        return serial.Serial(resolve_port(port), baudrate, timeout=READ_SLICE_S, write_timeout=1.0)
+    except (*SERIAL_ERRORS, ValueError) as error:
+        raise DeviceUnavailable(f"cannot open {port}: {error}", unavailable) from None

@@ -129,11 +129,11 @@ def test_every_rpc_but_health_needs_a_valid_token(kit):
 
 def test_an_expired_token_is_refused_with_its_own_reason(kit):
     with pytest.raises(grpc.RpcError) as caught:
-        _list_devices(kit, kit.expired_token)
+        _list_devices(kit, kit.extra_tokens["expired"])
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error_reason(caught.value) == "TOKEN_EXPIRED"
     assert "expired" in caught.value.details()
-    client = kit.client(kit.expired_token, language="id")
+    client = kit.client(kit.extra_tokens["expired"], language="id")
     with pytest.raises(grpc.RpcError) as caught:
         client.devices.ListDevices(devices_pb2.ListDevicesRequest(), metadata=client.metadata)
     client.close()
@@ -195,7 +195,7 @@ def test_an_exception_needs_a_supervisors_own_valid_token(kit, approver):
         "": "",
         "operator": kit.operator_token,
         "technician": kit.technician_token,
-        "expired": kit.expired_token,
+        "expired": kit.extra_tokens["expired"],
     }
     client, eid = _start(kit, "amputee", 41)
     try:

@@ -195,7 +195,7 @@ def test_malformed_requests_get_a_proper_status(kit, enrollment_id, name):
 )
 def test_bad_credentials_are_refused_and_the_daemon_keeps_serving(kit, label, metadata, reason):
     if metadata == "expired":
-        metadata = [("authorization", f"Bearer {kit.expired_token}")]
+        metadata = [("authorization", f"Bearer {kit.extra_tokens['expired']}")]
     client = kit.client("")
     try:
         for call in (

@@ -29,7 +29,7 @@ def enrolled(kit):
     visit = Visit("Amputee", "amputee", 14, records_pb2.RECORD_STATUS_PRINT_READY_RECORD)
     Operator(client, kit.supervisor_token, report=lambda _line: None).enroll(visit, {})
     forced = _forced_capture(kit, client)
-    expired = kit.client(kit.expired_token)
+    expired = kit.client(kit.extra_tokens["expired"])
     with pytest.raises(grpc.RpcError):
         expired.devices.ListDevices(devices_pb2.ListDevicesRequest(), metadata=expired.metadata)
     expired.close()
@@ -112,7 +112,7 @@ def test_the_trail_holds_no_tokens_identities_or_images(kit, enrolled):
     for secret in (
         kit.operator_token,
         kit.supervisor_token,
-        kit.expired_token,
+        kit.extra_tokens["expired"],
         persona.nik,
         persona.name,
     ):
