@@ -74,7 +74,11 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def build_uploader(outbox: Outbox, config: StationConfig) -> Uploader:
+def build_uploader(
+    outbox: Outbox,
+    config: StationConfig,
+    on_purged: Callable[[list[str]], None] | None = None,
+) -> Uploader:
     """The uploader the ``[uploader]`` section describes (sink, caps, retention)."""
     settings = config.uploader
     sink: Sink | None = None
@@ -101,6 +105,7 @@ def build_uploader(outbox: Outbox, config: StationConfig) -> Uploader:
         package_retention=settings.package_retention_s,
         purge_interval=settings.purge_interval_s,
         sink=sink,
+        on_purged=on_purged,
     )
 
 
@@ -143,7 +148,7 @@ class StationDaemon:
         self.devices = DeviceManager(config.devices)
         self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.keys = StationKeys.load_or_create(data_dir / "keys")
-        self.uploader = build_uploader(self.outbox, config)
+        self.uploader = build_uploader(self.outbox, config, on_purged=self._audit_purged)
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
         )
@@ -213,6 +218,10 @@ class StationDaemon:
         self.port = 0
         self.metrics_endpoint: MetricsEndpoint | None = None
         self._join_status: Callable[[], None] | None = None
+
+    def _audit_purged(self, record_ids: list[str]) -> None:
+        for record_id in record_ids:
+            self.audit.append("station", "package_purged", record_id)
 
     def start(self) -> int:
         """Open devices, bind, start serving and delivering; returns the bound port."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 
 from uploader.centre_client import CentreClient
 from uploader.delivery import DeliveryWorker, Sink
@@ -28,11 +29,18 @@ class PackagePurger(BackgroundWorker):
 
     name = "rekam-purger"
 
-    def __init__(self, outbox: Outbox, retention: float, interval: float = 3600.0) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        retention: float,
+        interval: float = 3600.0,
+        on_purged: Callable[[list[str]], None] | None = None,
+    ) -> None:
         super().__init__()
         self.outbox = outbox
         self.retention = retention
         self.interval = interval
+        self.on_purged = on_purged
         self.purged = 0
 
     def run_once(self, now: float | None = None) -> int:
@@ -43,6 +51,8 @@ class PackagePurger(BackgroundWorker):
             return 0
         if purged:
             log.info("purged %d delivered packages past retention", len(purged))
+            if self.on_purged is not None:
+                self.on_purged(purged)
         self.purged += len(purged)
         return len(purged)
 
@@ -76,6 +86,7 @@ class Uploader:
         max_resends: int = 3,
         package_retention: float | None = None,
         purge_interval: float = 3600.0,
+        on_purged: Callable[[list[str]], None] | None = None,
         sink: Sink | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -98,7 +109,7 @@ class Uploader:
             max_concurrent=max_concurrent_uploads,
         )
         self.purger = (
-            PackagePurger(outbox, package_retention, purge_interval)
+            PackagePurger(outbox, package_retention, purge_interval, on_purged)
             if package_retention is not None
             else None
         )

@@ -216,5 +216,11 @@ def test_watch_follows_delivery_and_packages_are_purged_after_retention(kit):
         assert wait_until(lambda: outbox.get("W-1").package_path is None)
         assert not (outbox.packages_dir / "W-1.pkg").exists()
         assert outbox.get("W-1").state == RecordState.PRINT_READY_RECORD  # the row stays
+        assert wait_until(
+            lambda: any(
+                e.action == "package_purged" and e.target == "W-1"
+                for e in kit.daemon.audit.entries()
+            )
+        )
     finally:
         kit.daemon.uploader.stop()
