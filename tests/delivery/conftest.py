@@ -166,7 +166,7 @@ def seaweed(tmp_path_factory) -> Iterator[Seaweed]:
     finally:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(3)  # its data is a temp dir: no need to wait out a slow shutdown
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
