@@ -34,7 +34,7 @@ from drivers.errors import (
     DeviceUnavailable,
     OperatorText,
 )
-from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial
+from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial, serial_errors_as_unplug
 
 CMD_QUERY = b"*"
 CMD_START = b"1"
@@ -364,20 +364,14 @@ class Isdv4SignaturePad(PenDevice):
 
     def _read(self) -> bytes:
         port = self._port()
-        try:
+        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
             return port.read(max(1, port.in_waiting))
-        except SERIAL_ERRORS as error:
-            raise DeviceUnavailable(f"{self.port}: {error}", TEXT_UNAVAILABLE) from None
 
     def _write(self, data: bytes) -> None:
-        try:
+        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
             self._port().write(data)
-        except SERIAL_ERRORS as error:
-            raise DeviceUnavailable(f"{self.port}: {error}", TEXT_UNAVAILABLE) from None
 
     def _reset_input(self) -> None:
-        try:
+        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
             self._port().reset_input_buffer()
-        except SERIAL_ERRORS as error:
-            raise DeviceUnavailable(f"{self.port}: {error}", TEXT_UNAVAILABLE) from None
         self._parser = Isdv4StreamParser()

@@ -35,7 +35,7 @@ from drivers.errors import (
     ProtocolError,
 )
 from drivers.r30x_protocol import Confirmation, Instruction, LedColour, LedMode, Pid
-from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial
+from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial, serial_errors_as_unplug
 
 FINGER_POSITIONS = FINGER_NAMES
 
@@ -417,24 +417,17 @@ class R30xFingerprintScanner(ImageDevice):
             self._decoder.feed(self._read_available(port))
 
     def _read_available(self, port: serial.Serial) -> bytes:
-        try:
-            waiting = port.in_waiting
-            return port.read(max(1, waiting))
-        except SERIAL_ERRORS as error:
-            raise DeviceUnavailable(f"{self.port}: {error}", TEXT_UNAVAILABLE) from None
+        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
+            return port.read(max(1, port.in_waiting))
 
     def _write(self, data: bytes) -> None:
-        try:
+        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
             self._port().write(data)
-        except SERIAL_ERRORS as error:
-            raise DeviceUnavailable(f"{self.port}: {error}", TEXT_UNAVAILABLE) from None
 
     def _discard_input(self) -> None:
         self._decoder.clear()
-        try:
+        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
             self._port().reset_input_buffer()
-        except SERIAL_ERRORS as error:
-            raise DeviceUnavailable(f"{self.port}: {error}", TEXT_UNAVAILABLE) from None
 
     def _drain(self) -> None:
         """Swallow the rest of a damaged transfer: read until the line is quiet."""

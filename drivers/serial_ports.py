@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import termios
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import serial
@@ -91,6 +92,15 @@ def _path_present(port: str) -> bool:
 
 SERIAL_ERRORS = (serial.SerialException, OSError, termios.error)
 READ_SLICE_S = 0.05
+
+
+@contextmanager
+def serial_errors_as_unplug(port: str, unavailable: OperatorText) -> Iterator[None]:
+    """Turn a serial error on ``port`` (cable pulled, adapter gone) into DeviceUnavailable."""
+    try:
+        yield
+    except SERIAL_ERRORS as error:
+        raise DeviceUnavailable(f"{port}: {error}", unavailable) from None
 
 
 def open_serial(port: str, baudrate: int, unavailable: OperatorText) -> serial.Serial:
