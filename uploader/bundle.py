@@ -21,8 +21,9 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from uploader.files import fsync_dir, write_durably
 from uploader.keys import StationKeys
-from uploader.outbox import Outbox, _fsync_dir, write_durably
+from uploader.outbox import Outbox
 from uploader.package import valid_identifier
 
 FORMAT = "rekam-bundle/1"
@@ -114,7 +115,7 @@ def export_bundle(
         write_durably(staging / SIGNATURE, keys.sign(manifest).hex().encode())
         write_durably(staging / MANIFEST, manifest)
         os.replace(staging, final)
-        _fsync_dir(destination)
+        fsync_dir(destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

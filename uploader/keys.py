@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from uploader.files import write_durably
+
 STATION_PRIVATE_FILE = "station_ed25519.pem"
 STATION_PUBLIC_FILE = "station_ed25519.pub.pem"
 CENTRE_PRIVATE_FILE = "centre_x25519.pem"
@@ -84,24 +86,6 @@ def _prepare_dir(directory: Path) -> None:
     os.chmod(directory, 0o700)
 
 
-def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` durably to a new file created with ``mode`` (never world-readable)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _read_private(path: Path) -> bytes:
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
@@ -154,10 +138,10 @@ class StationKeys:
             keys = cls(key)
         else:
             keys = cls.generate()
-            _write_private(private_path, _private_pem(keys.private_key))
+            write_durably(private_path, _private_pem(keys.private_key))
         public_path = folder / STATION_PUBLIC_FILE
         if not public_path.exists():
-            _write_private(public_path, keys.public_pem())
+            write_durably(public_path, keys.public_pem())
         return keys
 
 
@@ -203,10 +187,10 @@ class CentreKeys:
                 raise KeyFileError(f"{private_path} is not an X25519 private key")
         else:
             key = X25519PrivateKey.generate()
-            _write_private(private_path, _private_pem(key))
+            write_durably(private_path, _private_pem(key))
         target = Path(public_path) if public_path else folder / CENTRE_PUBLIC_FILE
         if not target.exists() or target.read_bytes() != public_pem(key.public_key()):
-            _write_private(target, public_pem(key.public_key()), mode=0o644)
+            write_durably(target, public_pem(key.public_key()), mode=0o644)
         return cls(key, target)
 
 

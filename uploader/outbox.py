@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from uploader.files import fsync_dir, write_durably, writer_alive
 from uploader.package import SealedPackage, valid_identifier
 
 log = logging.getLogger(__name__)
@@ -182,57 +183,6 @@ _COLUMNS = (
 Listener = Callable[[StatusChange], None]
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _writer_alive(temporary: Path) -> bool:
-    """Whether the process named in ``.<file>.<pid>.<thread>.tmp`` may still be writing it.
-
-    A temporary carrying this process's own pid is another outbox's in this process unless it
-    is over a minute old (a previous process that had the same pid, as in containers).
-    """
-    try:
-        pid = int(temporary.name.split(".")[-3])
-    except (IndexError, ValueError):
-        return False
-    if pid == os.getpid():
-        try:
-            return time.time() - temporary.stat().st_mtime < 60
-        except FileNotFoundError:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def write_durably(path: Path, data: bytes) -> None:
-    """temp file -> write -> fsync -> rename -> fsync directory."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 class Outbox:
     """Durable, thread-safe store of sealed records and their delivery state.
 
@@ -278,7 +228,7 @@ class Outbox:
     def _remove_stale_temporaries(self) -> None:
         """Delete temporaries left by a process that died mid-write (never a live writer's)."""
         for tmp in self.packages_dir.glob(".*.tmp"):
-            if not _writer_alive(tmp):
+            if not writer_alive(tmp):
                 tmp.unlink(missing_ok=True)
 
     # -- disk space --------------------------------------------------------------------------
@@ -535,7 +485,7 @@ class Outbox:
                     )
                 purged.append(record_id)
             if purged:
-                _fsync_dir(self.packages_dir)
+                fsync_dir(self.packages_dir)
         return purged
 
     # -- reads -------------------------------------------------------------------------------

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from uploader.files import write_durably
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stations (
@@ -60,21 +61,6 @@ class CentreRecord:
     received_at: float
     updated_at: float
     decide_at: float | None
-
-
-def write_file_durably(path: Path, data: bytes) -> None:
-    """temp -> fsync -> rename -> fsync directory."""
-    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class CentreStore:
@@ -146,7 +132,7 @@ class CentreStore:
     ) -> None:
         """Store the package file, then the row, its templates and its RECEIVED ingest-log entry
         in one transaction (a crash keeps all of them or none)."""
-        write_file_durably(self.package_path(record.record_id), package)
+        write_durably(self.package_path(record.record_id), package)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
