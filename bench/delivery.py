@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.report import Row
+from domain.files import write_durably
 from simulator.centre import CentreServer
 from simulator.centre.samples import small_record
 from simulator.faultproxy import FaultPlan, FaultProxy
 from uploader.centre_client import CentreClient
-from uploader.files import write_durably
 from uploader.keys import StationKeys, load_centre_public_key
 from uploader.outbox import Outbox, RecordState
 from uploader.package import SealedPackage, seal

@@ -10,27 +10,10 @@ from enum import StrEnum
 
 import numpy as np
 
-# Finger positions in ANSI/NIST-ITL friction-ridge code order: index + 1 is the code
-# (1 = right thumb ... 10 = left little).
-FINGER_NAMES: tuple[str, ...] = (
-    "right_thumb",
-    "right_index",
-    "right_middle",
-    "right_ring",
-    "right_little",
-    "left_thumb",
-    "left_index",
-    "left_middle",
-    "left_ring",
-    "left_little",
-)
+from domain.vocabulary import FINGERS, Modality
 
-
-class Modality(StrEnum):
-    FINGERPRINT = "fingerprint"
-    FACE = "face"
-    IRIS = "iris"
-    SIGNATURE = "signature"
+# Finger positions in ANSI/NIST-ITL friction-ridge code order: index + 1 is the code.
+FINGER_NAMES: tuple[str, ...] = tuple(p.value for p in FINGERS)
 
 
 class DeviceStatus(StrEnum):

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from uploader.files import fsync_dir, write_durably
+from domain.files import fsync_dir, write_durably
 from uploader.keys import StationKeys
 from uploader.outbox import Outbox
 from uploader.package import valid_identifier

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from uploader.files import write_durably
+from domain.files import write_durably
 
 STATION_PRIVATE_FILE = "station_ed25519.pem"
 STATION_PUBLIC_FILE = "station_ed25519.pub.pem"

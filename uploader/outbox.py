@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from uploader.files import fsync_dir, write_durably, writer_alive
+from domain.files import fsync_dir, write_durably, writer_alive
 from uploader.package import SealedPackage, valid_identifier
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from uploader.files import write_durably
+from domain.files import write_durably
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stations (
