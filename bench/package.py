@@ -7,8 +7,8 @@ import time
 from datetime import UTC, date, datetime
 
 from bench.report import Row
+from domain.vocabulary import FINGERS, Category, Sex
 from uploader.content import (
-    FINGER_POSITIONS,
     ImageSample,
     RecordContent,
     SignatureSample,
@@ -34,7 +34,7 @@ def full_record(seed: int = 1) -> RecordContent:
             1,
             False,
         )
-        for name, code in FINGER_POSITIONS.items()
+        for name, code in ((f, f.finger_code) for f in FINGERS)
     ]
     samples.append(
         ImageSample("face", "face", render_face(640, 480, FaceKnobs(), seed), 92, 1, False)
@@ -50,7 +50,12 @@ def full_record(seed: int = 1) -> RecordContent:
         operator="bench",
         supervisor="",
         subject=Subject(
-            "3174010101900001", "Bench Resident", date(1990, 1, 1), "F", "adult", "BENCH-REF"
+            "3174010101900001",
+            "Bench Resident",
+            date(1990, 1, 1),
+            Sex.FEMALE,
+            Category.REGULAR,
+            "BENCH-REF",
         ),
         samples=samples,
         signature=signature,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from capture.positions import modality_of
 from capture.subject import Subject
-from drivers.base import Modality, SignatureTrace
+from domain.vocabulary import Modality, Position
+from drivers.base import SignatureTrace
 from quality.base import QualityResult
 from quality.config import QualityConfig
 
@@ -29,7 +29,7 @@ def assessor_lookup(config: QualityConfig) -> Callable[[str, Subject], Callable]
     from quality.signature import assess_signature
 
     def lookup(position: str, subject: Subject) -> Callable:
-        modality = modality_of(position)
+        modality = Position(position).modality
         if modality is Modality.FINGERPRINT:
             return lambda image: assess_fingerprint(image, config.fingerprint)
         if modality is Modality.FACE:

@@ -10,10 +10,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from capture.plan import CapturePlan
-from capture.positions import FACE, modality_of
 from capture.subject import Subject
-from drivers.base import Modality, SignatureTrace
+from domain.categories import CategoryPolicy
+from domain.vocabulary import Modality, Position
+from drivers.base import SignatureTrace
 from quality.base import QualityResult
 
 
@@ -47,7 +47,7 @@ class Sample:
 
     @property
     def modality(self) -> Modality:
-        return modality_of(self.position)
+        return Position(self.position).modality
 
     @property
     def meets_threshold(self) -> bool:
@@ -70,7 +70,7 @@ class Enrollment:
     """One resident's enrollment, from StartEnrollment to sealing or cancellation."""
 
     subject: Subject
-    plan: CapturePlan
+    plan: CategoryPolicy  # the resident category's rules: positions, attempts, relaxed
     operator: str
     enrollment_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: EnrollmentState = EnrollmentState.IN_PROGRESS
@@ -91,7 +91,7 @@ class Enrollment:
         sample = self.samples.get(position)
         if sample is None:
             return False
-        return sample.approved if position == FACE else True
+        return sample.approved if position == Position.FACE else True
 
     def missing(self) -> list[str]:
         """Planned positions that are not done, in plan order."""

@@ -24,8 +24,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
-from capture.plan import Category, plan_for
 from capture.subject import Subject
+from domain.categories import policy_for
+from domain.vocabulary import Category
 from drivers.base import PenPoint, SignatureTrace
 from quality.base import QualityResult, Reason
 
@@ -227,7 +228,7 @@ class EnrollmentJournal:
         )
         enrollment = Enrollment(
             subject=subject,
-            plan=plan_for(subject.category),
+            plan=policy_for(subject.category),
             operator=state["operator"],
             enrollment_id=state["enrollment_id"],
             state=EnrollmentState.IN_PROGRESS,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from capture.plan import MINIMUM_RECORDING_AGE, Category, age_on
+from domain.categories import MINIMUM_RECORDING_AGE
+from domain.vocabulary import Category, Sex, age_on, nik_birth_date_part
 from drivers.errors import OperatorText
 
 
@@ -23,15 +24,9 @@ class Subject:
     nik: str
     name: str
     birth_date: date
-    sex: str  # "male" | "female"
+    sex: Sex | str  # a Sex; "" when the operator chose none
     category: Category
     demographics_ref: str = ""
-
-
-def nik_birth_date_part(birth_date: date, sex: str) -> str:
-    """Digits 7..12 of a NIK: DDMMYY, with 40 added to the day for women."""
-    day = birth_date.day + (40 if sex == "female" else 0)
-    return f"{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}"
 
 
 def validate_subject(subject: Subject, today: date) -> None:
@@ -60,7 +55,7 @@ def validate_subject(subject: Subject, today: date) -> None:
             "NAME_MISSING",
             OperatorText("Enter the resident's name.", "Isi nama penduduk."),
         )
-    if subject.sex not in ("male", "female"):
+    if subject.sex not in tuple(Sex):
         raise SubjectInvalid(
             "SEX_MISSING",
             OperatorText("Choose the resident's sex.", "Pilih jenis kelamin penduduk."),
@@ -70,7 +65,7 @@ def validate_subject(subject: Subject, today: date) -> None:
             "BIRTH_DATE_INVALID",
             OperatorText("The birth date is in the future.", "Tanggal lahir ada di masa depan."),
         )
-    expected = nik_birth_date_part(subject.birth_date, subject.sex)
+    expected = nik_birth_date_part(subject.birth_date, Sex(subject.sex))
     if nik[6:12] != expected:
         raise SubjectInvalid(
             "NIK_BIRTH_DATE_MISMATCH",

@@ -22,22 +22,15 @@ from capture.enrollment import (
 from capture.errors import ErrorKind, WorkflowError
 from capture.journal import EnrollmentJournal
 from capture.messages import POSITION_NAMES, position_list
-from capture.plan import plan_for, record_flags
-from capture.positions import FACE, modality_of
 from capture.subject import Subject, SubjectInvalid, validate_subject
-from drivers.base import Device, Modality
+from domain.categories import policy_for
+from domain.vocabulary import EXCEPTION_KINDS, Modality, Position, position
+from drivers.base import Device
 from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError, OperatorText
 from quality.base import QualityResult
 
 # How long a new capture waits for a cancelled one to release the device and enrollment.
 WIND_DOWN_S = 3.0
-
-EXCEPTION_KINDS: dict[Modality, frozenset[str]] = {
-    Modality.FINGERPRINT: frozenset({"amputated", "bandaged", "unusable"}),
-    Modality.IRIS: frozenset({"blind", "eye_absent", "unusable"}),
-    Modality.SIGNATURE: frozenset({"signature_line", "cannot_sign"}),
-    Modality.FACE: frozenset(),
-}
 
 
 @dataclass(frozen=True)
@@ -127,11 +120,12 @@ class EnrollmentWorkflow:
             validate_subject(subject, self.today())
         except SubjectInvalid as exc:
             raise WorkflowError(ErrorKind.INVALID_ARGUMENT, exc.reason, exc.text) from exc
+        policy = policy_for(subject.category)
         enrollment = Enrollment(
             subject=subject,
-            plan=plan_for(subject.category),
+            plan=policy,
             operator=operator,
-            flags=record_flags(subject.category, subject.birth_date, self.today()),
+            flags=policy.record_flags(subject.birth_date, self.today()),
         )
         self.store.add(enrollment)
         self._save(enrollment)
@@ -169,9 +163,9 @@ class EnrollmentWorkflow:
             )
         return enrollment
 
-    def _planned_position(self, enrollment: Enrollment, position: str) -> Modality:
+    def _planned_position(self, enrollment: Enrollment, name: str) -> Modality:
         try:
-            modality = modality_of(position)
+            modality = position(name).modality
         except ValueError as exc:
             raise WorkflowError(
                 ErrorKind.INVALID_ARGUMENT,
@@ -181,15 +175,15 @@ class EnrollmentWorkflow:
                     "Pilih jari, mata, wajah, atau tanda tangan.",
                 ),
             ) from exc
-        if position not in enrollment.plan.positions:
-            name = POSITION_NAMES[position]
+        if name not in enrollment.plan.positions:
+            label = POSITION_NAMES[name]
             raise WorkflowError(
                 ErrorKind.INVALID_ARGUMENT,
                 "POSITION_NOT_IN_PLAN",
                 OperatorText(
-                    f"The {name.en} is not recorded for a resident of category "
+                    f"The {label.en} is not recorded for a resident of category "
                     f"{enrollment.plan.category.value.replace('_', ' ')}.",
-                    f"{name.id.capitalize()} tidak direkam untuk penduduk kategori ini.",
+                    f"{label.id.capitalize()} tidak direkam untuk penduduk kategori ini.",
                 ),
             )
         return modality
@@ -221,7 +215,7 @@ class EnrollmentWorkflow:
                     f"{POSITION_NAMES[position].id.capitalize()} sudah ditandai pengecualian.",
                 ),
             )
-        if modality is not Modality.FACE and not enrollment.is_done(FACE):
+        if modality is not Modality.FACE and not enrollment.is_done(Position.FACE):
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "FACE_NOT_APPROVED",
@@ -521,7 +515,7 @@ class EnrollmentWorkflow:
         missing = enrollment.missing()
         if missing:
             names = position_list(missing)
-            face_unapproved = FACE in missing and FACE in enrollment.samples
+            face_unapproved = Position.FACE in missing and Position.FACE in enrollment.samples
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "MODALITY_MISSING",
@@ -562,7 +556,7 @@ class EnrollmentWorkflow:
 
 def _previous_finger(enrollment: Enrollment, position: str) -> str:
     """The finger planned just before ``position`` (or "" for the first)."""
-    fingers = [p for p in enrollment.plan.positions if modality_of(p) is Modality.FINGERPRINT]
+    fingers = [p for p in enrollment.plan.positions if p.modality is Modality.FINGERPRINT]
     index = fingers.index(position)
     return fingers[index - 1] if index > 0 else ""
 

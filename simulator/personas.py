@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import cv2
 import numpy as np
 
+from domain.vocabulary import Category, Sex, nik_birth_date_part
 from simulator.synth.face import FaceKnobs, render_face
 from simulator.synth.fingerprint import FingerKnobs, FingerSpec, render_capture
 from simulator.synth.iris import IrisKnobs, IrisSpec, render_both_eyes
@@ -23,12 +24,12 @@ from simulator.synth.signature import SignatureKnobs, make_signature
 
 KINDS = ("adult", "elderly", "amputee", "blind", "student", "mental_disorder")
 _CATEGORY = {
-    "adult": "regular",
-    "elderly": "elderly",
-    "amputee": "disabled",
-    "blind": "disabled",
-    "student": "student",
-    "mental_disorder": "mental_disorder",
+    "adult": Category.REGULAR,
+    "elderly": Category.ELDERLY,
+    "amputee": Category.DISABLED,
+    "blind": Category.DISABLED,
+    "student": Category.STUDENT,
+    "mental_disorder": Category.MENTAL_DISORDER,
 }
 _AGE_RANGE = {
     "adult": (20, 60),
@@ -60,10 +61,9 @@ _AMPUTATED = frozenset({2, 3})  # right index, right middle
 _NOISE_FRAMES = 4
 
 
-def make_nik(region: str, birth_date: date, sex: str, serial: int) -> str:
+def make_nik(region: str, birth_date: date, sex: Sex, serial: int) -> str:
     """A 16-digit NIK: region code, birth date DDMMYY (DD + 40 for women), 4-digit serial."""
-    day = birth_date.day + (40 if sex == "F" else 0)
-    return f"{region}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
+    return f"{region}{nik_birth_date_part(birth_date, sex)}{serial:04d}"
 
 
 def _years_before(day: date, years: int) -> date:
@@ -79,8 +79,8 @@ class Persona:
     nik: str
     name: str
     birth_date: date
-    sex: str  # "M" or "F"
-    category: str
+    sex: Sex
+    category: Category
     fingers: dict[int, FingerSpec | None]
     finger_knobs: FingerKnobs
     right_eye: IrisSpec | None
@@ -145,11 +145,11 @@ def make_persona(kind: str, seed: int, *, on: date | None = None) -> Persona:
         raise ValueError(f"unknown persona kind {kind!r}; expected one of {', '.join(KINDS)}")
     on = on or date.today()
     rng = np.random.default_rng([seed, KINDS.index(kind), 0x9E25])
-    sex = "F" if rng.random() < 0.5 else "M"
+    sex = Sex.FEMALE if rng.random() < 0.5 else Sex.MALE
     low, high = _AGE_RANGE[kind]
     age = int(rng.integers(low, high + 1))
     birth_date = _years_before(on, age) - timedelta(days=int(rng.integers(1, 330)))
-    given = _FEMALE_NAMES if sex == "F" else _MALE_NAMES
+    given = _FEMALE_NAMES if sex is Sex.FEMALE else _MALE_NAMES
     name = f"{given[int(rng.integers(len(given)))]} {_FAMILY_NAMES[int(rng.integers(20))]}"
     nik = make_nik(str(rng.choice(_REGIONS)), birth_date, sex, int(rng.integers(1, 10000)))
     # Biometric identity comes from (kind, seed) only.

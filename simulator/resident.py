@@ -6,11 +6,11 @@ from typing import Protocol
 
 import numpy as np
 
-from drivers.base import FINGER_NAMES
+from domain.vocabulary import FINGERS
 
 # Finger positions by ANSI/NIST-ITL friction-ridge position code (1 = right thumb ... 10 = left
 # little). Eyes: "right_eye", "left_eye".
-FINGER_POSITIONS: dict[int, str] = dict(enumerate(FINGER_NAMES, start=1))
+FINGER_POSITIONS: dict[int, str] = {finger.finger_code: finger.value for finger in FINGERS}
 
 
 class SimulatedResident(Protocol):

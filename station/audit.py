@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from capture.positions import modality_of
+from domain.vocabulary import position
 from station import convert
 from station.auth import AuthListener, Operator, Refusal, TokenCheck, TokenStore
 from station.observing import FinishedCall
@@ -251,7 +251,7 @@ def capture_outcome(call: FinishedCall) -> str:
 
 def capture_modality(call: FinishedCall) -> str:
     try:
-        return modality_of(_position(call.request.position)).value
+        return position(_position(call.request.position)).modality.value
     except ValueError:
         return "invalid"
 

@@ -8,17 +8,24 @@ import cv2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
-from capture.plan import Category
-from capture.positions import ALL_POSITIONS
 from capture.subject import Subject
-from drivers.base import Device, DeviceStatus, Modality
+from domain.vocabulary import (
+    ALL_POSITIONS,
+    EXCEPTION_KINDS,
+    Category,
+    ExceptionKind,
+    Modality,
+    Position,
+    Sex,
+)
+from drivers.base import Device, DeviceStatus
 from quality.base import QualityResult
 from station.v1 import common_pb2, devices_pb2, enrollment_pb2
 
-POSITION_TO_PB: dict[str, int] = {
-    name: common_pb2.Position.Value(f"POSITION_{name.upper()}") for name in ALL_POSITIONS
+POSITION_TO_PB: dict[Position, int] = {
+    p: common_pb2.Position.Value(f"POSITION_{p.name}") for p in ALL_POSITIONS
 }
-POSITION_FROM_PB: dict[int, str] = {value: name for name, value in POSITION_TO_PB.items()}
+POSITION_FROM_PB: dict[int, Position] = {value: p for p, value in POSITION_TO_PB.items()}
 CATEGORY_TO_PB: dict[Category, int] = {
     c: common_pb2.ResidentCategory.Value(f"RESIDENT_CATEGORY_{c.name}") for c in Category
 }
@@ -33,21 +40,14 @@ STATE_FROM_PB: dict[int, EnrollmentState] = {v: k for k, v in STATE_TO_PB.items(
 DEVICE_STATUS_TO_PB: dict[DeviceStatus, int] = {
     s: devices_pb2.DeviceStatus.Value(f"DEVICE_STATUS_{s.name}") for s in DeviceStatus
 }
-EXCEPTION_KINDS: tuple[str, ...] = (
-    "amputated",
-    "bandaged",
-    "unusable",
-    "blind",
-    "eye_absent",
-    "signature_line",
-    "cannot_sign",
-)
-EXCEPTION_TO_PB: dict[str, int] = {
-    k: enrollment_pb2.ExceptionKind.Value(f"EXCEPTION_KIND_{k.upper()}") for k in EXCEPTION_KINDS
+# The kinds an operator may mark (NOT_REQUIRED comes from the category policy, not the API).
+EXCEPTION_TO_PB: dict[ExceptionKind, int] = {
+    k: enrollment_pb2.ExceptionKind.Value(f"EXCEPTION_KIND_{k.name}")
+    for k in sorted(set().union(*EXCEPTION_KINDS.values()))
 }
-EXCEPTION_FROM_PB: dict[int, str] = {v: k for k, v in EXCEPTION_TO_PB.items()}
-SEX_FROM_PB = {common_pb2.SEX_MALE: "male", common_pb2.SEX_FEMALE: "female"}
-SEX_TO_PB = {v: k for k, v in SEX_FROM_PB.items()}
+EXCEPTION_FROM_PB: dict[int, ExceptionKind] = {v: k for k, v in EXCEPTION_TO_PB.items()}
+SEX_TO_PB: dict[Sex, int] = {s: common_pb2.Sex.Value(f"SEX_{s.name}") for s in Sex}
+SEX_FROM_PB: dict[int, Sex] = {v: k for k, v in SEX_TO_PB.items()}
 
 
 def timestamp(moment: datetime | None) -> Timestamp | None:

@@ -19,23 +19,15 @@ from pathlib import Path
 
 import grpc
 
-from capture.positions import EYES, FINGERS
+from domain.vocabulary import EYES, FINGERS
 from simulator.control import post
 from simulator.personas import Persona, make_persona
 from station.client import StationClient, position
+from station.convert import CATEGORY_TO_PB, SEX_TO_PB
 from station.errors import error_reason
 from station.processes import operator_token, spawn_rekam, stop_process, wait_for_json
-from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
+from station.v1 import devices_pb2, enrollment_pb2, records_pb2
 
-CATEGORY = {
-    "regular": common_pb2.RESIDENT_CATEGORY_REGULAR,
-    "elderly": common_pb2.RESIDENT_CATEGORY_ELDERLY,
-    "disabled": common_pb2.RESIDENT_CATEGORY_DISABLED,
-    "bedridden": common_pb2.RESIDENT_CATEGORY_BEDRIDDEN,
-    "mental_disorder": common_pb2.RESIDENT_CATEGORY_MENTAL_DISORDER,
-    "student": common_pb2.RESIDENT_CATEGORY_STUDENT,
-}
-SEX = {"M": common_pb2.SEX_MALE, "F": common_pb2.SEX_FEMALE}
 FINAL = {
     records_pb2.RECORD_STATUS_PRINT_READY_RECORD,
     records_pb2.RECORD_STATUS_DUPLICATE_RECORD,
@@ -86,8 +78,8 @@ def subject_for(
         nik=persona.nik,
         name=persona.name,
         birth_date=persona.birth_date.isoformat(),
-        sex=SEX[persona.sex],
-        category=category or CATEGORY[persona.category],
+        sex=SEX_TO_PB[persona.sex],
+        category=category or CATEGORY_TO_PB[persona.category],
         demographics_ref=demographics_ref,
     )
 

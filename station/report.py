@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from capture.plan import Category
+from domain.categories import report_categories
+from domain.messages import Message, msg
+from domain.vocabulary import Category
 from station.audit import AuditLog
 
 UNKNOWN_CATEGORY = "unknown"
@@ -20,44 +22,41 @@ UNKNOWN_CATEGORY = "unknown"
 
 @dataclass(frozen=True)
 class Column:
+    """One outcome column; its heading is the catalogue's REPORT_COLUMN_<KEY>."""
+
     key: str
-    en: str
-    id: str
     states: frozenset[str] = frozenset()
+
+    @property
+    def heading(self) -> Message:
+        return msg(f"REPORT_COLUMN_{self.key.upper()}")
 
 
 # Outcome columns in the order the table shows them; each counts records in these states.
 OUTCOMES: tuple[Column, ...] = (
-    Column("awaiting_delivery", "Awaiting delivery", "Menunggu kirim", frozenset({"SEALED"})),
-    Column(
-        "at_centre",
-        "At the centre",
-        "Di pusat",
-        frozenset({"SENT_FOR_ENROLLMENT", "RECEIVED_AT_CENTRAL"}),
-    ),
-    Column("print_ready", "Print ready", "Siap cetak", frozenset({"PRINT_READY_RECORD"})),
-    Column("duplicate", "Duplicate", "Ganda", frozenset({"DUPLICATE_RECORD"})),
-    Column("adjudicate", "Adjudication", "Adjudikasi", frozenset({"ADJUDICATE_RECORD"})),
+    Column("awaiting_delivery", frozenset({"SEALED"})),
+    Column("at_centre", frozenset({"SENT_FOR_ENROLLMENT", "RECEIVED_AT_CENTRAL"})),
+    Column("print_ready", frozenset({"PRINT_READY_RECORD"})),
+    Column("duplicate", frozenset({"DUPLICATE_RECORD"})),
+    Column("adjudicate", frozenset({"ADJUDICATE_RECORD"})),
     Column(
         "failed_at_centre",
-        "Failed at centre",
-        "Gagal di pusat",
         frozenset({"ENROLL_FAILURE_AT_CENTRAL", "SEARCH_FAILURE_AT_CENTRAL"}),
     ),
-    Column("rejected", "Rejected", "Ditolak", frozenset({"DEAD_LETTER"})),
+    Column("rejected", frozenset({"DEAD_LETTER"})),
 )
-RECORDED = Column("recorded", "Recorded", "Terekam")
-CANCELLED = Column("cancelled", "Cancelled", "Dibatalkan")
-CATEGORY_NAMES: dict[str, tuple[str, str]] = {
-    Category.REGULAR.value: ("Regular", "Umum"),
-    Category.ELDERLY.value: ("Elderly", "Lansia"),
-    Category.DISABLED.value: ("Disabled", "Disabilitas"),
-    Category.BEDRIDDEN.value: ("Bedridden", "Terbaring sakit"),
-    Category.MENTAL_DISORDER.value: ("Mental disorder", "ODGJ"),
-    Category.STUDENT.value: ("Student", "Pelajar"),
-    UNKNOWN_CATEGORY: ("Unknown", "Tidak diketahui"),
-}
+RECORDED = Column("recorded")
+CANCELLED = Column("cancelled")
 COLUMNS: tuple[Column, ...] = (RECORDED, *OUTCOMES, CANCELLED)
+# Report rows: the category policies in their report order, then any unknown category.
+CATEGORY_ROWS: tuple[str, ...] = tuple(p.category.value for p in report_categories())
+
+
+def row_name(category: str, language: str) -> str:
+    """A row's category name, capitalised, in ``language``."""
+    code = Category(category).message_code if category in CATEGORY_ROWS else "CATEGORY_UNKNOWN"
+    name = msg(code).render(language)
+    return name[:1].upper() + name[1:]
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -78,12 +77,12 @@ class MonthlyReport:
     counts: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, category: str, column: str) -> None:
-        row = category if category in CATEGORY_NAMES else UNKNOWN_CATEGORY
+        row = category if category in CATEGORY_ROWS else UNKNOWN_CATEGORY
         self.counts.setdefault(row, Counter())[column] += 1
 
     def rows(self) -> list[tuple[str, dict[str, int]]]:
         """Every known category (zeros included), an unknown row if any, then the total."""
-        order = [c.value for c in Category]
+        order = list(CATEGORY_ROWS)
         if UNKNOWN_CATEGORY in self.counts:
             order.append(UNKNOWN_CATEGORY)
         rows = [
@@ -103,24 +102,18 @@ class MonthlyReport:
         return out.getvalue()
 
     def to_table(self, language: str = "en") -> str:
-        """A fixed-width table with headings in English or Bahasa Indonesia."""
-        use_id = language == "id"
-        title = (
-            f"Laporan perekaman bulan {self.year:04d}-{self.month:02d}"
-            if use_id
-            else f"Recordings in {self.year:04d}-{self.month:02d}"
-        )
+        """A fixed-width table with headings in ``language`` (a catalogue language)."""
+        title = msg("REPORT_TITLE", month=f"{self.year:04d}-{self.month:02d}").render(language)
         header = [
-            "Kategori" if use_id else "Category",
-            *(c.id if use_id else c.en for c in COLUMNS),
+            msg("REPORT_CATEGORY").render(language),
+            *(c.heading.render(language) for c in COLUMNS),
         ]
         body = []
         for category, values in self.rows():
             if category == "total":
-                name = "Jumlah" if use_id else "Total"
+                name = msg("REPORT_TOTAL").render(language)
             else:
-                en, idn = CATEGORY_NAMES[category]
-                name = idn if use_id else en
+                name = row_name(category, language)
             body.append([name, *(str(values[c.key]) for c in COLUMNS)])
         widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
 

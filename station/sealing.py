@@ -8,8 +8,7 @@ from pathlib import Path
 
 from capture.enrollment import Enrollment
 from capture.errors import ErrorKind, WorkflowError
-from capture.plan import Category
-from capture.positions import EYES, SIGNATURE, modality_of
+from domain.vocabulary import ExceptionKind, Position
 from drivers.errors import OperatorText
 from station.devices import DeviceManager
 from station.services.enrollment import SealReceipt
@@ -19,19 +18,6 @@ from uploader.outbox import DiskSpaceLow, Outbox, OutboxError
 from uploader.package import seal
 
 log = logging.getLogger(__name__)
-
-# The workflow's exception kinds in the record's vocabulary.
-RECORD_EXCEPTION = {
-    ("fingerprint", "amputated"): "amputated",
-    ("fingerprint", "bandaged"): "bandaged",
-    ("fingerprint", "unusable"): "unable_to_print",
-    ("iris", "blind"): "blind",
-    ("iris", "eye_absent"): "missing",
-    ("iris", "unusable"): "unable_to_capture",
-    ("signature", "signature_line"): "line_accepted",
-    ("signature", "cannot_sign"): "unable_to_sign",
-}
-
 
 def approvers(enrollment: Enrollment) -> list[str]:
     """Every supervisor who approved an exception or a forced capture, in order, once each."""
@@ -53,49 +39,50 @@ def record_content(
     samples: list[ImageSample] = []
     signature: SignatureSample | None = None
     for position in enrollment.plan.positions:
-        modality = modality_of(position).value
         mark = enrollment.exceptions.get(position)
         sample = enrollment.samples.get(position)
-        if position == SIGNATURE:
-            if mark is not None and sample is None:
-                signature = SignatureSample([], 0, 0, 0, RECORD_EXCEPTION[(modality, mark.kind)])
-            elif sample is not None and sample.trace is not None:
+        exception = mark.kind if mark is not None else ""
+        if position == Position.SIGNATURE:
+            if sample is not None and sample.trace is not None:
                 trace = sample.trace
                 signature = SignatureSample(
                     [(p.t_ms, p.x, p.y, p.pressure, p.touching) for p in trace.points],
                     trace.max_x,
                     trace.max_y,
                     trace.max_pressure,
-                    RECORD_EXCEPTION[(modality, mark.kind)] if mark else "",
+                    exception,
                 )
+            elif mark is not None:
+                signature = SignatureSample([], 0, 0, 0, exception)
             continue
         if mark is not None:
             samples.append(
                 ImageSample(
                     position,
-                    modality,
+                    position.modality,
                     None,
                     0,
                     enrollment.attempts.get(position, 0),
                     False,
-                    RECORD_EXCEPTION[(modality, mark.kind)],
+                    exception,
                 )
             )
         elif sample is not None:
             samples.append(
                 ImageSample(
                     position,
-                    modality,
+                    position.modality,
                     sample.image,
                     sample.quality.score,
                     sample.attempts,
                     sample.forced,
                 )
             )
-    if enrollment.plan.category is Category.MENTAL_DISORDER:
-        samples.extend(
-            ImageSample(eye, "iris", None, 0, 0, False, "mental_condition") for eye in EYES
-        )
+    samples.extend(
+        ImageSample(position, position.modality, None, 0, 0, False, ExceptionKind.NOT_REQUIRED)
+        for position in enrollment.plan.skipped_positions
+        if position != Position.SIGNATURE
+    )
     flags = list(enrollment.flags)
     flags.extend(
         f"FORCED:{s.position}:{s.forced_approved_by}"
@@ -117,7 +104,7 @@ def record_content(
             name=subject.name,
             birth_date=subject.birth_date,
             sex=subject.sex,
-            category=subject.category.value,
+            category=subject.category,
             demographics_ref=subject.demographics_ref,
         ),
         samples=samples,

@@ -7,27 +7,7 @@ from datetime import date, datetime
 
 import numpy as np
 
-# ANSI/NIST-ITL friction-ridge position codes (1 = right thumb ... 10 = left little).
-FINGER_POSITIONS: dict[str, int] = {
-    "right_thumb": 1,
-    "right_index": 2,
-    "right_middle": 3,
-    "right_ring": 4,
-    "right_little": 5,
-    "left_thumb": 6,
-    "left_index": 7,
-    "left_middle": 8,
-    "left_ring": 9,
-    "left_little": 10,
-}
-FINGER_NAMES: dict[int, str] = {code: name for name, code in FINGER_POSITIONS.items()}
-EYE_POSITIONS: tuple[str, str] = ("right_eye", "left_eye")
-FACE_POSITION = "face"
-
-# Exceptions an operator may record for a sample that could not be captured normally.
-FINGER_EXCEPTIONS = ("amputated", "unable_to_print", "bandaged", "worn")
-EYE_EXCEPTIONS = ("blind", "missing", "unable_to_capture", "mental_condition")
-SIGNATURE_EXCEPTIONS = ("unable_to_sign", "line_accepted")
+from domain.vocabulary import Category, Modality, Position, Sex
 
 
 @dataclass
@@ -37,8 +17,8 @@ class Subject:
     nik: str
     name: str
     birth_date: date
-    sex: str
-    category: str
+    sex: Sex
+    category: Category
     demographics_ref: str
 
 
@@ -46,12 +26,12 @@ class Subject:
 class ImageSample:
     """One captured image: fingerprint (uint8 grey, 500 ppi), face (uint8 BGR) or iris (grey).
 
-    ``image`` may be None when ``exception`` is set (e.g. "amputated", "unable_to_print",
-    "blind"). ``quality`` is the 0..100 score of the kept capture.
+    ``image`` may be None when ``exception`` is set (an ``ExceptionKind``: "amputated",
+    "blind", "not_required", ...). ``quality`` is the 0..100 score of the kept capture.
     """
 
-    position: str
-    modality: str
+    position: Position
+    modality: Modality
     image: np.ndarray | None
     quality: int
     attempts: int

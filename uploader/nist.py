@@ -34,7 +34,8 @@ import numpy as np
 import wsq  # noqa: F401  (registers the WSQ codec with Pillow)
 from PIL import Image
 
-from uploader.content import EYE_POSITIONS, FINGER_NAMES, FINGER_POSITIONS, RecordContent
+from domain.vocabulary import EYES, FINGERS, ExceptionKind, Position
+from uploader.content import RecordContent
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -45,8 +46,15 @@ QUALITY_VENDOR = "0000"  # no registered vendor id: the station's own 0..100 qua
 QUALITY_PRODUCT = "1"
 FACE_JP2_LEVEL = 40
 IRIS_JP2_LEVEL = 42
-AMPUTATION_CODES = {"amputated": "XX", "unable_to_print": "UP", "bandaged": "UP"}
-EYE_DAMAGE_CODES = {"missing": "MA"}  # any other eye exception: "UC" unable to capture
+# ANSI/NIST-ITL 1-2011 amputated-or-bandaged codes: XX amputated, UP unable to print.
+AMPUTATION_CODES = {
+    ExceptionKind.AMPUTATED: "XX",
+    ExceptionKind.UNUSABLE: "UP",
+    ExceptionKind.BANDAGED: "UP",
+}
+# Type-17 damaged or missing eye: MA missing; any other exception: UC unable to capture.
+EYE_DAMAGE_CODES = {ExceptionKind.EYE_ABSENT: "MA"}
+FINGER_BY_CODE: dict[int, Position] = {finger.finger_code: finger for finger in FINGERS}
 SIGNATURE_END = 255
 
 
@@ -181,11 +189,11 @@ def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary
         if sample.position in seen:
             raise TransactionError(f"{sample.position}: more than one sample for this position")
         seen.add(sample.position)
-        if sample.position in FINGER_POSITIONS:
+        if sample.position in FINGERS:
             record, summary = _finger_record(sample, content.station_id, day)
-        elif sample.position in EYE_POSITIONS:
+        elif sample.position in EYES:
             record, summary = _iris_record(sample, content.station_id, day)
-        elif sample.position == "face":
+        elif sample.position == Position.FACE:
             record, summary = _face_record(sample, content.station_id, day)
         else:
             raise TransactionError(f"unknown sample position {sample.position!r}")
@@ -193,7 +201,7 @@ def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary
         idc += 1
         msg += record
         summaries.append(summary)
-    if content.signature is not None and content.signature.exception != "unable_to_sign":
+    if content.signature is not None and content.signature.exception != ExceptionKind.CANNOT_SIGN:
         record = _signature_record(content)
         record.IDC = idc
         msg += record
@@ -201,7 +209,7 @@ def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary
 
 
 def _finger_record(sample, station_id: str, day: str):
-    code = FINGER_POSITIONS[sample.position]
+    code = Position(sample.position).finger_code
     r = nistitl.AsciiRecord(14)
     r.IMP = "0"
     r.SRC = station_id
@@ -254,7 +262,7 @@ def _face_record(sample, station_id: str, day: str):
 
 def _iris_record(sample, station_id: str, day: str):
     r = nistitl.AsciiRecord(17)
-    r._3 = "1" if sample.position == "right_eye" else "2"
+    r._3 = "1" if sample.position == Position.RIGHT_EYE else "2"
     r._4 = station_id
     r._5 = day
     if sample.image is None:
@@ -359,11 +367,11 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
             "birth_date": str(record._13),
         }
     elif record.type == 14:
-        name = FINGER_NAMES[int(record.FGP)]
+        name = FINGER_BY_CODE[int(record.FGP)]
         amp = record["AMP"]
         if amp is not None:
             codes = {sf[0]: sf[1] for sf in _subfields(amp.value) if len(sf) >= 2}
-            code = codes.get(str(FINGER_POSITIONS[name]), "UP")
+            code = codes.get(str(name.finger_code), "UP")
             com = record["COM"]
             out.finger_exceptions[name] = str(com.value) if com is not None else code
             return

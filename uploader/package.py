@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from domain.vocabulary import ExceptionKind
 from uploader import errors
 from uploader.content import RecordContent
 from uploader.keys import StationKeys, key_id, raw_public_bytes
@@ -175,7 +176,7 @@ def build_manifest(
         "samples": [s.to_dict() for s in summaries],
         "quality": quality_summary(summaries),
         "signature": {
-            "present": signature is not None and signature.exception != "unable_to_sign",
+            "present": signature is not None and signature.exception != ExceptionKind.CANNOT_SIGN,
             "points": len(signature.points) if signature else 0,
             "encoding": "Type-8 vector",
             "exception": signature.exception if signature else "missing",

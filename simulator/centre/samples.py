@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
+from domain.vocabulary import FINGERS, Category, Sex
 from uploader.content import (
-    FINGER_POSITIONS,
     ImageSample,
     RecordContent,
     SignatureSample,
@@ -22,7 +22,7 @@ def small_record(record_id: str, index: int, station_id: str = "KIT-01") -> Reco
     ``index`` makes the person and NIK unique."""
     rng = np.random.default_rng(index)
     samples = []
-    for name in FINGER_POSITIONS:
+    for name in FINGERS:
         if name in ("right_index", "left_index"):
             image = rng.integers(0, 255, (288, 256), dtype=np.uint8)
             samples.append(ImageSample(name, "fingerprint", image, 60, 1, False))
@@ -40,7 +40,9 @@ def small_record(record_id: str, index: int, station_id: str = "KIT-01") -> Reco
         station_id=station_id,
         operator="op-1",
         supervisor="sup-1",
-        subject=Subject(nik, "Resident", date(1980, 1, 1), "F", "adult", f"DEM-{nik}"),
+        subject=Subject(
+            nik, "Resident", date(1980, 1, 1), Sex.FEMALE, Category.REGULAR, f"DEM-{nik}"
+        ),
         samples=samples,
         signature=SignatureSample(points, 24576, 18432, 1023),
         started_at=datetime.now(UTC),

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.messages import SOURCE_LANGUAGE, languages
 from station.config import StationConfig
 
 
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", help="TOML configuration file")
     parser.add_argument("--data-dir", help="override [station] data_dir")
     parser.add_argument("--csv", help="also write the CSV to this file ('-': CSV on stdout only)")
-    parser.add_argument("--language", choices=("en", "id"), default="en")
+    parser.add_argument("--language", choices=languages(), default=SOURCE_LANGUAGE)
     parser.add_argument(
         "--timezone",
         help="the office's zone for month boundaries, e.g. Asia/Jakarta (default: local)",

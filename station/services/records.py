@@ -10,7 +10,7 @@ from pathlib import Path
 
 import grpc
 
-from capture.plan import Category
+from domain.vocabulary import Category
 from drivers.errors import OperatorText
 from station import convert
 from station.auth import TokenStore, caller

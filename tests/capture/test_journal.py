@@ -9,15 +9,16 @@ import numpy as np
 
 from capture.enrollment import Enrollment, ExceptionMark, Sample
 from capture.journal import EnrollmentJournal, load_or_create_key
-from capture.plan import Category, plan_for
 from capture.subject import Subject
+from domain.categories import policy_for
+from domain.vocabulary import Category
 from drivers.base import PenPoint, SignatureTrace
 from quality.base import QualityResult, Reason
 
 
 def enrollment_with_samples() -> Enrollment:
     subject = Subject("3174051203900001", "Siti", date(1990, 3, 12), "male", Category.ELDERLY)
-    enrollment = Enrollment(subject=subject, plan=plan_for(Category.ELDERLY), operator="ani")
+    enrollment = Enrollment(subject=subject, plan=policy_for(Category.ELDERLY), operator="ani")
     rng = np.random.default_rng(1)
     enrollment.samples["face"] = Sample(
         "face",

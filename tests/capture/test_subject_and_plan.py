@@ -2,10 +2,20 @@ from datetime import date
 
 import pytest
 
-from capture.plan import NOT_PRINT_ELIGIBLE_FLAG, Category, age_on, plan_for, record_flags
-from capture.positions import EYES, FINGERS, finger_code, modality_of
-from capture.subject import Subject, SubjectInvalid, nik_birth_date_part, validate_subject
-from drivers.base import Modality
+from capture.subject import Subject, SubjectInvalid, validate_subject
+from domain.categories import NOT_PRINT_ELIGIBLE_FLAG, policy_for
+from domain.vocabulary import (
+    EYES,
+    FINGERS,
+    Category,
+    Modality,
+    Position,
+    Sex,
+    age_on,
+    finger_at,
+    nik_birth_date_part,
+    position,
+)
 
 TODAY = date(2026, 11, 23)
 
@@ -27,7 +37,7 @@ def test_valid_subject_passes():
 
 
 def test_female_nik_day_has_forty_added():
-    assert nik_birth_date_part(date(1990, 3, 12), "female") == "520390"
+    assert nik_birth_date_part(date(1990, 3, 12), Sex.FEMALE) == "520390"
     validate_subject(make(nik="3174055203900001", sex="female"), TODAY)
 
 
@@ -55,27 +65,32 @@ def test_invalid_subjects_are_refused_with_a_reason(overrides, reason):
 def test_student_under_17_is_flagged_not_print_eligible():
     sixteen = date(2010, 1, 5)
     assert age_on(sixteen, TODAY) == 16
-    assert record_flags(Category.STUDENT, sixteen, TODAY) == [NOT_PRINT_ELIGIBLE_FLAG]
-    assert record_flags(Category.STUDENT, date(2009, 1, 5), TODAY) == []
+    assert policy_for(Category.STUDENT).record_flags(sixteen, TODAY) == [NOT_PRINT_ELIGIBLE_FLAG]
+    assert policy_for(Category.STUDENT).record_flags(date(2009, 1, 5), TODAY) == []
 
 
 def test_mental_disorder_plan_skips_iris_and_others_take_everything():
-    assert not set(EYES) & set(plan_for(Category.MENTAL_DISORDER).positions)
+    assert not set(EYES) & set(policy_for(Category.MENTAL_DISORDER).positions)
     for category in Category:
-        positions = plan_for(category).positions
+        positions = policy_for(category).positions
         assert positions[0] == "face"
         assert set(FINGERS) <= set(positions)
         assert positions[-1] == "signature"
 
 
 def test_only_relaxed_categories_relax_fingerprints():
-    assert Modality.FINGERPRINT in plan_for(Category.ELDERLY).relaxed
-    assert not plan_for(Category.REGULAR).relaxed
-    assert not plan_for(Category.STUDENT).relaxed
+    assert Modality.FINGERPRINT in policy_for(Category.ELDERLY).relaxed
+    assert not policy_for(Category.REGULAR).relaxed
+    assert not policy_for(Category.STUDENT).relaxed
 
 
 def test_positions():
-    assert finger_code("right_thumb") == 1 and finger_code("left_little") == 10
-    assert modality_of("left_eye") is Modality.IRIS
+    assert Position.RIGHT_THUMB.finger_code == 1 and Position.LEFT_LITTLE.finger_code == 10
+    assert [finger_at(code) for code in range(1, 11)] == list(FINGERS)
+    assert position("left_eye").modality is Modality.IRIS
     with pytest.raises(ValueError):
-        modality_of("nose")
+        position("nose")
+    with pytest.raises(ValueError):
+        _ = Position.FACE.finger_code
+    with pytest.raises(ValueError):
+        finger_at(11)

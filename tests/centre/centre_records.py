@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import numpy as np
 from ridge_patterns import Finger, capture
 
+from domain.vocabulary import FINGERS, Category, Sex
 from uploader.content import (
-    FINGER_POSITIONS,
     ImageSample,
     RecordContent,
     SignatureSample,
@@ -27,7 +27,7 @@ def person_record(
 ) -> RecordContent:
     """A record of synthetic ``person``; ``attempt`` varies every capture's conditions."""
     samples = []
-    for name, code in FINGER_POSITIONS.items():
+    for name, code in ((f, f.finger_code) for f in FINGERS):
         finger = Finger.random(person * 100 + code)
         image = capture(finger, seed=attempt * 1000 + person * 100 + code)
         samples.append(ImageSample(name, "fingerprint", image, 70, 1, False))
@@ -43,7 +43,9 @@ def person_record(
         station_id=station_id,
         operator="op-1",
         supervisor="sup-1",
-        subject=Subject(nik, "Resident", date(1988, 3, 4), "M", "adult", f"DEM-{nik}"),
+        subject=Subject(
+            nik, "Resident", date(1988, 3, 4), Sex.MALE, Category.REGULAR, f"DEM-{nik}"
+        ),
         samples=samples,
         signature=SignatureSample(points, 24576, 18432, 1023),
         started_at=datetime.now(UTC),

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from domain.vocabulary import EYES, FINGERS
 from uploader.content import (
-    EYE_POSITIONS,
-    FINGER_POSITIONS,
     ImageSample,
     RecordContent,
     SignatureSample,
@@ -39,10 +38,10 @@ def small_record(record_id: str = "REC-FUZZ-1") -> RecordContent:
             False,
             "" if name == "right_index" else "amputated",
         )
-        for name in FINGER_POSITIONS
+        for name in FINGERS
     ]
     samples.append(ImageSample("face", "face", np.full((160, 120, 3), 128, np.uint8), 80, 1, False))
-    samples.extend(ImageSample(eye, "iris", None, 0, 1, False, "blind") for eye in EYE_POSITIONS)
+    samples.extend(ImageSample(eye, "iris", None, 0, 1, False, "blind") for eye in EYES)
     signature = SignatureSample(
         points=[(i * 7, 1000 + 60 * i, 3000, 300, True) for i in range(20)],
         max_x=24576,

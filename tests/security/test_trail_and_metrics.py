@@ -11,7 +11,7 @@ import pytest
 from command_runner import run_command
 from prometheus_client.parser import text_string_to_metric_families
 
-from capture.positions import EYES, FINGERS
+from domain.vocabulary import EYES, FINGERS
 from simulator.personas import make_persona
 from station.audit import AuditLog
 from station.client import position

@@ -11,7 +11,8 @@ import pytest
 
 from simulator.personas import make_nik, make_persona
 from station.client import position
-from station.demo import CATEGORY, SEX, subject_for
+from station.convert import CATEGORY_TO_PB, SEX_TO_PB
+from station.demo import subject_for
 from station.errors import error_reason
 from station.v1 import common_pb2, enrollment_pb2
 
@@ -104,7 +105,7 @@ def test_student_from_16_is_recorded_but_not_print_eligible(station):
         nik=young.nik,
         name=young.name,
         birth_date=young.birth_date.isoformat(),
-        sex=SEX[young.sex],
+        sex=SEX_TO_PB[young.sex],
         category=common_pb2.RESIDENT_CATEGORY_STUDENT,
     )
     with pytest.raises(grpc.RpcError) as caught:
@@ -202,8 +203,8 @@ def test_slow_client_gets_frames_dropped_not_queued(station):
         nik=make_nik(persona.nik[:6], claimed, persona.sex, int(persona.nik[12:])),
         name=persona.name,
         birth_date=claimed.isoformat(),
-        sex=SEX[persona.sex],
-        category=CATEGORY[persona.category],
+        sex=SEX_TO_PB[persona.sex],
+        category=CATEGORY_TO_PB[persona.category],
     )
     eid = client.enrollment.StartEnrollment(
         enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=client.metadata

@@ -14,13 +14,14 @@ import imagecodecs
 import numpy as np
 import pytest
 
+from domain.vocabulary import FINGERS, Category, Sex
 from simulator.synth.face import FaceKnobs, render_face
 from simulator.synth.fingerprint import FingerKnobs, FingerSpec, quantise_4bit, render_capture
 from simulator.synth.iris import IrisKnobs, IrisSpec, render_eye
 from simulator.synth.signature import make_signature, to_pen_reports
 from station.commands import inspect as inspect_command
 from station.commands import quality as quality_command
-from uploader.content import FINGER_POSITIONS, ImageSample, RecordContent, SignatureSample, Subject
+from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
 from uploader.keys import STATION_PUBLIC_FILE, CentreKeys, StationKeys
 from uploader.nist import encode_wsq
 from uploader.package import read_header, seal
@@ -199,7 +200,7 @@ def full_record(seed: int) -> RecordContent:
             1,
             False,
         )
-        for name, code in FINGER_POSITIONS.items()
+        for name, code in ((f, f.finger_code) for f in FINGERS)
     ]
     samples.append(
         ImageSample("face", "face", render_face(640, 480, FaceKnobs(), seed), 90, 1, False)
@@ -214,7 +215,9 @@ def full_record(seed: int) -> RecordContent:
         station_id="KIT-BENCH",
         operator="op-ani",
         supervisor="",
-        subject=Subject("3174010101900001", "Ani", date(1990, 1, 1), "F", "adult", "KK-0001"),
+        subject=Subject(
+            "3174010101900001", "Ani", date(1990, 1, 1), Sex.FEMALE, Category.REGULAR, "KK-0001"
+        ),
         samples=samples,
         signature=SignatureSample(to_pen_reports(make_signature(seed), *pad), *pad, 1023),
     )

@@ -89,13 +89,14 @@ def test_record_names_every_approving_supervisor_and_forced_capture():
     import numpy as np
 
     from capture.enrollment import Enrollment, ExceptionMark, Sample
-    from capture.plan import Category, plan_for
     from capture.subject import Subject
+    from domain.categories import policy_for
+    from domain.vocabulary import Category
     from quality.base import QualityResult
     from station.sealing import record_content
 
     subject = Subject("3174051203900001", "Siti", date(1990, 3, 12), "male", Category.REGULAR)
-    enrollment = Enrollment(subject=subject, plan=plan_for(Category.REGULAR), operator="ani")
+    enrollment = Enrollment(subject=subject, plan=policy_for(Category.REGULAR), operator="ani")
     finger = np.full((288, 256), 128, np.uint8)
     enrollment.samples["right_thumb"] = Sample(
         "right_thumb",

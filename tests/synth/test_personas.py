@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from domain.vocabulary import Sex
 from quality.iris import assess_iris
 from simulator.personas import KINDS, make_nik, make_persona
 from simulator.resident import SimulatedResident
@@ -15,8 +16,8 @@ ON = date(2025, 3, 1)
 
 
 def test_nik_encodes_region_birth_date_and_sex() -> None:
-    assert make_nik("317101", date(1987, 5, 9), "M", 12) == "3171010905870012"
-    assert make_nik("317101", date(1987, 5, 9), "F", 12) == "3171014905870012"
+    assert make_nik("317101", date(1987, 5, 9), Sex.MALE, 12) == "3171010905870012"
+    assert make_nik("317101", date(1987, 5, 9), Sex.FEMALE, 12) == "3171014905870012"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -26,7 +27,7 @@ def test_persona_demographics(kind: str) -> None:
     for method in ("fingerprint", "face_frame", "iris_frame", "signature"):
         assert callable(getattr(resident, method))
     assert len(persona.nik) == 16 and persona.nik.isdigit()
-    day = int(persona.nik[6:8]) - (40 if persona.sex == "F" else 0)
+    day = int(persona.nik[6:8]) - (40 if persona.sex is Sex.FEMALE else 0)
     assert day == persona.birth_date.day
     assert persona.nik[8:12] == persona.birth_date.strftime("%m%y")
     assert len(persona.name.split()) == 2

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import skimage.data
 
+from domain.vocabulary import FINGERS, Category, Sex
 from uploader.content import (
-    FINGER_POSITIONS,
     ImageSample,
     RecordContent,
     SignatureSample,
@@ -70,7 +70,7 @@ def full_record(
     blind: tuple[str, ...] = (),
 ) -> RecordContent:
     samples = []
-    for name, code in FINGER_POSITIONS.items():
+    for name, code in ((f, f.finger_code) for f in FINGERS):
         if name in amputated:
             samples.append(ImageSample(name, "fingerprint", None, 0, 1, False, "amputated"))
         else:
@@ -87,7 +87,9 @@ def full_record(
         station_id=station_id,
         operator="op-siti",
         supervisor="sup-budi",
-        subject=Subject(nik, "Siti Aminah", date(1990, 1, 1), "F", "adult", "DEMO-" + nik),
+        subject=Subject(
+            nik, "Siti Aminah", date(1990, 1, 1), Sex.FEMALE, Category.REGULAR, "DEMO-" + nik
+        ),
         samples=samples,
         signature=signature(),
         devices=[{"device_id": "fingerprint-0", "vendor": "ZhianTec", "model": "R307"}],

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sample_records import full_record
 
+from domain.vocabulary import FINGERS
 from uploader import errors
-from uploader.content import FINGER_POSITIONS
 from uploader.keys import CentreKeys, StationKeys
 from uploader.nist import TransactionError, parse_transaction
 from uploader.package import MAGIC, open_package, read_header, seal, verify_package
@@ -44,7 +44,7 @@ def test_round_trip_decodes_every_record(record, sealed, station, centre):
 
     assert opened.record_id == "REC-0001" and opened.station_id == "KIT-01"
     originals = {s.position: s for s in record.samples}
-    assert set(opened.fingerprints) == set(FINGER_POSITIONS) - {"left_little"}
+    assert set(opened.fingerprints) == set(FINGERS) - {"left_little"}
     for position, image in opened.fingerprints.items():
         original = originals[position].image
         assert image.shape == original.shape and image.dtype == np.uint8
@@ -186,15 +186,15 @@ def test_separator_characters_cannot_reach_the_transaction(station, centre):
         seal(record, station, centre.public_key)
 
 
-def test_unable_to_sign_leaves_out_type_8(station, centre):
+def test_cannot_sign_leaves_out_type_8(station, centre):
     record = full_record(record_id="REC-NOSIGN")
-    record.signature.exception = "unable_to_sign"
+    record.signature.exception = "cannot_sign"
     opened = open_package(
         seal(record, station, centre.public_key).data, centre.private_key, trusted(station)
     )
     assert opened.signature_vectors == []
     assert opened.manifest["signature"]["present"] is False
-    assert {"position": "signature", "exception": "unable_to_sign"} in opened.manifest["exceptions"]
+    assert {"position": "signature", "exception": "cannot_sign"} in opened.manifest["exceptions"]
 
 
 def test_random_mutations_only_raise_package_errors(sealed, station, centre):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sample_records import full_record
 
-from uploader.content import FINGER_POSITIONS
+from domain.vocabulary import FINGERS, finger_at
 from uploader.keys import CentreKeys, StationKeys
 from uploader.nist import build_transaction, decode_wsq, parse_transaction, signature_vectors
 from uploader.package import open_package, seal
@@ -36,7 +36,7 @@ def record():
     content = full_record(amputated=("left_little",), blind=("left_eye",))
     by_position = {s.position: s for s in content.samples}
     by_position["right_little"].image = None
-    by_position["right_little"].exception = "unable_to_print"
+    by_position["right_little"].exception = "unusable"
     by_position["left_ring"].exception = "worn"  # kept with its best image
     return content
 
@@ -83,7 +83,7 @@ def test_type1_and_type2_fields(built, record):
         2: 0,
         10: record.subject.nik,
         11: record.subject.demographics_ref,
-        12: "adult",
+        12: "regular",
         13: "19900101",
     }
     assert type2[1] == len(records[1].NIST)  # 2.001 LEN is the record's length
@@ -94,12 +94,12 @@ def test_type14_fields_for_every_finger(built, record):
     originals = {s.position: s for s in record.samples}
     prints = {int(fields(r)[13]): fields(r) for r in records if r.type == 14}
     assert sorted(prints) == list(range(1, 11))
-    for name, code in FINGER_POSITIONS.items():
+    for name, code in ((f, f.finger_code) for f in FINGERS):
         found, sample = prints[code], originals[name]
         common = {3: "0", 4: "KIT-01", 5: DAY, 13: str(code)}
         assert {k: found[k] for k in common} == common
         if sample.image is None:
-            expected_amp = {"amputated": "XX", "unable_to_print": "UP"}[sample.exception]
+            expected_amp = {"amputated": "XX", "unusable": "UP"}[sample.exception]
             assert found[18] == [[str(code), expected_amp]]
             assert found[20] == sample.exception
             assert 999 not in found and 24 not in found
@@ -190,9 +190,9 @@ def test_type8_signature_vectors_are_exact(built, record):
 
 def test_missing_eye_is_coded_ma(record):
     content = full_record(blind=("left_eye",))
-    next(s for s in content.samples if s.position == "left_eye").exception = "missing"
+    next(s for s in content.samples if s.position == "left_eye").exception = "eye_absent"
     data, _ = build_transaction(content)
-    assert parse_transaction(data).eye_exceptions == {"left_eye": "missing"}
+    assert parse_transaction(data).eye_exceptions == {"left_eye": "eye_absent"}
     message = nistitl.Message()
     message.parse(data)
     left = next(r for r in message if r.type == 17 and fields(r)[3] == "2")
@@ -213,7 +213,7 @@ def test_manifest_hashes_and_sizes_match_the_transaction(record):
         if 999 not in found:
             continue
         if r.type == 14:
-            position = next(n for n, c in FINGER_POSITIONS.items() if str(c) == found[13])
+            position = finger_at(int(found[13]))
         elif r.type == 10:
             position = "face"
         else:
@@ -229,6 +229,6 @@ def test_manifest_hashes_and_sizes_match_the_transaction(record):
     assert manifest["quality"]["fingerprint"]["min"] == min(
         s.quality for s in record.samples if s.modality == "fingerprint" and s.image is not None
     )
-    assert {"position": "right_little", "exception": "unable_to_print"} in manifest["exceptions"]
+    assert {"position": "right_little", "exception": "unusable"} in manifest["exceptions"]
     assert {"position": "left_ring", "exception": "worn"} in manifest["exceptions"]
     assert manifest["sealed_at"] == "2024-05-01T09:07:00+00:00"
