@@ -19,6 +19,9 @@ import grpc
 from drivers.errors import OperatorText
 from station.errors import abort
 
+# Tokens start with a fixed prefix: never with "-" (so `--token X` always parses), and easy
+# for log and secret scanners to recognise.
+TOKEN_PREFIX = "rk_"
 DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 3650
 
@@ -114,7 +117,7 @@ class TokenStore:
         if not 0 < expires_days <= MAX_EXPIRY_DAYS:
             raise ValueError(f"a token's validity must be 1..{MAX_EXPIRY_DAYS} days")
         issued = now or self._clock()
-        token = secrets.token_urlsafe(32)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._lock:
             self._db.execute(
                 "INSERT INTO operators (name, role, token_sha256, created_at, expires_at)"

@@ -71,11 +71,11 @@ class Watchdog:
 # -- logging -----------------------------------------------------------------------------------
 
 # What must never reach a log line: bearer tokens, anything shaped like an operator token
-# (43 URL-safe base64 characters), a 16-digit NIK, and long base64 runs (image data).
+# ("rk_" and 43 URL-safe base64 characters), a 16-digit NIK, and long base64 runs (image data).
 _SECRET_PATTERNS = (
     (re.compile(r"(?i)(bearer\s+)\S+"), r"\1[redacted]"),
     (re.compile(r"(?i)(token[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]+"), r"\1[redacted]"),
-    (re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), "[redacted]"),
+    (re.compile(r"(?<![A-Za-z0-9_-])(?:rk_)?[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), "[redacted]"),
     (re.compile(r"(?<!\d)\d{16}(?!\d)"), "[nik]"),
     (re.compile(r"[A-Za-z0-9+/]{120,}={0,2}"), "[binary]"),
 )

@@ -11,10 +11,11 @@ import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from station.auth import Refusal, Role, TokenStore
+from station.auth import TOKEN_PREFIX, Refusal, Role, TokenStore
 from station.cli import main as rekam
 from station.client import position
 from station.errors import error_reason
+from station.lifecycle import redact
 from station.v1 import devices_pb2, enrollment_pb2
 
 
@@ -39,6 +40,19 @@ def test_tokens_are_stored_hashed_and_expire(tmp_path):
     with pytest.raises(ValueError):
         store.add("op\nx", Role.OPERATOR)
     store.close()
+
+
+def test_tokens_never_start_with_a_dash_and_never_reach_a_log(tmp_path):
+    """A token beginning with "-" could not be passed as ``--token X``; one shown in a log line
+    would be a login for whoever reads the log."""
+    store = TokenStore(tmp_path / "operators.db")
+    try:
+        tokens = [store.add(f"op-{i}", Role.OPERATOR) for i in range(64)]
+    finally:
+        store.close()
+    assert all(t.startswith(TOKEN_PREFIX) for t in tokens)
+    for token in tokens:
+        assert redact(f"refused {token} at the door") == "refused [redacted] at the door"
 
 
 def test_tokens_made_before_expiry_existed_keep_working(tmp_path):
