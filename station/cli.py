@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from domain.settings import SettingsError
 from station.auth import DEFAULT_EXPIRY_DAYS, Role, TokenStore
 from station.config import StationConfig
 from station.lifecycle import Watchdog, notify, setup_logging, watchdog_interval
@@ -26,8 +27,19 @@ def _write_json_atomically(path: Path, payload: dict) -> None:
     os.replace(temporary, path)
 
 
+def load_config(path: str | Path | None, command: str) -> StationConfig:
+    """The configuration file at ``path`` (the defaults without one). A file that cannot be used
+    ends ``rekam COMMAND`` with one line on stderr naming the file, the key and the problem, and
+    exit status 2."""
+    try:
+        return StationConfig.load(Path(path)) if path else StationConfig()
+    except SettingsError as error:
+        print(f"rekam {command}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _load_config(args: argparse.Namespace) -> StationConfig:
-    config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
+    config = load_config(args.config, "serve")
     if args.simulate and not args.config:
         config.data_dir = DEFAULT_SIM_DATA_DIR
     if args.data_dir:
@@ -37,7 +49,7 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
     if args.centre_url:
         config.centre.url = args.centre_url
     if args.centre_key:
-        config.centre.public_key = args.centre_key
+        config.centre.public_key = Path(args.centre_key)
     return config
 
 
@@ -93,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_operator(args: argparse.Namespace) -> int:
     from station.audit import AuditLog, local_actor
 
-    config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
+    config = load_config(args.config, "operator")
     data_dir = Path(args.data_dir) if args.data_dir else config.data_dir
     store = TokenStore(data_dir / "operators.db")
     audit = AuditLog(data_dir / "audit.db")

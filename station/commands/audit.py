@@ -11,14 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from station.config import StationConfig
+from station.cli import load_config
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
     if args.data_dir:
         return Path(args.data_dir)
-    config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
-    return config.data_dir
+    return load_config(args.config, "audit").data_dir
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
