@@ -38,6 +38,14 @@ def load_config(path: str | Path | None, command: str) -> StationConfig:
         raise SystemExit(2) from None
 
 
+def config_options(parser: argparse.ArgumentParser, *, inherited: bool = False) -> None:
+    """``--config`` and ``--data-dir``. ``inherited``: a sub-command's copy, so that both
+    ``rekam operator --config F list`` and ``rekam operator list --config F`` work."""
+    default = argparse.SUPPRESS if inherited else None
+    parser.add_argument("--config", default=default, help="TOML configuration file")
+    parser.add_argument("--data-dir", default=default, help="override [station] data_dir")
+
+
 def _load_config(args: argparse.Namespace) -> StationConfig:
     config = load_config(args.config, "serve")
     if args.simulate and not args.config:
@@ -187,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     operator = sub.add_parser("operator", help="manage operator accounts and tokens")
-    operator.add_argument("--config", help="TOML configuration file")
-    operator.add_argument("--data-dir", help="override [station] data_dir")
+    config_options(operator)
     op_sub = operator.add_subparsers(dest="action", required=True)
     add = op_sub.add_parser("add", help="create a token (printed once)")
     add.add_argument("name")
@@ -199,9 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_EXPIRY_DAYS,
         help=f"days the token stays valid (default {DEFAULT_EXPIRY_DAYS})",
     )
-    op_sub.add_parser("list", help="list tokens: name, role, created, expires, state")
+    listing = op_sub.add_parser("list", help="list tokens: name, role, created, expires, state")
     revoke = op_sub.add_parser("revoke", help="revoke every token of an operator")
     revoke.add_argument("name")
+    for action in (add, listing, revoke):
+        config_options(action, inherited=True)
     operator.set_defaults(func=cmd_operator)
 
     sim = sub.add_parser("sim", help="simulator: centre, residents, device faults")
