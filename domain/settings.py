@@ -85,11 +85,11 @@ def parse_settings(cls: type[T], table: object, key: Key = ()) -> T:
     retired: Mapping[str, str] = getattr(cls, "RETIRED_KEYS", {})
     values: dict[str, Any] = {}
 
-    def gather(layout: _Layout, table: object, key: Key) -> None:
+    def gather(layout: _Layout, table: object, where: Key) -> None:
         if not isinstance(table, Mapping):
-            raise SettingsError(key, f"expected a table, got {_shown(table)}")
+            raise SettingsError(where, f"expected a table, got {_shown(table)}")
         for name, value in table.items():
-            here = (*key, name)
+            here = (*where, name)
             target = layout.get(name)
             if target is None:
                 problem = retired.get(name) if layout is root else None
@@ -101,13 +101,14 @@ def parse_settings(cls: type[T], table: object, key: Key = ()) -> T:
 
     root = _layout(fields.values())
     gather(root, table, key)
-    missing = [name for name, f in fields.items() if name not in values and _default(f) is _NONE]
-    if missing:
-        raise SettingsError((*key, missing[0]), "missing; this key is required")
+    for name, f in fields.items():
+        if name not in values and _default(f) is _NO_DEFAULT:
+            file_key = tuple(str(f.metadata.get("key", name)).split("."))
+            raise SettingsError((*key, *file_key), "missing; this key is required")
     return cls(**values)
 
 
-_NONE = dataclasses.MISSING
+_NO_DEFAULT = dataclasses.MISSING
 _Layout = dict[str, "str | _Layout"]  # file key -> field name, or the keys of a sub-table
 
 
@@ -127,7 +128,7 @@ def _default(f: dataclasses.Field) -> Any:
         return f.default
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
-    return _NONE
+    return _NO_DEFAULT
 
 
 def _value(hint: Any, value: object, default: Any, key: Key) -> Any:
@@ -146,7 +147,7 @@ def _value(hint: Any, value: object, default: Any, key: Key) -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise SettingsError(key, f"expected an array, got {_shown(value)}")
-        return [_value(args[0], item, _NONE, (*key, i)) for i, item in enumerate(value)]
+        return [_value(args[0], item, _NO_DEFAULT, (*key, i)) for i, item in enumerate(value)]
     return _scalar(hint, value, key)
 
 
@@ -173,7 +174,7 @@ def _table(args: tuple, value: object, default: Any, key: Key) -> dict:
             raise SettingsError(here, _unknown(name, default))
         if isinstance(key_type, type) and issubclass(key_type, enum.Enum):
             name = key_type(name)
-        merged[name] = _value(value_type, item, _NONE, here)
+        merged[name] = _value(value_type, item, _NO_DEFAULT, here)
     return merged
 
 
