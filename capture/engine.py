@@ -13,14 +13,15 @@ import numpy as np
 
 from capture.feed import FrameFeed
 from capture.messages import instruction
+from domain.settings import Settings
 from drivers.base import Device, ImageDevice, Modality, PenDevice, SignatureTrace
 from drivers.errors import CaptureCancelled, CaptureTimeout, OperatorText
 from quality.base import QualityResult
 
 
 @dataclass(frozen=True)
-class CaptureSettings:
-    """How a capture runs. Defaults come from the station configuration."""
+class CaptureSettings(Settings):
+    """How a capture runs: the ``[capture]`` section of the station configuration."""
 
     preview_fps: float = 15.0
     timeout_s: float = 20.0

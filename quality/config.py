@@ -1,55 +1,15 @@
 """Quality thresholds and weights. Defaults suit the kit's devices; the station's configuration
-file may override any of them through ``QualityConfig.from_mapping``."""
+file may override any of them through ``QualityConfig.from_mapping`` (see ``domain.settings``)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
 
-
-class _FromMapping:
-    """``from_mapping``: build a dataclass from a dict, rejecting unknown keys."""
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> Self:
-        """Defaults overridden by ``mapping``; raises ValueError on an unknown key or bad type."""
-        mapping = dict(mapping or {})
-        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(mapping) - set(fields))
-        if unknown:
-            raise ValueError(f"{cls.__name__}: unknown setting(s) {', '.join(unknown)}")
-        default = cls()
-        values: dict[str, Any] = {}
-        for name, value in mapping.items():
-            current = getattr(default, name)
-            if isinstance(current, _FromMapping):
-                values[name] = type(current).from_mapping(value)
-            elif isinstance(current, dict):
-                if not isinstance(value, Mapping):
-                    raise ValueError(f"{cls.__name__}.{name}: expected a mapping")
-                merged = dict(current)
-                for key, weight in value.items():
-                    if key not in current:
-                        raise ValueError(f"{cls.__name__}.{name}: unknown key {key}")
-                    merged[key] = float(weight)
-                values[name] = merged
-            elif isinstance(current, bool):
-                if not isinstance(value, bool):
-                    raise ValueError(f"{cls.__name__}.{name}: expected true or false")
-                values[name] = value
-            elif isinstance(current, int | float):
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ValueError(f"{cls.__name__}.{name}: expected a number")
-                values[name] = type(current)(value)
-            else:
-                values[name] = value
-        return cls(**values)
+from domain.settings import Settings
 
 
 @dataclass(frozen=True)
-class FingerprintConfig(_FromMapping):
+class FingerprintConfig(Settings):
     """Fingerprint (500 ppi grey) thresholds; measures are normalised to 0..1 before weighting."""
 
     min_score: int = 40
@@ -87,7 +47,7 @@ class FingerprintConfig(_FromMapping):
 
 
 @dataclass(frozen=True)
-class FaceConfig(_FromMapping):
+class FaceConfig(Settings):
     """Face-photo (ICAO-style) thresholds. Sizes are fractions of the frame unless in pixels."""
 
     min_score: int = 50
@@ -117,7 +77,7 @@ class FaceConfig(_FromMapping):
 
 
 @dataclass(frozen=True)
-class IrisConfig(_FromMapping):
+class IrisConfig(Settings):
     """Iris (NIR, one eye) thresholds after ISO/IEC 29794-6."""
 
     min_score: int = 50
@@ -137,7 +97,7 @@ class IrisConfig(_FromMapping):
 
 
 @dataclass(frozen=True)
-class SignatureConfig(_FromMapping):
+class SignatureConfig(Settings):
     """Signature-trace thresholds."""
 
     min_score: int = 50
@@ -149,7 +109,7 @@ class SignatureConfig(_FromMapping):
 
 
 @dataclass(frozen=True)
-class QualityConfig(_FromMapping):
+class QualityConfig(Settings):
     """All modalities; the ``[quality]`` section of the station configuration."""
 
     fingerprint: FingerprintConfig = field(default_factory=FingerprintConfig)

@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from domain.settings import SettingsError
 from station.auth import DEFAULT_EXPIRY_DAYS, Role, TokenStore
 from station.config import StationConfig
 from station.lifecycle import Watchdog, notify, setup_logging, watchdog_interval
@@ -26,8 +27,27 @@ def _write_json_atomically(path: Path, payload: dict) -> None:
     os.replace(temporary, path)
 
 
+def load_config(path: str | Path | None, command: str) -> StationConfig:
+    """The configuration file at ``path`` (the defaults without one). A file that cannot be used
+    ends ``rekam COMMAND`` with one line on stderr naming the file, the key and the problem, and
+    exit status 2."""
+    try:
+        return StationConfig.load(Path(path)) if path else StationConfig()
+    except SettingsError as error:
+        print(f"rekam {command}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def config_options(parser: argparse.ArgumentParser, *, inherited: bool = False) -> None:
+    """``--config`` and ``--data-dir``. ``inherited``: a sub-command's copy, so that both
+    ``rekam operator --config F list`` and ``rekam operator list --config F`` work."""
+    default = argparse.SUPPRESS if inherited else None
+    parser.add_argument("--config", default=default, help="TOML configuration file")
+    parser.add_argument("--data-dir", default=default, help="override [station] data_dir")
+
+
 def _load_config(args: argparse.Namespace) -> StationConfig:
-    config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
+    config = load_config(args.config, "serve")
     if args.simulate and not args.config:
         config.data_dir = DEFAULT_SIM_DATA_DIR
     if args.data_dir:
@@ -37,7 +57,7 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
     if args.centre_url:
         config.centre.url = args.centre_url
     if args.centre_key:
-        config.centre.public_key = args.centre_key
+        config.centre.public_key = Path(args.centre_key)
     return config
 
 
@@ -93,7 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_operator(args: argparse.Namespace) -> int:
     from station.audit import AuditLog, local_actor
 
-    config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
+    config = load_config(args.config, "operator")
     data_dir = Path(args.data_dir) if args.data_dir else config.data_dir
     store = TokenStore(data_dir / "operators.db")
     audit = AuditLog(data_dir / "audit.db")
@@ -175,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     operator = sub.add_parser("operator", help="manage operator accounts and tokens")
-    operator.add_argument("--config", help="TOML configuration file")
-    operator.add_argument("--data-dir", help="override [station] data_dir")
+    config_options(operator)
     op_sub = operator.add_subparsers(dest="action", required=True)
     add = op_sub.add_parser("add", help="create a token (printed once)")
     add.add_argument("name")
@@ -187,9 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_EXPIRY_DAYS,
         help=f"days the token stays valid (default {DEFAULT_EXPIRY_DAYS})",
     )
-    op_sub.add_parser("list", help="list tokens: name, role, created, expires, state")
+    listing = op_sub.add_parser("list", help="list tokens: name, role, created, expires, state")
     revoke = op_sub.add_parser("revoke", help="revoke every token of an operator")
     revoke.add_argument("name")
+    for action in (add, listing, revoke):
+        config_options(action, inherited=True)
     operator.set_defaults(func=cmd_operator)
 
     sim = sub.add_parser("sim", help="simulator: centre, residents, device faults")

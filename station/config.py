@@ -1,27 +1,38 @@
-"""Station configuration: a TOML file, with defaults that suit a kit on loopback."""
+"""Station configuration: a TOML file, with defaults that suit a kit on loopback.
+
+Every section is parsed by ``domain.settings`` into the dataclasses below; what each key means
+is in ``docs/configuration.md``."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from capture.assess import thresholds_from
 from capture.engine import CaptureSettings
 from capture.workflow import Thresholds
+from domain.messages import languages, normalise_language
+from domain.settings import Settings, SettingsError, parse_settings
 from drivers.base import Modality
 from quality.config import QualityConfig
 
 
 @dataclass
 class CentreConfig:
+    """``[centre]``: where records go, and the key they are sealed for."""
+
     url: str = ""
-    public_key: str = ""  # path to the centre's X25519 public key (PEM)
+    public_key: Path | None = None  # the centre's X25519 public key (PEM)
 
 
 @dataclass
 class UploaderConfig:
+    """``[uploader]``: delivery of sealed packages from the outbox."""
+
     delivery_interval_s: float = 2.0
     poll_interval_s: float = 30.0
     max_backoff_s: float = 600.0
@@ -46,82 +57,111 @@ class UploaderConfig:
         return None if self.package_retention_days < 0 else self.package_retention_days * 86400
 
 
-@dataclass
+@dataclass(frozen=True)
 class TlsConfig:
     """``[station.tls]``: the daemon's certificate and key (PEM paths); with ``client_ca``,
     callers must present a certificate that CA signed (mutual TLS)."""
 
-    cert: str = ""
-    key: str = ""
-    client_ca: str = ""
+    cert: Path | None = None
+    key: Path | None = None
+    client_ca: Path | None = None
 
     @property
     def enabled(self) -> bool:
         return bool(self.cert or self.key)
 
 
+def _catalogue_language(tag: str) -> str:
+    """``tag`` as a language of the message catalogue ("id-ID" -> "id")."""
+    language = normalise_language(tag)
+    if language not in languages():
+        available = ", ".join(languages())
+        raise ValueError(f"no sentences in {json.dumps(tag)}; the catalogue has {available}")
+    return language
+
+
+def _percent(value: int) -> int:
+    if not 0 <= value <= 100:
+        raise ValueError(f"a threshold is 0..100, got {value}")
+    return value
+
+
+def _filled(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    """One ``[[devices]]`` table: a device the named driver opens at ``port``."""
+
+    id: Annotated[str, _filled]
+    driver: Annotated[str, _filled]  # a name in the ``rekam.drivers`` entry-point group
+    port: Annotated[str, _filled]
+    options: dict[str, Any] = field(default_factory=dict)  # the driver's keyword arguments
+
+
+def _device_specs(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each ``[[devices]]`` table checked as a DeviceEntry; ids must be unique."""
+    specs: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        device = parse_settings(DeviceEntry, entry, (index,))
+        if any(spec["id"] == device.id for spec in specs):
+            raise SettingsError((index, "id"), f"a second device with id {json.dumps(device.id)}")
+        specs.append(dataclasses.asdict(device))
+    return specs
+
+
+def _in_station(key: str) -> dict[str, str]:
+    return {"key": f"station.{key}"}
+
+
 @dataclass
-class StationConfig:
+class StationConfig(Settings):
     """Everything the daemon needs to run. See ``docs/configuration.md``."""
 
-    station_id: str = "KIT-0001"
-    data_dir: Path = Path("/var/lib/rekam")
-    listen: str = "127.0.0.1:50051"
-    language: str = "en"
+    RETIRED_KEYS: ClassVar[dict[str, str]] = {
+        "thresholds": "the [thresholds] table is not read; set a modality's pass threshold as "
+        "[quality.<modality>] min_score, e.g. [quality.fingerprint] min_score = 40",
+    }
+
+    station_id: str = field(default="KIT-0001", metadata=_in_station("id"))
+    data_dir: Path = field(default=Path("/var/lib/rekam"), metadata=_in_station("data_dir"))
+    listen: str = field(default="127.0.0.1:50051", metadata=_in_station("listen"))
+    # The operators' language when a caller asks for none the catalogue has.
+    language: Annotated[str, _catalogue_language] = field(
+        default="en", metadata=_in_station("language")
+    )
     # Prometheus endpoint, e.g. 127.0.0.1:9464 (loopback only); empty: off.
-    metrics_listen: str = ""
-    tls: TlsConfig = field(default_factory=TlsConfig)
+    metrics_listen: str = field(default="", metadata=_in_station("metrics_listen"))
+    tls: TlsConfig = field(default_factory=TlsConfig, metadata=_in_station("tls"))
     centre: CentreConfig = field(default_factory=CentreConfig)
     uploader: UploaderConfig = field(default_factory=UploaderConfig)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     quality: QualityConfig = field(default_factory=QualityConfig)
     # Relaxed pass thresholds a category's plan may allow (normal ones live in [quality.*]).
-    relaxed_thresholds: dict[Modality, int] = field(
+    relaxed_thresholds: dict[Modality, Annotated[int, _percent]] = field(
         default_factory=lambda: dict(Thresholds().relaxed)
     )
-    devices: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> StationConfig:
-        """Build from a parsed TOML document; unknown keys are an error."""
-        station = dict(data.get("station", {}))
-        config = cls()
-        _assign(config, station, {"id": "station_id"})
-        if "data_dir" in station:
-            config.data_dir = Path(station.pop("data_dir"))
-        for key in ("listen", "language", "metrics_listen"):
-            if key in station:
-                setattr(config, key, str(station.pop(key)))
-        tls = dict(station.pop("tls", {}))
-        known = {name: str(tls.pop(name)) for name in ("cert", "key", "client_ca") if name in tls}
-        _reject_unknown("station.tls", tls)
-        config.tls = TlsConfig(**known)
-        _reject_unknown("station", station)
-        config.centre = CentreConfig(**data.get("centre", {}))
-        config.uploader = UploaderConfig(**data.get("uploader", {}))
-        config.capture = CaptureSettings(**data.get("capture", {}))
-        config.quality = QualityConfig.from_mapping(data.get("quality", {}))
-        config.relaxed_thresholds = _thresholds(
-            data.get("relaxed_thresholds", {}), Thresholds().relaxed
-        )
-        config.devices = [dict(d) for d in data.get("devices", [])]
-        extra = set(data) - {
-            "station",
-            "centre",
-            "uploader",
-            "capture",
-            "thresholds",
-            "relaxed_thresholds",
-            "quality",
-            "devices",
-        }
-        _reject_unknown("", dict.fromkeys(extra))
-        return config
+    devices: Annotated[list[dict[str, Any]], _device_specs] = field(default_factory=list)
+    # The raw [sinks.<name>] tables; each sink's plug-in checks its own table.
+    sinks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> StationConfig:
-        with path.open("rb") as handle:
-            return cls.from_mapping(tomllib.load(handle))
+        """The configuration in the TOML file at ``path``; a SettingsError names the file."""
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except OSError as exc:
+            raise SettingsError((), f"cannot read it: {exc.strerror}", path) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError((), f"not valid TOML: {exc}", path) from None
+        try:
+            return cls.from_mapping(data)
+        except SettingsError as error:
+            raise error.in_file(path) from None
 
     @property
     def thresholds(self) -> Thresholds:
@@ -134,28 +174,3 @@ class StationConfig:
     @property
     def port(self) -> int:
         return int(self.listen.rsplit(":", 1)[1])
-
-
-def _assign(config: StationConfig, section: dict[str, Any], renames: dict[str, str]) -> None:
-    for key, attr in renames.items():
-        if key in section:
-            setattr(config, attr, str(section.pop(key)))
-
-
-def _thresholds(section: dict[str, Any], defaults: dict[Modality, int]) -> dict[Modality, int]:
-    values = dict(defaults)
-    for name, value in section.items():
-        try:
-            modality = Modality(name)
-        except ValueError as exc:
-            raise ValueError(f"unknown modality {name!r} in thresholds") from exc
-        if not 0 <= int(value) <= 100:
-            raise ValueError(f"threshold for {name} must be 0..100, got {value}")
-        values[modality] = int(value)
-    return values
-
-
-def _reject_unknown(section: str, leftover: dict[str, Any]) -> None:
-    if leftover:
-        where = f"[{section}] " if section else ""
-        raise ValueError(f"unknown configuration keys {where}{', '.join(sorted(leftover))}")

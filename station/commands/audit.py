@@ -11,14 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from station.config import StationConfig
+from station.cli import config_options, load_config
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
     if args.data_dir:
         return Path(args.data_dir)
-    config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
-    return config.data_dir
+    return load_config(args.config, "audit").data_dir
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -50,8 +49,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("audit", help="verify or show the audit trail")
-    parser.add_argument("--config", help="TOML configuration file")
-    parser.add_argument("--data-dir", help="override [station] data_dir")
+    config_options(parser)
     sub = parser.add_subparsers(dest="action", required=True)
     verify = sub.add_parser("verify", help="check the hash chain (exit 1 if broken)")
     verify.add_argument(
@@ -59,4 +57,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     show = sub.add_parser("show", help="print the entries, oldest first")
     show.add_argument("--action", dest="only", help="only entries of this action")
+    for action in (verify, show):
+        config_options(action, inherited=True)
     parser.set_defaults(func=cmd_audit)

@@ -182,15 +182,11 @@ def _print_text(report: dict[str, Any], language: str, out: TextIO) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Score every file; see the module docstring for the exit status."""
     out = out or sys.stdout
-    try:
-        config = QualityConfig()
-        if args.config is not None:
-            from station.config import StationConfig
+    config = QualityConfig()
+    if args.config is not None:
+        from station.cli import load_config
 
-            config = StationConfig.load(args.config).quality
-    except (OSError, ValueError) as exc:
-        print(f"rekam quality: cannot use configuration {args.config}: {exc}", file=sys.stderr)
-        return 2
+        config = load_config(args.config, "quality").quality
     measure, threshold = assessor(args.modality, config, args.birth_year)
     status = 0
     for path in args.files:

@@ -13,17 +13,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.messages import SOURCE_LANGUAGE, languages
-from station.config import StationConfig
+from station.cli import load_config
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from station.report import monthly_report
 
-    if args.data_dir:
-        data_dir = Path(args.data_dir)
-    else:
-        config = StationConfig.load(Path(args.config)) if args.config else StationConfig()
-        data_dir = config.data_dir
+    data_dir = Path(args.data_dir) if args.data_dir else load_config(args.config, "report").data_dir
     try:
         zone = ZoneInfo(args.timezone) if args.timezone else None
         report = monthly_report(data_dir, args.month, zone)

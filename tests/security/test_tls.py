@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 from bare_station import bare_config
@@ -135,7 +137,7 @@ def test_tls_section_is_read_from_the_configuration_file():
         }
     )
     assert config.tls == TlsConfig(
-        "/etc/rekam/kit.pem", "/etc/rekam/kit.key", "/etc/rekam/apps-ca.pem"
+        Path("/etc/rekam/kit.pem"), Path("/etc/rekam/kit.key"), Path("/etc/rekam/apps-ca.pem")
     )
     assert config.metrics_listen == "127.0.0.1:9464"
     with pytest.raises(ValueError):
