@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from capture.enrollment import Enrollment
+from capture.enrollment import Enrollment, utcnow
 from capture.errors import ErrorKind, WorkflowError
 from domain.vocabulary import ExceptionKind, Position
 from drivers.errors import OperatorText
@@ -111,7 +111,8 @@ def record_content(
         signature=signature,
         devices=devices,
         started_at=enrollment.started_at,
-        completed_at=None,
+        # Sealing completes the enrollment: the record is complete as of now.
+        completed_at=enrollment.completed_at or utcnow(),
         flags=flags,
     )
 

@@ -15,13 +15,21 @@ from uploader.tracker import StatusTracker
 
 log = logging.getLogger(__name__)
 
+# States an operator may send again: still waiting to be sent, dead-lettered, or failed at
+# the centre. A record the centre holds or has decided on is not sent again.
 RETRYABLE_BY_OPERATOR = frozenset(
     {
+        RecordState.SEALED,
         RecordState.DEAD_LETTER,
         RecordState.ENROLL_FAILURE_AT_CENTRAL,
         RecordState.SEARCH_FAILURE_AT_CENTRAL,
     }
 )
+
+
+def can_retry(record: OutboxRecord) -> bool:
+    """Whether the operator's RetryDelivery may send ``record`` again."""
+    return record.state in RETRYABLE_BY_OPERATOR
 
 
 class PackagePurger(BackgroundWorker):
@@ -162,12 +170,12 @@ class Uploader:
         record = self.outbox.get(record_id)
         if record is None:
             raise KeyError(record_id)
+        if not can_retry(record):
+            raise ValueError(f"record {record_id} is {record.state}; nothing to retry")
         if record.state == RecordState.SEALED:
             self.outbox.reschedule(record_id, 0.0)
-        elif record.state in RETRYABLE_BY_OPERATOR:
-            self.outbox.requeue(record_id, reason)
         else:
-            raise ValueError(f"record {record_id} is {record.state}; nothing to retry")
+            self.outbox.requeue(record_id, reason)
         self.delivery.kick()
         updated = self.outbox.get(record_id)
         assert updated is not None

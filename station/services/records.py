@@ -19,6 +19,7 @@ from station.v1 import records_pb2, records_pb2_grpc
 from uploader.bundle import BundleError, export_bundle
 from uploader.keys import StationKeys
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState
+from uploader.service import can_retry
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         record = self.outbox.get(request.record_id)
         if record is None:
             _not_found(context, request.record_id)
-        if record.state not in (RecordState.SEALED, RecordState.DEAD_LETTER):
+        if not can_retry(record):
             abort(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,

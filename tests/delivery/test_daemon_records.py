@@ -1,5 +1,6 @@
 """The daemon's records side over gRPC: USB export bundles imported idempotently at the centre,
-the disk-space guard, WatchRecords following delivery, and purging after the retention window."""
+the disk-space guard, WatchRecords following delivery, purging after the retention window, and
+which records RetryDelivery sends again."""
 
 from __future__ import annotations
 
@@ -224,3 +225,31 @@ def test_watch_follows_delivery_and_packages_are_purged_after_retention(kit):
         )
     finally:
         kit.daemon.uploader.stop()
+
+
+def retry(kit: Daemon, record_id: str) -> records_pb2.Record:
+    return kit.client.records.RetryDelivery(
+        records_pb2.RetryDeliveryRequest(record_id=record_id), metadata=kit.client.metadata
+    )
+
+
+@pytest.mark.parametrize(
+    "state", [RecordState.SEARCH_FAILURE_AT_CENTRAL, RecordState.ENROLL_FAILURE_AT_CENTRAL]
+)
+def test_retry_delivery_resends_a_record_that_failed_at_the_centre(kit, state):
+    record_id = f"RETRY-{state.value}"
+    kit.enqueue(record_id, 400 + len(state.value))
+    kit.daemon.outbox.set_status(record_id, state, "the centre's search failed")
+    record = retry(kit, record_id)
+    assert record.status == records_pb2.RECORD_STATUS_SEALED
+    assert kit.daemon.outbox.get(record_id).state == RecordState.SEALED
+
+
+def test_retry_delivery_refuses_a_record_the_centre_has_decided_on(kit):
+    kit.enqueue("RETRY-DONE", 450)
+    kit.daemon.outbox.set_status("RETRY-DONE", RecordState.PRINT_READY_RECORD)
+    with pytest.raises(grpc.RpcError) as refused:
+        retry(kit, "RETRY-DONE")
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(refused.value) == "RECORD_NOT_RETRYABLE"
+    assert kit.daemon.outbox.get("RETRY-DONE").state == RecordState.PRINT_READY_RECORD

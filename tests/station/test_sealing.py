@@ -1,0 +1,93 @@
+"""A real enrollment sealed by the daemon's sealer, opened again with the centre's key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+
+from capture.enrollment import Enrollment, ExceptionMark, Sample, utcnow
+from capture.plan import Category, plan_for
+from capture.positions import EYES, FACE, FINGERS, SIGNATURE
+from capture.subject import Subject
+from drivers.base import PenPoint, SignatureTrace
+from quality.base import QualityResult
+from station.devices import DeviceManager
+from station.sealing import RecordSealer
+from uploader.keys import CentreKeys, StationKeys
+from uploader.outbox import Outbox
+from uploader.package import open_package
+
+STATION = "KIT-SEAL-01"
+CARD_FINGERS = ("right_index", "left_index")
+
+
+def finished_enrollment() -> Enrollment:
+    """A regular resident with a face, two prints, a signature; the rest are exceptions."""
+    subject = Subject("3174051203900001", "Siti", date(1990, 3, 12), "male", Category.REGULAR)
+    enrollment = Enrollment(subject=subject, plan=plan_for(Category.REGULAR), operator="op-ani")
+    rng = np.random.default_rng(7)
+    enrollment.samples[FACE] = Sample(
+        FACE,
+        QualityResult("face", 80),
+        50,
+        "face-0",
+        image=rng.integers(0, 255, (160, 120, 3), dtype=np.uint8),
+        approved=True,
+    )
+    for finger in FINGERS:
+        if finger in CARD_FINGERS:
+            enrollment.samples[finger] = Sample(
+                finger,
+                QualityResult("fingerprint", 60),
+                40,
+                "fingerprint-0",
+                image=rng.integers(0, 255, (288, 256), dtype=np.uint8),
+            )
+        else:
+            enrollment.exceptions[finger] = ExceptionMark(finger, "amputated", "", "sup-budi")
+    for eye in EYES:
+        enrollment.exceptions[eye] = ExceptionMark(eye, "blind", "", "sup-budi")
+    points = [PenPoint(i * 7, 1000 + 40 * i, 2000 + (i % 30) * 20, 400, True) for i in range(40)]
+    enrollment.samples[SIGNATURE] = Sample(
+        SIGNATURE,
+        QualityResult("signature", 70),
+        50,
+        "pad-0",
+        trace=SignatureTrace(points, 24576, 18432, 1023),
+    )
+    assert enrollment.missing() == []
+    return enrollment
+
+
+@pytest.fixture
+def outbox(tmp_path) -> Iterator[Outbox]:
+    box = Outbox(tmp_path / "outbox")
+    yield box
+    box.close()
+
+
+def test_the_sealed_manifest_carries_the_completion_time(tmp_path, outbox):
+    station_keys = StationKeys.load_or_create(tmp_path / "station-keys")
+    centre_keys = CentreKeys.load_or_create(tmp_path / "centre-keys")
+    assert centre_keys.public_key_path is not None
+    sealer = RecordSealer(
+        STATION, station_keys, centre_keys.public_key_path, outbox, DeviceManager([])
+    )
+    enrollment = finished_enrollment()
+
+    before = utcnow()
+    receipt = sealer(enrollment, "op-ani")
+    after = utcnow()
+
+    opened = open_package(
+        outbox.read_package(receipt.record_id),
+        centre_keys.private_key,
+        {STATION: station_keys.public_key},
+    )
+    assert opened.manifest["completed_at"] is not None
+    completed_at = datetime.fromisoformat(opened.manifest["completed_at"])
+    assert before <= completed_at <= after
+    assert datetime.fromisoformat(opened.manifest["started_at"]) <= completed_at
