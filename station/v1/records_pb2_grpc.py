@@ -93,7 +93,9 @@ class RecordsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RetryDelivery(self, request, context):
-        """Retries a dead-lettered or waiting record now.
+        """Delivers a record again now: one still waiting (SEALED), dead-lettered, or failed at the
+        centre (ENROLL_FAILURE_AT_CENTRAL, SEARCH_FAILURE_AT_CENTRAL); FAILED_PRECONDITION
+        RECORD_NOT_RETRYABLE for any other state.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

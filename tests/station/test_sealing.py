@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from capture.enrollment import Enrollment, ExceptionMark, Sample, utcnow
-from capture.plan import Category, plan_for
-from capture.positions import EYES, FACE, FINGERS, SIGNATURE
 from capture.subject import Subject
+from domain.categories import policy_for
+from domain.vocabulary import CARD_FINGERS, EYES, FINGERS, Category, Position, Sex
 from drivers.base import PenPoint, SignatureTrace
 from quality.base import QualityResult
 from station.devices import DeviceManager
@@ -21,16 +21,15 @@ from uploader.outbox import Outbox
 from uploader.package import open_package
 
 STATION = "KIT-SEAL-01"
-CARD_FINGERS = ("right_index", "left_index")
 
 
 def finished_enrollment() -> Enrollment:
     """A regular resident with a face, two prints, a signature; the rest are exceptions."""
-    subject = Subject("3174051203900001", "Siti", date(1990, 3, 12), "male", Category.REGULAR)
-    enrollment = Enrollment(subject=subject, plan=plan_for(Category.REGULAR), operator="op-ani")
+    subject = Subject("3174051203900001", "Siti", date(1990, 3, 12), Sex.MALE, Category.REGULAR)
+    enrollment = Enrollment(subject=subject, plan=policy_for(Category.REGULAR), operator="op-ani")
     rng = np.random.default_rng(7)
-    enrollment.samples[FACE] = Sample(
-        FACE,
+    enrollment.samples[Position.FACE] = Sample(
+        Position.FACE,
         QualityResult("face", 80),
         50,
         "face-0",
@@ -51,8 +50,8 @@ def finished_enrollment() -> Enrollment:
     for eye in EYES:
         enrollment.exceptions[eye] = ExceptionMark(eye, "blind", "", "sup-budi")
     points = [PenPoint(i * 7, 1000 + 40 * i, 2000 + (i % 30) * 20, 400, True) for i in range(40)]
-    enrollment.samples[SIGNATURE] = Sample(
-        SIGNATURE,
+    enrollment.samples[Position.SIGNATURE] = Sample(
+        Position.SIGNATURE,
         QualityResult("signature", 70),
         50,
         "pad-0",
