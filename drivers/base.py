@@ -204,9 +204,9 @@ class ImageDevice(Device):
         if position is not None and position not in self.capabilities.positions:
             known = ", ".join(self.capabilities.positions)
             raise ValueError(f"unknown position {position!r} for {self.device_id}; known: {known}")
-        deadline = time.monotonic() + timeout
         with self._in_use():
             self._begin_capture(position)
+            deadline = time.monotonic() + timeout  # the device is open: waiting starts now
             while True:
                 if cancel is not None and cancel.is_set():
                     raise self._cancelled()
@@ -266,8 +266,8 @@ class PenDevice(Device):
         self, *, timeout: float, cancel: threading.Event | None = None
     ) -> SignatureTrace:
         """Collect pen reports until the signer stops (pen away for a while) or ``timeout``."""
-        deadline = time.monotonic() + timeout
         with self._in_use():
+            deadline = time.monotonic() + timeout  # the pad is open: waiting starts now
             self._start_sampling()
             try:
                 points = self._collect(deadline, cancel)
