@@ -1,6 +1,7 @@
 """Device drivers: each speaks a real, public device protocol over a real transport."""
 
 from drivers.base import (
+    Ability,
     Capabilities,
     Device,
     DeviceIdentity,
@@ -9,6 +10,7 @@ from drivers.base import (
     Modality,
     PenDevice,
     PenPoint,
+    PenSample,
     SignatureTrace,
 )
 from drivers.errors import (
@@ -16,11 +18,13 @@ from drivers.errors import (
     CaptureTimeout,
     DeviceError,
     DeviceUnavailable,
-    OperatorText,
+    DriverImportError,
+    OperatorText,  # transitional: removed once callers use .message
     ProtocolError,
 )
 
 __all__ = [
+    "Ability",
     "Capabilities",
     "CaptureCancelled",
     "CaptureTimeout",
@@ -29,11 +33,13 @@ __all__ = [
     "DeviceIdentity",
     "DeviceStatus",
     "DeviceUnavailable",
+    "DriverImportError",
     "ImageDevice",
     "Modality",
     "OperatorText",
     "PenDevice",
     "PenPoint",
+    "PenSample",
     "ProtocolError",
     "SignatureTrace",
 ]

@@ -1,16 +1,27 @@
-"""The device model shared by every driver: identity, capabilities, status, capture calls."""
+"""The device model shared by every driver: identity, capabilities, abilities, status, and the
+capture loops.
+
+The framework owns the capture loop (``ImageDevice.capture``, ``PenDevice.capture_signature``):
+opening on demand, the device's status, waiting for a presentation with cancel and deadline,
+releasing a device that went away. A driver implements small primitives and declares which
+optional abilities (``Ability``) it has.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Flag, StrEnum, auto
+from typing import ClassVar
 
 import numpy as np
 
 from domain.vocabulary import FINGERS, Modality
+from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceUnavailable
 
 # Finger positions in ANSI/NIST-ITL friction-ridge code order: index + 1 is the code.
 FINGER_NAMES: tuple[str, ...] = tuple(p.value for p in FINGERS)
@@ -45,6 +56,15 @@ class Capabilities:
     height: int
     ppi: int = 0
     live_preview: bool = False
+    max_pressure: int = 0  # pens: the highest pressure value reported
+
+
+class Ability(Flag):
+    """Optional abilities a driver declares in ``Device.abilities``; ask ``device.supports()``."""
+
+    NONE = 0
+    PING = auto()  # ping() asks the device itself whether it answers
+    READ_PLATEN = auto()  # read_platen() reads the empty sensor (the blank-platen check)
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,17 @@ class PenPoint:
     """One pen report: time since the first report, position in device units, pressure."""
 
     t_ms: int
+    x: int
+    y: int
+    pressure: int
+    touching: bool
+
+
+@dataclass(frozen=True)
+class PenSample:
+    """One pen report in proximity of the pad, as a driver reads it."""
+
+    arrived: float  # time.monotonic() when it was read
     x: int
     y: int
     pressure: int
@@ -74,9 +105,12 @@ class Device(ABC):
     ``device_id`` is the station-local name from configuration (e.g. "fingerprint-0").
     ``lock`` serialises transfers on the device (re-entrant; drivers take it around each
     transfer). Reserving a device for a whole capture is the caller's business.
+    ``status`` is DISCONNECTED exactly while the transport is closed: ``open()`` sets READY,
+    ``close()`` sets DISCONNECTED.
     """
 
     driver_name: str = ""
+    abilities: ClassVar[Ability] = Ability.NONE
 
     def __init__(self, device_id: str, port: str) -> None:
         self.device_id = device_id
@@ -92,21 +126,68 @@ class Device(ABC):
 
     @abstractmethod
     def open(self) -> None:
-        """Open the transport, handshake, and fill ``identity``; raises DeviceUnavailable."""
+        """Open the transport, handshake, fill ``identity``, set READY; raises DeviceUnavailable."""
 
     @abstractmethod
     def close(self) -> None:
-        """Release the transport. Safe to call twice."""
+        """Release the transport and set DISCONNECTED. Safe to call twice."""
 
     def present(self) -> bool:
         """Whether the device is there to be opened (port, bus or source); cheap, no I/O."""
         return True
 
+    def supports(self, ability: Ability) -> bool:
+        """Whether this driver declares ``ability``."""
+        return ability in self.abilities
+
+    # -- optional abilities (safe defaults; a driver declaring the ability overrides them) ----
+    def ping(self) -> bool:
+        """Whether the device answers right now. Default: it is open and present."""
+        return self.status is not DeviceStatus.DISCONNECTED and self.present()
+
+    # -- for the capture loops --------------------------------------------------------------
+    def _ensure_open(self) -> None:
+        if self.status is DeviceStatus.DISCONNECTED:
+            self.open()
+
+    @contextmanager
+    def _in_use(self) -> Iterator[None]:
+        """Hold the device for one capture: opened if needed, BUSY meanwhile, closed when it
+        turns out to be gone (DeviceUnavailable)."""
+        with self.lock:
+            try:
+                self._ensure_open()
+                self.status = DeviceStatus.BUSY
+                yield
+            except DeviceUnavailable:
+                self.close()
+                raise
+            finally:
+                if self.status is DeviceStatus.BUSY:
+                    self.status = DeviceStatus.READY
+
 
 class ImageDevice(Device):
-    """A device that produces images: fingerprint scanners, face and iris cameras."""
+    """A device that produces images: fingerprint scanners, face and iris cameras.
 
-    @abstractmethod
+    The driver's contract for a capture (the loop itself is ``capture``; a driver that
+    overrides ``capture`` whole needs none of it):
+
+    - ``_begin_capture(position)``: once per capture, before the first attempt (e.g. light
+      the sensor's LED, reset per-capture counters). Optional.
+    - ``_try_capture(position, deadline)``: one attempt; the image when something is
+      presented, None when nothing is yet; raises DeviceError on a fault. ``deadline``
+      (``time.monotonic()``) bounds an attempt that itself waits (a camera skipping queued
+      frames returns None when it passes).
+    - ``_nothing_presented()`` / ``_cancelled()``: the CaptureTimeout / CaptureCancelled to
+      raise, with the driver's message code.
+
+    Between attempts that returned None the loop waits ``poll_interval`` seconds (less near the
+    deadline), waking at once on cancel.
+    """
+
+    poll_interval: float = 0.05
+
     def capture(
         self,
         *,
@@ -117,22 +198,118 @@ class ImageDevice(Device):
         """Wait up to ``timeout`` seconds for a presentation and return one image.
 
         Fingerprints: uint8 grey (H, W). Face: uint8 BGR (H, W, 3). Iris: uint8 grey of the
-        eye named by ``position``. Raises CaptureTimeout, CaptureCancelled, DeviceUnavailable.
+        eye named by ``position``. Raises CaptureTimeout, CaptureCancelled, DeviceUnavailable;
+        ValueError for a position the device does not capture.
         """
+        if position is not None and position not in self.capabilities.positions:
+            known = ", ".join(self.capabilities.positions)
+            raise ValueError(f"unknown position {position!r} for {self.device_id}; known: {known}")
+        with self._in_use():
+            self._begin_capture(position)
+            deadline = time.monotonic() + timeout  # the device is open: waiting starts now
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise self._cancelled()
+                image = self._try_capture(position, deadline)
+                if image is not None:
+                    return image
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._nothing_presented()
+                pause = min(self.poll_interval, remaining)
+                if cancel is not None:
+                    cancel.wait(pause)
+                else:
+                    time.sleep(pause)
 
     def frames(
         self, *, cancel: threading.Event, position: str | None = None, timeout: float = 10.0
     ) -> Iterator[np.ndarray]:
-        """Live frames until ``cancel`` is set; by default one capture after another."""
+        """Live frames until ``cancel`` is set: one capture after another."""
         while not cancel.is_set():
             yield self.capture(timeout=timeout, cancel=cancel, position=position)
 
+    def _begin_capture(self, position: str | None) -> None:
+        """Prepare one capture (called once, the device open and held)."""
+
+    def _try_capture(self, position: str | None, deadline: float) -> np.ndarray | None:
+        """One attempt: the image, or None while nothing is presented."""
+        raise NotImplementedError(f"{type(self).__name__} implements no _try_capture")
+
+    def _nothing_presented(self) -> CaptureTimeout:
+        return CaptureTimeout("nothing was presented before the timeout")
+
+    def _cancelled(self) -> CaptureCancelled:
+        return CaptureCancelled("capture cancelled")
+
+    # -- optional abilities -----------------------------------------------------------------
+    def read_platen(self, timeout: float = 1.0) -> np.ndarray | None:
+        """What the sensor reads with nothing on it, None when it detects nothing
+        (``Ability.READ_PLATEN``). Default: None."""
+        return None
+
 
 class PenDevice(Device):
-    """A signature pad."""
+    """A signature pad.
 
-    @abstractmethod
+    The driver's contract for a signature (the loop itself is ``capture_signature``):
+    ``_start_sampling()`` / ``_stop_sampling()`` around it (stop must not raise),
+    ``_read_pen()`` returns the in-proximity reports read now, waiting at most a short slice
+    when none arrived; ``_nothing_presented()`` / ``_cancelled()`` give the errors to raise.
+    The signature ends once the pen, having touched, stays away ``pen_away_s`` seconds, or at
+    the timeout (an error only when it never touched).
+    """
+
+    pen_away_s: float = 1.0
+
     def capture_signature(
         self, *, timeout: float, cancel: threading.Event | None = None
     ) -> SignatureTrace:
         """Collect pen reports until the signer stops (pen away for a while) or ``timeout``."""
+        with self._in_use():
+            deadline = time.monotonic() + timeout  # the pad is open: waiting starts now
+            self._start_sampling()
+            try:
+                points = self._collect(deadline, cancel)
+            finally:
+                self._stop_sampling()
+        caps = self.capabilities
+        return SignatureTrace(points, caps.width, caps.height, caps.max_pressure)
+
+    def _collect(self, deadline: float, cancel: threading.Event | None) -> list[PenPoint]:
+        points: list[PenPoint] = []
+        first: float | None = None
+        last_in_proximity = time.monotonic()
+        touched = False
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise self._cancelled()
+            now = time.monotonic()
+            if touched and now - last_in_proximity >= self.pen_away_s:
+                return points
+            if now >= deadline:
+                if touched:
+                    return points
+                raise self._nothing_presented()
+            for sample in self._read_pen():
+                first = sample.arrived if first is None else first
+                last_in_proximity = sample.arrived
+                touched = touched or sample.touching
+                t_ms = round((sample.arrived - first) * 1000)
+                points.append(PenPoint(t_ms, sample.x, sample.y, sample.pressure, sample.touching))
+
+    def _start_sampling(self) -> None:
+        """Have the pad start reporting."""
+
+    def _read_pen(self) -> list[PenSample]:
+        """The in-proximity reports that arrived, waiting at most a short slice."""
+        raise NotImplementedError(f"{type(self).__name__} implements no _read_pen")
+
+    def _stop_sampling(self) -> None:
+        """Have the pad stop reporting; never raises."""
+
+    def _nothing_presented(self) -> CaptureTimeout:
+        return CaptureTimeout("no pen strokes on the pad")
+
+    def _cancelled(self) -> CaptureCancelled:
+        return CaptureCancelled("signature capture cancelled")

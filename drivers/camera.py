@@ -11,32 +11,21 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
-from collections.abc import Iterator
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
 
 from drivers.base import Capabilities, DeviceIdentity, DeviceStatus, ImageDevice, Modality
-from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceUnavailable, OperatorText
+from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceUnavailable
 
-TEXT_FACE_UNAVAILABLE = OperatorText(
-    en="The face camera is not connected or sends no picture. Check its cable, then try again.",
-    id="Kamera wajah tidak terhubung atau tidak mengirim gambar. Periksa kabelnya, lalu coba lagi.",
-)
-TEXT_IRIS_UNAVAILABLE = OperatorText(
-    en="The iris camera is not connected or sends no picture. Check its cable, then try again.",
-    id="Kamera iris tidak terhubung atau tidak mengirim gambar. Periksa kabelnya, lalu coba lagi.",
-)
-TEXT_CANCELLED = OperatorText(
-    en="The camera capture was cancelled.", id="Pengambilan gambar kamera dibatalkan."
-)
-TEXT_TIMEOUT = OperatorText(
-    en="The camera did not deliver a picture in time. Try again.",
-    id="Kamera tidak mengirim gambar tepat waktu. Coba lagi.",
-)
+# Message codes (catalogue area "devices") of what the operator is told.
+FACE_UNAVAILABLE_CODE = "DEVICE_FACE_CAMERA_NO_PICTURE"
+IRIS_UNAVAILABLE_CODE = "DEVICE_IRIS_CAMERA_NO_PICTURE"
+CANCELLED_CODE = "DEVICE_CAMERA_CAPTURE_CANCELLED"
+TIMEOUT_CODE = "DEVICE_CAMERA_NO_PICTURE_IN_TIME"
 
 _BACKENDS = {
     "any": cv2.CAP_ANY,
@@ -92,7 +81,7 @@ class OpenCvCamera(ImageDevice):
 
     modality = Modality.FACE
     positions: tuple[str, ...] = ("face",)
-    unavailable_text = TEXT_FACE_UNAVAILABLE
+    unavailable_code = FACE_UNAVAILABLE_CODE
 
     def __init__(
         self,
@@ -154,13 +143,15 @@ class OpenCvCamera(ImageDevice):
         capture = cv2.VideoCapture(_parse_source(self.port), _BACKENDS[self.backend], params)
         if not capture.isOpened():
             capture.release()
-            raise DeviceUnavailable(f"cannot open camera source {self.port}", self.unavailable_text)
+            raise DeviceUnavailable(
+                f"cannot open camera source {self.port}", code=self.unavailable_code
+            )
         self._apply_settings(capture)
         ok, frame = capture.read()
         if not ok or frame is None:
             capture.release()
             raise DeviceUnavailable(
-                f"camera source {self.port} gave no frame", self.unavailable_text
+                f"camera source {self.port} gave no frame", code=self.unavailable_code
             )
         self._capture = capture
         self._read_back(capture, frame)
@@ -184,43 +175,23 @@ class OpenCvCamera(ImageDevice):
         """Whether the source answers: the video node or file exists, the stream accepts."""
         return source_present(self.port)
 
-    # -- frames -----------------------------------------------------------------------------
-    def capture(
-        self,
-        *,
-        timeout: float,
-        cancel: threading.Event | None = None,
-        position: str | None = None,
-    ) -> np.ndarray:
-        """The current frame (see ``_shape`` for what each camera returns)."""
-        with self.lock:
-            self._ensure_open()
-            self.status = DeviceStatus.BUSY
-            try:
-                frame = self._fresh_frame(time.monotonic() + timeout, cancel)
-            finally:
-                if self.status == DeviceStatus.BUSY:
-                    self.status = DeviceStatus.READY
-        return self._shape(frame, position)
+    # -- frames (the loop is ImageDevice.capture) --------------------------------------------
+    def _try_capture(self, position: str | None, deadline: float) -> np.ndarray | None:
+        """The current frame (see ``_shape`` for what each camera returns); None when no fresh
+        frame arrived before ``deadline``."""
+        frame = self._fresh_frame(deadline)
+        return None if frame is None else self._shape(frame, position)
 
-    def frames(
-        self, *, cancel: threading.Event, position: str | None = None, timeout: float = 10.0
-    ) -> Iterator[np.ndarray]:
-        """Live frames for preview until ``cancel`` is set, from the open source."""
-        while not cancel.is_set():
-            with self.lock:
-                self._ensure_open()
-                frame = self._fresh_frame(time.monotonic() + timeout, cancel)
-            yield self._shape(frame, position)
+    def _nothing_presented(self) -> CaptureTimeout:
+        return CaptureTimeout("no fresh frame before the timeout", code=TIMEOUT_CODE)
+
+    def _cancelled(self) -> CaptureCancelled:
+        return CaptureCancelled("capture cancelled", code=CANCELLED_CODE)
 
     def _shape(self, frame: np.ndarray, position: str | None) -> np.ndarray:
         return frame
 
     # -- internals --------------------------------------------------------------------------
-    def _ensure_open(self) -> None:
-        if self._capture is None:
-            self.open()
-
     def _apply_settings(self, capture: cv2.VideoCapture) -> None:
         if self.requested_fourcc:
             capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*self.requested_fourcc))
@@ -239,14 +210,15 @@ class OpenCvCamera(ImageDevice):
         self.fourcc = _fourcc_text(capture.get(cv2.CAP_PROP_FOURCC)) or self.fourcc
         self.fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) or self.fps
 
-    def _fresh_frame(self, deadline: float, cancel: threading.Event | None) -> np.ndarray:
-        """A frame from the live edge: skip frames that were already queued."""
+    def _fresh_frame(self, deadline: float) -> np.ndarray | None:
+        """A frame from the live edge (frames that were already queued are skipped); None when
+        the deadline passed while skipping."""
         capture = self._capture
-        assert capture is not None
-        if cancel is not None and cancel.is_set():
-            raise CaptureCancelled("capture cancelled", TEXT_CANCELLED)
+        if capture is None:
+            self._lost("not open")
         if self._live:
-            self._skip_queued(capture, deadline)
+            if not self._skip_queued(capture, deadline):
+                return None
         elif not capture.grab():
             self._lost("no more frames")
         ok, frame = capture.retrieve()
@@ -254,21 +226,23 @@ class OpenCvCamera(ImageDevice):
             self._lost("frame could not be decoded")
         return frame
 
-    def _skip_queued(self, capture: cv2.VideoCapture, deadline: float) -> None:
-        """Grab until a grab had to wait for the source (queued frames come back at once)."""
+    def _skip_queued(self, capture: cv2.VideoCapture, deadline: float) -> bool:
+        """Grab until a grab had to wait for the source (queued frames come back at once);
+        False when the deadline passed first."""
         period = 1.0 / self.fps if self.fps > 0 else 1.0 / 30
         for _ in range(_MAX_STALE_SKIPS):
             started = time.monotonic()
             if not capture.grab():
                 self._lost("the source stopped sending frames")
             if time.monotonic() - started >= period * 0.3:
-                return
+                return True
             if time.monotonic() >= deadline:
-                raise CaptureTimeout("no fresh frame before the timeout", TEXT_TIMEOUT)
+                return False
+        return True
 
-    def _lost(self, detail: str) -> None:
+    def _lost(self, detail: str) -> NoReturn:
         self.close()
-        raise DeviceUnavailable(f"camera {self.port}: {detail}", self.unavailable_text)
+        raise DeviceUnavailable(f"camera {self.port}: {detail}", code=self.unavailable_code)
 
 
 class FaceCamera(OpenCvCamera):
@@ -277,7 +251,7 @@ class FaceCamera(OpenCvCamera):
     driver_name = "face-camera"
     modality = Modality.FACE
     positions = ("face",)
-    unavailable_text = TEXT_FACE_UNAVAILABLE
+    unavailable_code = FACE_UNAVAILABLE_CODE
 
     def _shape(self, frame: np.ndarray, position: str | None) -> np.ndarray:
         if frame.ndim == 2:
@@ -296,7 +270,7 @@ class IrisCamera(OpenCvCamera):
     driver_name = "iris-camera"
     modality = Modality.IRIS
     positions = ("right_eye", "left_eye")
-    unavailable_text = TEXT_IRIS_UNAVAILABLE
+    unavailable_code = IRIS_UNAVAILABLE_CODE
 
     def __init__(self, device_id: str, port: str, **options: object) -> None:
         options.setdefault("model", "dual iris camera")
@@ -319,6 +293,4 @@ class IrisCamera(OpenCvCamera):
             return np.ascontiguousarray(grey[:, :middle])
         if position == "left_eye":
             return np.ascontiguousarray(grey[:, middle:])
-        if position is None:
-            return grey
-        raise ValueError(f"unknown iris position {position!r}; use 'right_eye' or 'left_eye'")
+        return grey

@@ -13,7 +13,6 @@ proximity (0x20), tip (0x01), side switch (0x02) and eraser (0x04) bits; x and y
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from dataclasses import dataclass
 
@@ -25,15 +24,9 @@ from drivers.base import (
     DeviceStatus,
     Modality,
     PenDevice,
-    PenPoint,
-    SignatureTrace,
+    PenSample,
 )
-from drivers.errors import (
-    CaptureCancelled,
-    CaptureTimeout,
-    DeviceUnavailable,
-    OperatorText,
-)
+from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceUnavailable
 from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial, serial_errors_as_unplug
 
 CMD_QUERY = b"*"
@@ -54,21 +47,10 @@ QUERY_PACKET_SIZE = 11
 # skips them, and never buffers more than the longest.
 TOUCH_PACKET_MAX = 13
 
-TEXT_UNAVAILABLE = OperatorText(
-    en="The signature pad is not connected or does not answer. Check its cable, then try again.",
-    id="Bantalan tanda tangan tidak terhubung atau tidak menjawab. Periksa kabelnya, "
-    "lalu coba lagi.",
-)
-TEXT_NO_SIGNATURE = OperatorText(
-    en="Nothing was signed on the pad. Hand the pen to the resident and ask them to sign.",
-    id="Belum ada tanda tangan di bantalan. Berikan pena kepada penduduk dan minta mereka "
-    "menandatangani.",
-)
-TEXT_CANCELLED = OperatorText(
-    en="The signature capture was cancelled.",
-    id="Pengambilan tanda tangan dibatalkan.",
-)
-
+# Message codes (catalogue area "devices") of what the operator is told.
+UNAVAILABLE_CODE = "DEVICE_SIGNATURE_PAD_NOT_ANSWERING"
+NOTHING_SIGNED_CODE = "DEVICE_SIGNATURE_NOTHING_SIGNED"
+CANCELLED_CODE = "DEVICE_SIGNATURE_CAPTURE_CANCELLED"
 
 
 @dataclass(frozen=True)
@@ -242,12 +224,13 @@ class Isdv4SignaturePad(PenDevice):
             width=query.max_x if query else 0,
             height=query.max_y if query else 0,
             live_preview=True,
+            max_pressure=query.max_pressure if query else 0,
         )
 
     def open(self) -> None:
         """Open the port, stop any sampling, query the pad's ranges and firmware."""
         self.close()
-        self._serial = open_serial(self.port, self.baudrate, TEXT_UNAVAILABLE)
+        self._serial = open_serial(self.port, self.baudrate, UNAVAILABLE_CODE)
         try:
             self.query = self._query()
         except BaseException:
@@ -275,29 +258,34 @@ class Isdv4SignaturePad(PenDevice):
         """Whether the port is there (the path exists or a USB-serial adapter matches)."""
         return find_port(self.port) is not None
 
-    def capture_signature(
-        self, *, timeout: float, cancel: threading.Event | None = None
-    ) -> SignatureTrace:
-        """Sample until the pen has been away ``pen_away_s`` after a stroke, or ``timeout``."""
-        with self.lock:
-            if self._serial is None:
-                self.open()
-            self.status = DeviceStatus.BUSY
-            try:
-                points = self._collect(time.monotonic() + timeout, cancel)
-            except DeviceUnavailable:
-                self.close()
-                raise
-            finally:
-                if self.status == DeviceStatus.BUSY:
-                    self.status = DeviceStatus.READY
-        assert self.query is not None
-        return SignatureTrace(
-            points=points,
-            max_x=self.query.max_x,
-            max_y=self.query.max_y,
-            max_pressure=self.query.max_pressure,
-        )
+    # -- signature (the loop is PenDevice.capture_signature) -------------------------------
+    def _start_sampling(self) -> None:
+        self._reset_input()
+        self._write(CMD_START)
+
+    def _read_pen(self) -> list[PenSample]:
+        """The pen packets in proximity among what arrived within one read slice."""
+        data = self._read()
+        arrived = time.monotonic()
+        samples: list[PenSample] = []
+        for packet in self._parser.feed(data):
+            if packet[0] & CONTROL_BIT:
+                continue
+            report = decode_pen_packet(packet)
+            if report.proximity:
+                samples.append(PenSample(arrived, report.x, report.y, report.pressure, report.tip))
+        return samples
+
+    def _stop_sampling(self) -> None:
+        if self._serial is not None:
+            with contextlib.suppress(*SERIAL_ERRORS):
+                self._serial.write(CMD_STOP)
+
+    def _nothing_presented(self) -> CaptureTimeout:
+        return CaptureTimeout("no pen strokes on the pad", code=NOTHING_SIGNED_CODE)
+
+    def _cancelled(self) -> CaptureCancelled:
+        return CaptureCancelled("signature capture cancelled", code=CANCELLED_CODE)
 
     # -- internals --------------------------------------------------------------------------
     def _query(self) -> QueryReply:
@@ -310,68 +298,25 @@ class Isdv4SignaturePad(PenDevice):
                 if packet[0] & CONTROL_BIT and len(packet) == QUERY_PACKET_SIZE:
                     return decode_query_reply(packet)
         raise DeviceUnavailable(
-            f"no answer to the ISDV4 query within {self.query_timeout:.1f} s", TEXT_UNAVAILABLE
+            f"no answer to the ISDV4 query within {self.query_timeout:.1f} s",
+            code=UNAVAILABLE_CODE,
         )
-
-    def _collect(self, deadline: float, cancel: threading.Event | None) -> list[PenPoint]:
-        self._reset_input()
-        self._write(CMD_START)
-        points: list[PenPoint] = []
-        first_report: float | None = None
-        last_in_proximity = time.monotonic()
-        touched = False
-        try:
-            while True:
-                if cancel is not None and cancel.is_set():
-                    raise CaptureCancelled("signature capture cancelled", TEXT_CANCELLED)
-                now = time.monotonic()
-                if touched and now - last_in_proximity >= self.pen_away_s:
-                    return points
-                if now >= deadline:
-                    if touched:
-                        return points
-                    raise CaptureTimeout("no pen strokes on the pad", TEXT_NO_SIGNATURE)
-                data = self._read()
-                arrived = time.monotonic()
-                for packet in self._parser.feed(data):
-                    if packet[0] & CONTROL_BIT:
-                        continue
-                    report = decode_pen_packet(packet)
-                    if not report.proximity:
-                        continue
-                    if first_report is None:
-                        first_report = arrived
-                    last_in_proximity = arrived
-                    touched = touched or report.tip
-                    points.append(
-                        PenPoint(
-                            t_ms=round((arrived - first_report) * 1000),
-                            x=report.x,
-                            y=report.y,
-                            pressure=report.pressure,
-                            touching=report.tip,
-                        )
-                    )
-        finally:
-            if self._serial is not None:
-                with contextlib.suppress(*SERIAL_ERRORS):
-                    self._serial.write(CMD_STOP)
 
     def _port(self) -> serial.Serial:
         if self._serial is None:
-            raise DeviceUnavailable(f"{self.port} is not open", TEXT_UNAVAILABLE)
+            raise DeviceUnavailable(f"{self.port} is not open", code=UNAVAILABLE_CODE)
         return self._serial
 
     def _read(self) -> bytes:
         port = self._port()
-        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
+        with serial_errors_as_unplug(self.port, UNAVAILABLE_CODE):
             return port.read(max(1, port.in_waiting))
 
     def _write(self, data: bytes) -> None:
-        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
+        with serial_errors_as_unplug(self.port, UNAVAILABLE_CODE):
             self._port().write(data)
 
     def _reset_input(self) -> None:
-        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
+        with serial_errors_as_unplug(self.port, UNAVAILABLE_CODE):
             self._port().reset_input_buffer()
         self._parser = Isdv4StreamParser()

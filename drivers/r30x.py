@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import struct
-import threading
 import time
 
 import numpy as np
@@ -20,6 +19,7 @@ import serial
 from drivers import r30x_protocol as proto
 from drivers.base import (
     FINGER_NAMES,
+    Ability,
     Capabilities,
     DeviceIdentity,
     DeviceStatus,
@@ -31,7 +31,6 @@ from drivers.errors import (
     CaptureTimeout,
     DeviceError,
     DeviceUnavailable,
-    OperatorText,
     ProtocolError,
 )
 from drivers.r30x_protocol import Confirmation, Instruction, LedColour, LedMode, Pid
@@ -39,37 +38,13 @@ from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial, serial_e
 
 FINGER_POSITIONS = FINGER_NAMES
 
-TEXT_UNAVAILABLE = OperatorText(
-    en="The fingerprint scanner is not connected or does not answer. Check its cable, "
-    "then try again.",
-    id="Pemindai sidik jari tidak terhubung atau tidak menjawab. Periksa kabelnya, lalu coba lagi.",
-)
-TEXT_NO_FINGER = OperatorText(
-    en="No finger was detected on the scanner. Ask the resident to press the finger flat "
-    "on the glass.",
-    id="Tidak ada jari yang terdeteksi di pemindai. Minta penduduk menempelkan jarinya rata "
-    "di kaca.",
-)
-TEXT_GARBLED = OperatorText(
-    en="The fingerprint scanner sent damaged data. Try again; if it repeats, reconnect "
-    "the scanner.",
-    id="Pemindai sidik jari mengirim data rusak. Coba lagi; jika terulang, sambungkan ulang "
-    "pemindai.",
-)
-TEXT_CANCELLED = OperatorText(
-    en="The fingerprint capture was cancelled.",
-    id="Pengambilan sidik jari dibatalkan.",
-)
-TEXT_PASSWORD = OperatorText(
-    en="The fingerprint scanner refused the configured password. Ask a technician to check "
-    "the scanner settings.",
-    id="Pemindai sidik jari menolak kata sandi yang diatur. Minta teknisi memeriksa "
-    "pengaturan pemindai.",
-)
-TEXT_SENSOR = OperatorText(
-    en="The fingerprint scanner could not read the finger. Clean the glass and try again.",
-    id="Pemindai sidik jari gagal membaca jari. Bersihkan kacanya lalu coba lagi.",
-)
+# Message codes (catalogue area "devices") of what the operator is told.
+UNAVAILABLE_CODE = "DEVICE_FINGERPRINT_SCANNER_NOT_ANSWERING"
+NO_FINGER_CODE = "DEVICE_FINGERPRINT_NO_FINGER_ON_GLASS"
+DAMAGED_CODE = "DEVICE_FINGERPRINT_DATA_DAMAGED"
+CANCELLED_CODE = "DEVICE_FINGERPRINT_CAPTURE_CANCELLED"
+PASSWORD_CODE = "DEVICE_FINGERPRINT_PASSWORD_REFUSED"
+NOT_READABLE_CODE = "DEVICE_FINGERPRINT_FINGER_NOT_READABLE"
 
 _DRAIN_QUIET_S = 0.1
 _DRAIN_LIMIT_S = 2.0
@@ -92,6 +67,7 @@ class R30xFingerprintScanner(ImageDevice):
     """
 
     driver_name = "r30x"
+    abilities = Ability.PING | Ability.READ_PLATEN
 
     def __init__(
         self,
@@ -124,6 +100,7 @@ class R30xFingerprintScanner(ImageDevice):
         self._serial: serial.Serial | None = None
         self._decoder = proto.PacketDecoder(address=self.address)
         self._led_supported = True
+        self._sensor_failures = 0
 
     # -- Device -----------------------------------------------------------------------------
     @property
@@ -141,7 +118,7 @@ class R30xFingerprintScanner(ImageDevice):
         """Open the port, verify the password, read parameters and identity."""
         self.close()
         try:
-            self._serial = open_serial(self.port, self.baudrate, TEXT_UNAVAILABLE)
+            self._serial = open_serial(self.port, self.baudrate, UNAVAILABLE_CODE)
         except DeviceUnavailable:
             self.status = DeviceStatus.DISCONNECTED
             raise
@@ -164,32 +141,34 @@ class R30xFingerprintScanner(ImageDevice):
                 port.close()
         self.status = DeviceStatus.DISCONNECTED
 
-    # -- capture ----------------------------------------------------------------------------
-    def capture(
-        self,
-        *,
-        timeout: float,
-        cancel: threading.Event | None = None,
-        position: str | None = None,
-    ) -> np.ndarray:
-        """Wait for a finger, upload its image; uint8 (288, 256) with grey levels 0..255."""
-        if position is not None and position not in FINGER_POSITIONS:
-            raise ValueError(f"unknown finger position {position!r}")
-        with self.lock:
-            self._ensure_open()
-            self.status = DeviceStatus.BUSY
-            try:
-                self.set_led(LedMode.BREATHING, LedColour.BLUE)
-                self._wait_for_finger(time.monotonic() + timeout, cancel)
-                image = self._upload_image()
-                self.set_led(LedMode.FLASHING, LedColour.PURPLE, count=1)
-                return proto.expand_nibbles(image)
-            except DeviceUnavailable:
-                self.close()
-                raise
-            finally:
-                if self.status == DeviceStatus.BUSY:
-                    self.status = DeviceStatus.READY
+    # -- capture (the loop is ImageDevice.capture) -------------------------------------------
+    def _begin_capture(self, position: str | None) -> None:
+        self._sensor_failures = 0
+        self.set_led(LedMode.BREATHING, LedColour.BLUE)
+
+    def _try_capture(self, position: str | None, deadline: float) -> np.ndarray | None:
+        """GenImg (0x01); once it took an image, UpImage: uint8 (288, 256), grey 0..255."""
+        confirmation, _ = self._execute(Instruction.GEN_IMG)
+        if confirmation == Confirmation.OK:
+            image = self._upload_image()
+            self.set_led(LedMode.FLASHING, LedColour.PURPLE, count=1)
+            return proto.expand_nibbles(image)
+        if confirmation == Confirmation.IMAGE_FAIL:
+            self._sensor_failures += 1
+        elif confirmation != Confirmation.NO_FINGER:
+            raise ProtocolError(f"GenImg answered 0x{confirmation:02x}", code=DAMAGED_CODE)
+        return None
+
+    def _nothing_presented(self) -> CaptureTimeout:
+        if self._sensor_failures:
+            return CaptureTimeout(
+                f"finger not readable ({self._sensor_failures} failed reads)",
+                code=NOT_READABLE_CODE,
+            )
+        return CaptureTimeout("no finger on the scanner", code=NO_FINGER_CODE)
+
+    def _cancelled(self) -> CaptureCancelled:
+        return CaptureCancelled("capture cancelled", code=CANCELLED_CODE)
 
     def present(self) -> bool:
         """Whether the port is there (the path exists or a USB-serial adapter matches)."""
@@ -291,10 +270,6 @@ class R30xFingerprintScanner(ImageDevice):
             port=self.port,
         )
 
-    def _ensure_open(self) -> None:
-        if self._serial is None:
-            self.open()
-
     def _handshake(self) -> None:
         assert self._serial is not None
         speeds = [self.baudrate]
@@ -311,35 +286,10 @@ class R30xFingerprintScanner(ImageDevice):
                     raise
                 continue
             if confirmation == Confirmation.WRONG_PASSWORD:
-                raise DeviceUnavailable("module refused the password", TEXT_PASSWORD)
+                raise DeviceUnavailable("module refused the password", code=PASSWORD_CODE)
             self._expect_ok(confirmation, "VfyPwd")
             self.baudrate = speed
             return
-
-    def _wait_for_finger(self, deadline: float, cancel: threading.Event | None) -> None:
-        sensor_failures = 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise CaptureCancelled("capture cancelled", TEXT_CANCELLED)
-            confirmation, _ = self._execute(Instruction.GEN_IMG)
-            if confirmation == Confirmation.OK:
-                return
-            if confirmation == Confirmation.IMAGE_FAIL:
-                sensor_failures += 1
-            elif confirmation != Confirmation.NO_FINGER:
-                raise ProtocolError(f"GenImg answered 0x{confirmation:02x}", TEXT_GARBLED)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if sensor_failures:
-                    raise CaptureTimeout(
-                        f"finger not readable ({sensor_failures} failed reads)", TEXT_SENSOR
-                    )
-                raise CaptureTimeout("no finger on the scanner", TEXT_NO_FINGER)
-            pause = min(self.poll_interval, remaining)
-            if cancel is not None:
-                cancel.wait(pause)
-            else:
-                time.sleep(pause)
 
     def _upload_image(self) -> np.ndarray:
         last_error: ProtocolError | None = None
@@ -355,7 +305,7 @@ class R30xFingerprintScanner(ImageDevice):
     def _upload_image_once(self) -> np.ndarray:
         confirmation, _ = self._execute(Instruction.UP_IMAGE)
         if confirmation != Confirmation.OK:
-            raise ProtocolError(f"UpImage answered 0x{confirmation:02x}", TEXT_GARBLED)
+            raise ProtocolError(f"UpImage answered 0x{confirmation:02x}", code=DAMAGED_CODE)
         data = bytearray()
         max_packets = proto.IMAGE_BYTES // 32 + 1
         for _ in range(max_packets):
@@ -364,18 +314,22 @@ class R30xFingerprintScanner(ImageDevice):
             except _NoAnswer:
                 raise ProtocolError(
                     f"image transfer stopped after {len(data)} of {proto.IMAGE_BYTES} bytes",
-                    TEXT_GARBLED,
+                    code=DAMAGED_CODE,
                 ) from None
             if packet.pid not in (Pid.DATA, Pid.END_DATA):
-                raise ProtocolError(f"unexpected PID 0x{packet.pid:02x} in image", TEXT_GARBLED)
+                raise ProtocolError(
+                    f"unexpected PID 0x{packet.pid:02x} in image", code=DAMAGED_CODE
+                )
             data += packet.payload
             if len(data) > proto.IMAGE_BYTES:
-                raise ProtocolError(f"image longer than {proto.IMAGE_BYTES} bytes", TEXT_GARBLED)
+                raise ProtocolError(
+                    f"image longer than {proto.IMAGE_BYTES} bytes", code=DAMAGED_CODE
+                )
             if packet.pid == Pid.END_DATA:
                 break
         if len(data) != proto.IMAGE_BYTES:
             raise ProtocolError(
-                f"image of {len(data)} bytes, expected {proto.IMAGE_BYTES}", TEXT_GARBLED
+                f"image of {len(data)} bytes, expected {proto.IMAGE_BYTES}", code=DAMAGED_CODE
             )
         return proto.unpack_image(bytes(data))
 
@@ -391,14 +345,14 @@ class R30xFingerprintScanner(ImageDevice):
                 raise DeviceUnavailable(
                     f"no answer to instruction 0x{instruction:02x} within "
                     f"{self.packet_timeout:.1f} s",
-                    TEXT_UNAVAILABLE,
+                    code=UNAVAILABLE_CODE,
                 ) from None
             if packet.pid == Pid.ACK and packet.payload:
                 return packet.payload[0], packet.payload[1:]
 
     def _expect_ok(self, confirmation: int, what: str) -> None:
         if confirmation != Confirmation.OK:
-            raise ProtocolError(f"{what} answered 0x{confirmation:02x}", TEXT_GARBLED)
+            raise ProtocolError(f"{what} answered 0x{confirmation:02x}", code=DAMAGED_CODE)
 
     def _read_packet(self, deadline: float) -> proto.Packet:
         """The next packet before ``deadline``; ProtocolError on a bad checksum."""
@@ -407,7 +361,7 @@ class R30xFingerprintScanner(ImageDevice):
             try:
                 packet = self._decoder.next_packet()
             except proto.ChecksumError as error:
-                raise ProtocolError(str(error), TEXT_GARBLED) from None
+                raise ProtocolError(str(error), code=DAMAGED_CODE) from None
             finally:
                 self.discarded_bytes = self._decoder.discarded
             if packet is not None:
@@ -417,16 +371,16 @@ class R30xFingerprintScanner(ImageDevice):
             self._decoder.feed(self._read_available(port))
 
     def _read_available(self, port: serial.Serial) -> bytes:
-        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
+        with serial_errors_as_unplug(self.port, UNAVAILABLE_CODE):
             return port.read(max(1, port.in_waiting))
 
     def _write(self, data: bytes) -> None:
-        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
+        with serial_errors_as_unplug(self.port, UNAVAILABLE_CODE):
             self._port().write(data)
 
     def _discard_input(self) -> None:
         self._decoder.clear()
-        with serial_errors_as_unplug(self.port, TEXT_UNAVAILABLE):
+        with serial_errors_as_unplug(self.port, UNAVAILABLE_CODE):
             self._port().reset_input_buffer()
 
     def _drain(self) -> None:
@@ -441,5 +395,5 @@ class R30xFingerprintScanner(ImageDevice):
 
     def _port(self) -> serial.Serial:
         if self._serial is None:
-            raise DeviceUnavailable(f"{self.port} is not open", TEXT_UNAVAILABLE)
+            raise DeviceUnavailable(f"{self.port} is not open", code=UNAVAILABLE_CODE)
         return self._serial

@@ -1,5 +1,9 @@
 """Driver lookup through the ``rekam.drivers`` entry-point group (vendor drivers plug in here).
 
+Only the driver a spec names is imported; one whose import fails raises DriverImportError with
+the entry point, the module and the cause, so a broken package is reported as broken, never as
+missing.
+
 A device spec is what the station's configuration holds for one device::
 
     {"id": "fingerprint-0", "driver": "r30x", "port": "/dev/ttyUSB0", "options": {...}}
@@ -7,10 +11,11 @@ A device spec is what the station's configuration holds for one device::
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from drivers.base import Device
+from drivers.errors import DriverImportError
 
 ENTRY_POINT_GROUP = "rekam.drivers"
 
@@ -23,27 +28,39 @@ class InvalidDeviceSpec(ValueError):
     """The spec is missing a field or carries options the driver does not take."""
 
 
-def available_drivers() -> dict[str, type[Device]]:
-    """Every installed driver class by name; a driver that fails to import is left out."""
-    drivers: dict[str, type[Device]] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry.load()
-        except Exception:  # a broken vendor package must not take the others down
-            continue
-        if isinstance(loaded, type) and issubclass(loaded, Device):
-            drivers[entry.name] = loaded
-    return drivers
+def driver_names() -> list[str]:
+    """The names of every installed driver, without importing any."""
+    return sorted({entry.name for entry in entry_points(group=ENTRY_POINT_GROUP)})
 
 
 def driver_class(name: str) -> type[Device]:
-    """The class registered under ``name``; UnknownDriver names the known ones."""
-    drivers = available_drivers()
+    """The class registered under ``name``, importing that driver alone.
+
+    UnknownDriver (naming the installed ones) when no package provides ``name``;
+    DriverImportError when its module fails to import.
+    """
+    found = entry_points(group=ENTRY_POINT_GROUP, name=name)
+    entry = next(iter(found), None)
+    if entry is None:
+        known = ", ".join(driver_names()) or "none"
+        raise UnknownDriver(f"unknown device driver {name!r}; installed drivers: {known}")
+    return _load(entry)
+
+
+def available_drivers() -> dict[str, type[Device]]:
+    """Every installed driver class by name (imports them all; DriverImportError on the first
+    that fails)."""
+    return {name: driver_class(name) for name in driver_names()}
+
+
+def _load(entry: EntryPoint) -> type[Device]:
     try:
-        return drivers[name]
-    except KeyError:
-        known = ", ".join(sorted(drivers)) or "none"
-        raise UnknownDriver(f"unknown device driver {name!r}; installed drivers: {known}") from None
+        loaded = entry.load()
+    except Exception as error:  # whatever the vendor module raises is the cause to report
+        raise DriverImportError(entry.name, entry.module, error) from error
+    if not (isinstance(loaded, type) and issubclass(loaded, Device)):
+        raise UnknownDriver(f"driver {entry.name!r} ({entry.value}) is not a Device class")
+    return loaded
 
 
 def create_device(spec: dict[str, Any]) -> Device:

@@ -19,7 +19,7 @@ import serial
 from serial.tools import list_ports
 from serial.tools.list_ports_common import ListPortInfo
 
-from drivers.errors import DeviceUnavailable, OperatorText
+from drivers.errors import DeviceUnavailable
 
 USB_SERIAL_PREFIX = "usb-serial:"
 
@@ -95,18 +95,19 @@ READ_SLICE_S = 0.05
 
 
 @contextmanager
-def serial_errors_as_unplug(port: str, unavailable: OperatorText) -> Iterator[None]:
-    """Turn a serial error on ``port`` (cable pulled, adapter gone) into DeviceUnavailable."""
+def serial_errors_as_unplug(port: str, unavailable_code: str) -> Iterator[None]:
+    """Turn a serial error on ``port`` (cable pulled, adapter gone) into DeviceUnavailable
+    with the driver's message code."""
     try:
         yield
     except SERIAL_ERRORS as error:
-        raise DeviceUnavailable(f"{port}: {error}", unavailable) from None
+        raise DeviceUnavailable(f"{port}: {error}", code=unavailable_code) from None
 
 
-def open_serial(port: str, baudrate: int, unavailable: OperatorText) -> serial.Serial:
+def open_serial(port: str, baudrate: int, unavailable_code: str) -> serial.Serial:
     """Open ``port`` (a path, a pyserial URL or ``usb-serial:VID:PID[/SERIAL]``) for a driver:
     short read slices so callers stay responsive to cancel; DeviceUnavailable on failure."""
     try:
         return serial.Serial(resolve_port(port), baudrate, timeout=READ_SLICE_S, write_timeout=1.0)
     except (*SERIAL_ERRORS, ValueError) as error:
-        raise DeviceUnavailable(f"cannot open {port}: {error}", unavailable) from None
+        raise DeviceUnavailable(f"cannot open {port}: {error}", code=unavailable_code) from None

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
-import threading
-import time
 
 import numpy as np
 import usb.core
@@ -22,6 +20,7 @@ import usb.util
 
 from drivers.base import (
     FINGER_NAMES,
+    Ability,
     Capabilities,
     DeviceIdentity,
     DeviceStatus,
@@ -32,7 +31,6 @@ from drivers.errors import (
     CaptureCancelled,
     CaptureTimeout,
     DeviceUnavailable,
-    OperatorText,
     ProtocolError,
 )
 
@@ -47,23 +45,11 @@ DETECT_BOX = (slice(111, 175), slice(117, 181))
 FINGER_PRESENT_MAX_MEAN = 100
 GONE_ERRNOS = {errno.ENODEV, errno.ENOENT, errno.EIO, errno.ENXIO}
 
-TEXT_UNAVAILABLE = OperatorText(
-    "The USB fingerprint scanner is not connected. Plug it in (or try another USB port), "
-    "then try again.",
-    "Pemindai sidik jari USB tidak terhubung. Colokkan (atau coba port USB lain), lalu coba lagi.",
-)
-TEXT_NO_FINGER = OperatorText(
-    "No finger was detected on the scanner. Ask the resident to press the finger flat.",
-    "Tidak ada jari yang terdeteksi di pemindai. Minta penduduk menempelkan jari dengan rata.",
-)
-TEXT_TRANSFER = OperatorText(
-    "The fingerprint scanner sent an incomplete image. Try again; if it repeats, reconnect it.",
-    "Pemindai sidik jari mengirim gambar tidak lengkap. Coba lagi; jika terulang, "
-    "sambungkan ulang.",
-)
-TEXT_CANCELLED = OperatorText(
-    "The fingerprint capture was cancelled.", "Pengambilan sidik jari dibatalkan."
-)
+# Message codes (catalogue area "devices") of what the operator is told.
+UNAVAILABLE_CODE = "DEVICE_USB_FINGERPRINT_SCANNER_NOT_CONNECTED"
+NO_FINGER_CODE = "DEVICE_FINGERPRINT_NO_FINGER"
+TRANSFER_CODE = "DEVICE_FINGERPRINT_IMAGE_INCOMPLETE"
+CANCELLED_CODE = "DEVICE_FINGERPRINT_CAPTURE_CANCELLED"
 
 
 def parse_port(port: str) -> tuple[int, int, str]:
@@ -83,6 +69,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
     """The 5thSense sensor. ``port`` is ``usb:061a:0110`` or ``usb:061a:0110/SERIAL``."""
 
     driver_name = "vcom5s"
+    abilities = Ability.READ_PLATEN
 
     def __init__(
         self,
@@ -105,6 +92,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
         self.transfer_timeout_ms = transfer_timeout_ms
         self.retries = retries
         self._dev: usb.core.Device | None = None
+        self._failed_scans = 0
         self._capabilities = Capabilities(Modality.FINGERPRINT, FINGER_NAMES, WIDTH, HEIGHT, 500)
 
     @property
@@ -131,7 +119,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
                 if not self.serial or usb.util.get_string(dev, dev.iSerialNumber) == self.serial:
                     break
             else:
-                raise DeviceUnavailable(f"no USB device {self.port}", TEXT_UNAVAILABLE)
+                raise DeviceUnavailable(f"no USB device {self.port}", code=UNAVAILABLE_CODE)
             dev.set_configuration()
             usb.util.claim_interface(dev, 0)
             self.identity = DeviceIdentity(
@@ -145,11 +133,13 @@ class Vcom5sFingerprintScanner(ImageDevice):
         except usb.core.USBError as exc:
             self.status = DeviceStatus.DISCONNECTED
             raise DeviceUnavailable(
-                f"USB error opening {self.port}: {exc}", TEXT_UNAVAILABLE
+                f"USB error opening {self.port}: {exc}", code=UNAVAILABLE_CODE
             ) from exc
         except (ValueError, ImportError, AttributeError) as exc:
             self.status = DeviceStatus.DISCONNECTED
-            raise DeviceUnavailable(f"cannot open {self.port}: {exc}", TEXT_UNAVAILABLE) from exc
+            raise DeviceUnavailable(
+                f"cannot open {self.port}: {exc}", code=UNAVAILABLE_CODE
+            ) from exc
         self._dev = dev
         self.status = DeviceStatus.READY
 
@@ -162,7 +152,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
 
     def _lost(self, exc: usb.core.USBError) -> DeviceUnavailable:
         self.close()
-        return DeviceUnavailable(f"USB device {self.port} went away: {exc}", TEXT_UNAVAILABLE)
+        return DeviceUnavailable(f"USB device {self.port} went away: {exc}", code=UNAVAILABLE_CODE)
 
     def present(self) -> bool:
         """Whether a matching sensor enumerates on the bus right now."""
@@ -206,49 +196,36 @@ class Vcom5sFingerprintScanner(ImageDevice):
                 chunk = dev.read(EP_IN, READ_SIZE, timeout)
                 if len(chunk) != READ_SIZE:
                     raise ProtocolError(
-                        f"short bulk read: {len(chunk)} of {READ_SIZE} bytes", TEXT_TRANSFER
+                        f"short bulk read: {len(chunk)} of {READ_SIZE} bytes", code=TRANSFER_CODE
                     )
                 image += chunk
         except usb.core.USBTimeoutError as exc:
-            raise ProtocolError(f"USB transfer timed out: {exc}", TEXT_TRANSFER) from exc
+            raise ProtocolError(f"USB transfer timed out: {exc}", code=TRANSFER_CODE) from exc
         except usb.core.USBError as exc:
             if exc.errno in GONE_ERRNOS or exc.backend_error_code == -4:
                 raise self._lost(exc) from exc
-            raise ProtocolError(f"USB transfer failed: {exc}", TEXT_TRANSFER) from exc
+            raise ProtocolError(f"USB transfer failed: {exc}", code=TRANSFER_CODE) from exc
         return np.frombuffer(bytes(image), dtype=np.uint8).reshape(HEIGHT, WIDTH)
 
-    def capture(
-        self,
-        *,
-        timeout: float,
-        cancel: threading.Event | None = None,
-        position: str | None = None,
-    ) -> np.ndarray:
-        with self.lock:
-            return self._capture(time.monotonic() + timeout, cancel)
+    # -- capture (the loop is ImageDevice.capture) -------------------------------------------
+    def _begin_capture(self, position: str | None) -> None:
+        self._failed_scans = 0
 
-    def _capture(self, deadline: float, cancel: threading.Event | None) -> np.ndarray:
-        failures = 0
-        self.status = DeviceStatus.BUSY
-        try:
-            while True:
-                if cancel is not None and cancel.is_set():
-                    raise CaptureCancelled("capture cancelled", TEXT_CANCELLED)
-                try:
-                    image = self.scan()
-                except ProtocolError:
-                    failures += 1
-                    if failures > self.retries:
-                        raise
-                    continue
-                if finger_present(image):
-                    return image
-                if time.monotonic() >= deadline:
-                    raise CaptureTimeout("no finger on the sensor", TEXT_NO_FINGER)
-                if cancel is not None:
-                    cancel.wait(self.poll_interval)
-                else:
-                    time.sleep(self.poll_interval)
-        finally:
-            if self.status is DeviceStatus.BUSY:
-                self.status = DeviceStatus.READY
+    def _try_capture(self, position: str | None, deadline: float) -> np.ndarray | None:
+        """One scan (a damaged one is scanned again, ``retries`` times per capture); the image
+        when a finger is on the sensor."""
+        while True:
+            try:
+                image = self.scan()
+            except ProtocolError:
+                self._failed_scans += 1
+                if self._failed_scans > self.retries:
+                    raise
+                continue
+            return image if finger_present(image) else None
+
+    def _nothing_presented(self) -> CaptureTimeout:
+        return CaptureTimeout("no finger on the sensor", code=NO_FINGER_CODE)
+
+    def _cancelled(self) -> CaptureCancelled:
+        return CaptureCancelled("capture cancelled", code=CANCELLED_CODE)

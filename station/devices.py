@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.messages import Message, msg
 from drivers.base import Device, DeviceStatus, Modality
-from drivers.errors import DeviceError, DeviceUnavailable, OperatorText
+from drivers.errors import DeviceError, DeviceUnavailable, DriverImportError
 from drivers.registry import create_device
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,16 @@ class DeviceEvent:
     device: Device
     driver: str
     time: datetime
+
+
+@dataclass(frozen=True)
+class UnusableDevice:
+    """A configured device whose driver is installed but cannot be loaded."""
+
+    device_id: str
+    driver: str
+    port: str
+    error: DriverImportError
 
 
 @dataclass
@@ -60,17 +71,29 @@ def is_present(device: Device) -> bool:
 
 
 class DeviceManager:
-    """Creates devices from configuration specs, opens them, follows hotplug, reopens on use."""
+    """Creates devices from configuration specs, opens them, follows hotplug, reopens on use.
+
+    A spec naming a driver that fails to import is kept as an ``UnusableDevice`` (listed and
+    diagnosed with its cause); an unknown driver or a malformed spec stops the manager.
+    """
 
     def __init__(self, specs: list[dict[str, Any]]) -> None:
         self._lock = threading.Lock()
         self._devices: dict[str, Device] = {}
+        self._unusable: list[UnusableDevice] = []
         self._drivers: dict[str, str] = {}
         self._tracking: dict[str, _Tracking] = {}
         self._listeners: list[queue.Queue[DeviceEvent]] = []
         self.wakeup = threading.Event()
         for spec in specs:
-            device = create_device(spec)
+            try:
+                device = create_device(spec)
+            except DriverImportError as error:
+                log.error("device %s cannot be created: %s", spec["id"], error.detail)
+                self._unusable.append(
+                    UnusableDevice(str(spec["id"]), str(spec["driver"]), str(spec["port"]), error)
+                )
+                continue
             self._devices[device.device_id] = device
             self._drivers[device.device_id] = str(spec["driver"])
             self._tracking[device.device_id] = _Tracking()
@@ -79,6 +102,10 @@ class DeviceManager:
     def devices(self) -> list[Device]:
         with self._lock:
             return list(self._devices.values())
+
+    def unusable(self) -> list[UnusableDevice]:
+        """Configured devices whose driver could not be loaded."""
+        return list(self._unusable)
 
     def driver_of(self, device_id: str) -> str:
         return self._drivers.get(device_id, "")
@@ -97,7 +124,9 @@ class DeviceManager:
             if self._try_open(device):
                 self.sync(device)
                 return device
-        raise DeviceUnavailable(f"no connected {modality.value} device", unavailable_text(modality))
+        raise DeviceUnavailable(
+            f"no connected {modality.value} device", code=UNAVAILABLE_CODES[modality]
+        )
 
     # -- opening and state ------------------------------------------------------------------
     def open_all(self) -> None:
@@ -269,26 +298,14 @@ class UdevWakeup:
         self._monitor = None
 
 
-def unavailable_text(modality: Modality) -> OperatorText:
-    """The operator sentence for "no usable device of this modality"."""
-    return _UNAVAILABLE_TEXT[modality]
+def unavailable_message(modality: Modality) -> Message:
+    """The operator's sentence for "no usable device of this modality"."""
+    return msg(UNAVAILABLE_CODES[modality])
 
 
-_UNAVAILABLE_TEXT: dict[Modality, OperatorText] = {
-    Modality.FINGERPRINT: OperatorText(
-        "The fingerprint scanner is not connected. Check its cable, then try again.",
-        "Pemindai sidik jari tidak terhubung. Periksa kabelnya, lalu coba lagi.",
-    ),
-    Modality.FACE: OperatorText(
-        "The face camera is not connected. Check its cable, then try again.",
-        "Kamera wajah tidak terhubung. Periksa kabelnya, lalu coba lagi.",
-    ),
-    Modality.IRIS: OperatorText(
-        "The iris camera is not connected. Check its cable, then try again.",
-        "Kamera iris tidak terhubung. Periksa kabelnya, lalu coba lagi.",
-    ),
-    Modality.SIGNATURE: OperatorText(
-        "The signature pad is not connected. Check its cable, then try again.",
-        "Bantalan tanda tangan tidak terhubung. Periksa kabelnya, lalu coba lagi.",
-    ),
+UNAVAILABLE_CODES: dict[Modality, str] = {
+    Modality.FINGERPRINT: "DEVICE_FINGERPRINT_NOT_CONNECTED",
+    Modality.FACE: "DEVICE_FACE_CAMERA_NOT_CONNECTED",
+    Modality.IRIS: "DEVICE_IRIS_CAMERA_NOT_CONNECTED",
+    Modality.SIGNATURE: "DEVICE_SIGNATURE_PAD_NOT_CONNECTED",
 }

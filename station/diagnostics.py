@@ -10,7 +10,11 @@ Every device gets ``connectivity`` (its port, bus or source is there and it open
 - signature pads: ``pen`` (the pad reports sane coordinate and pressure ranges) and, with a test
   capture, ``test_capture`` (a stroke with pressure arrives).
 
-A check that cannot run because an earlier one failed is not reported.
+A check that cannot run because an earlier one failed is not reported. A configured device
+whose driver cannot be loaded gets one failed ``connectivity`` naming the cause.
+
+Result details and remedies are catalogue messages (area ``devices``), rendered in the reader's
+language.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from drivers.base import Device, DeviceStatus, ImageDevice, Modality, PenDevice
-from drivers.errors import DeviceError, DeviceUnavailable, OperatorText
+from domain.messages import Message, msg
+from drivers.base import Ability, Device, DeviceStatus, ImageDevice, Modality, PenDevice
+from drivers.errors import DeviceError, DeviceUnavailable
 from quality.fingerprint import assess_fingerprint
-from station.devices import is_present
+from station.devices import UnusableDevice, is_present
 
 
 @dataclass(frozen=True)
@@ -52,54 +57,21 @@ class CheckResult:
     device_id: str
     check: str
     passed: bool
-    detail: str
-    remedy: OperatorText | None = None
+    detail: Message
+    remedy: Message | None = None
     figures: dict[str, float] = field(default_factory=dict)
 
 
-REMEDIES: dict[str, OperatorText] = {
-    "connectivity": OperatorText(
-        "Reconnect the device's cable (or power it on), then run the diagnostics again.",
-        "Sambungkan kembali kabel perangkat (atau nyalakan), lalu jalankan diagnostik lagi.",
-    ),
-    "identity": OperatorText(
-        "The device did not identify itself: check the configured driver and port.",
-        "Perangkat tidak mengenali dirinya: periksa driver dan port yang dikonfigurasi.",
-    ),
-    "platen": OperatorText(
-        "Lift any finger off the scanner and clean the glass with a dry, lint-free cloth, "
-        "then run the diagnostics again.",
-        "Angkat jari dari pemindai dan bersihkan kacanya dengan kain kering yang tidak "
-        "berserat, lalu jalankan diagnostik lagi.",
-    ),
-    "fingerprint_capture": OperatorText(
-        "The test print was unusable: clean the glass, press a finger flat on it, and try again.",
-        "Sidik jari uji tidak terbaca: bersihkan kaca, tempelkan jari dengan rata, lalu ulangi.",
-    ),
-    "stream": OperatorText(
-        "The camera sends no usable picture: reconnect it and check its resolution settings.",
-        "Kamera tidak mengirim gambar yang layak: sambungkan ulang dan periksa pengaturan "
-        "resolusinya.",
-    ),
-    "exposure": OperatorText(
-        "The picture is too dark or too bright: switch on the kit's lamp or move out of direct "
-        "sunlight, and check the camera's lens cover.",
-        "Gambar terlalu gelap atau terlalu terang: nyalakan lampu kit atau hindari sinar "
-        "matahari langsung, dan periksa penutup lensa kamera.",
-    ),
-    "focus": OperatorText(
-        "The picture is out of focus: clean the lens and set the subject at the marked distance.",
-        "Gambar tidak fokus: bersihkan lensa dan atur subjek pada jarak yang ditandai.",
-    ),
-    "pen": OperatorText(
-        "The signature pad reports no usable range: reconnect it; if it repeats, replace it.",
-        "Bantalan tanda tangan tidak melaporkan jangkauan yang layak: sambungkan ulang; jika "
-        "terulang, ganti.",
-    ),
-    "pen_capture": OperatorText(
-        "No pen stroke arrived: sign on the pad with the kit's pen and try again.",
-        "Tidak ada goresan pena: tanda tangani bantalan dengan pena kit lalu ulangi.",
-    ),
+REMEDY_CODES: dict[str, str] = {
+    "connectivity": "DEVICE_DIAG_REMEDY_CONNECTIVITY",
+    "identity": "DEVICE_DIAG_REMEDY_IDENTITY",
+    "platen": "DEVICE_DIAG_REMEDY_PLATEN",
+    "fingerprint_capture": "DEVICE_DIAG_REMEDY_FINGERPRINT_CAPTURE",
+    "stream": "DEVICE_DIAG_REMEDY_STREAM",
+    "exposure": "DEVICE_DIAG_REMEDY_EXPOSURE",
+    "focus": "DEVICE_DIAG_REMEDY_FOCUS",
+    "pen": "DEVICE_DIAG_REMEDY_PEN",
+    "pen_capture": "DEVICE_DIAG_REMEDY_PEN_CAPTURE",
 }
 
 
@@ -107,7 +79,7 @@ def _result(
     device: Device,
     check: str,
     passed: bool,
-    detail: str,
+    detail: Message,
     figures: dict[str, float] | None = None,
     remedy: str | None = None,
 ) -> CheckResult:
@@ -116,7 +88,7 @@ def _result(
         check,
         passed,
         detail,
-        None if passed else REMEDIES[remedy or check],
+        None if passed else msg(REMEDY_CODES[remedy or check]),
         {k: float(v) for k, v in (figures or {}).items()},
     )
 
@@ -159,15 +131,7 @@ def diagnose(
     connected = yield from _connectivity(device, reopen)
     if not connected:
         return
-    identity = device.identity
-    known = identity.vendor not in ("", "unknown") and identity.model not in ("", "unknown")
-    yield _result(
-        device,
-        "identity",
-        known,
-        " ".join(p for p in (identity.vendor, identity.model, identity.serial) if p)
-        + (f", firmware {identity.firmware}" if identity.firmware else ""),
-    )
+    yield _identity(device)
     modality = device.capabilities.modality
     if isinstance(device, PenDevice):
         yield from _pen_checks(device, include_capture, limits, cancel)
@@ -177,13 +141,39 @@ def diagnose(
         yield from _camera_checks(device, include_capture, limits, cancel)
 
 
+def diagnose_unusable(entry: UnusableDevice) -> Iterator[CheckResult]:
+    """The checks of a configured device whose driver cannot be loaded: one failed
+    ``connectivity``, the driver error's sentence as the remedy."""
+    yield CheckResult(
+        entry.device_id,
+        "connectivity",
+        False,
+        msg("DEVICE_DIAG_DEVICE_FAILED", detail=entry.error.detail),
+        entry.error.message,
+    )
+
+
+def _identity(device: Device) -> CheckResult:
+    identity = device.identity
+    known = identity.vendor not in ("", "unknown") and identity.model not in ("", "unknown")
+    name = " ".join(p for p in (identity.vendor, identity.model, identity.serial) if p)
+    detail = (
+        msg("DEVICE_DIAG_IDENTITY_FIRMWARE", name=name, firmware=identity.firmware)
+        if identity.firmware
+        else msg("DEVICE_DIAG_IDENTITY", name=name)
+    )
+    return _result(device, "identity", known, detail)
+
+
 def _failed(
     device: Device, check: str, error: DeviceError, remedy: str | None = None
 ) -> CheckResult:
     """The result of a check the device's error ended: lost connection or a failed check."""
     if isinstance(error, DeviceUnavailable):
-        return _result(device, "connectivity", False, f"lost during {check}: {error.detail}")
-    return _result(device, check, False, error.detail, remedy=remedy)
+        lost = msg("DEVICE_DIAG_LOST_DURING", check=check, detail=error.detail)
+        return _result(device, "connectivity", False, lost)
+    detail = msg("DEVICE_DIAG_DEVICE_FAILED", detail=error.detail)
+    return _result(device, check, False, detail, remedy=remedy)
 
 
 def _connectivity(
@@ -193,15 +183,21 @@ def _connectivity(
     if not is_present(device):
         with device.lock:
             device.close()
-        yield _result(device, "connectivity", False, f"{device.port} is not there")
+        absent = msg("DEVICE_DIAG_PORT_ABSENT", port=device.port)
+        yield _result(device, "connectivity", False, absent)
         return False
     if device.status is DeviceStatus.DISCONNECTED:
         opened = reopen(device) if reopen is not None else _open(device)
         if not opened:
-            yield _result(device, "connectivity", False, f"cannot open {device.port}")
+            closed = msg("DEVICE_DIAG_CANNOT_OPEN", port=device.port)
+            yield _result(device, "connectivity", False, closed)
             return False
     figures = {"open_ms": (time.perf_counter() - started) * 1000}
-    detail = f"{device.identity.transport or 'port'} {device.identity.port or device.port}"
+    detail = msg(
+        "DEVICE_DIAG_CONNECTED",
+        transport=device.identity.transport or "port",
+        port=device.identity.port or device.port,
+    )
     yield _result(device, "connectivity", True, detail, figures)
     return True
 
@@ -221,25 +217,21 @@ def _fingerprint_checks(
     limits: DiagnosticLimits,
     cancel: threading.Event | None,
 ) -> Iterator[CheckResult]:
-    read_platen = getattr(device, "read_platen", None)
-    if callable(read_platen):
+    if device.supports(Ability.READ_PLATEN):
         try:
             with device.lock:
-                blank = read_platen()
+                blank = device.read_platen()
         except DeviceError as exc:
             yield _failed(device, "platen", exc)
             return
-        if blank is None:
-            yield _result(device, "platen", True, "empty glass reads blank", {"dark_fraction": 0})
-        else:
-            fraction = dark_fraction(blank, limits.platen_dark_level)
-            passed = fraction <= limits.platen_dark_fraction_max
-            detail = (
-                "empty glass reads blank"
-                if passed
-                else f"{fraction:.1%} of the empty glass reads dark (dirt, residue or a finger)"
-            )
-            yield _result(device, "platen", passed, detail, {"dark_fraction": fraction})
+        fraction = 0.0 if blank is None else dark_fraction(blank, limits.platen_dark_level)
+        passed = fraction <= limits.platen_dark_fraction_max
+        detail = (
+            msg("DEVICE_DIAG_PLATEN_BLANK")
+            if passed
+            else msg("DEVICE_DIAG_PLATEN_DARK", fraction=fraction)
+        )
+        yield _result(device, "platen", passed, detail, {"dark_fraction": fraction})
     if not include_capture:
         return
     try:
@@ -254,8 +246,13 @@ def _fingerprint_checks(
         device,
         "test_capture",
         score >= limits.fingerprint_quality_min,
-        f"{values.shape[1]}x{values.shape[0]} print, quality {score} "
-        f"(at least {limits.fingerprint_quality_min})",
+        msg(
+            "DEVICE_DIAG_PRINT_QUALITY",
+            width=values.shape[1],
+            height=values.shape[0],
+            score=score,
+            minimum=limits.fingerprint_quality_min,
+        ),
         {"quality": score, "mean_grey": float(values.mean()), "contrast": float(values.std())},
         remedy="fingerprint_capture",
     )
@@ -287,7 +284,7 @@ def _camera_checks(
         device,
         "stream",
         size_ok,
-        f"{len(frames)} frames of {width}x{height}",
+        msg("DEVICE_DIAG_STREAM_FRAMES", frames=len(frames), width=width, height=height),
         {"fps": len(frames) / elapsed if elapsed > 0 else 0.0, "width": width, "height": height},
     )
     if not include_capture:
@@ -307,7 +304,7 @@ def _camera_checks(
         device,
         "exposure",
         exposed,
-        f"mean grey {mean:.0f}, {clipped:.0%} clipped",
+        msg("DEVICE_DIAG_EXPOSURE", mean=mean, clipped=clipped),
         {"mean_grey": mean, "clipped_fraction": clipped},
     )
     sharpness = focus(frame)
@@ -315,7 +312,7 @@ def _camera_checks(
         device,
         "focus",
         sharpness >= limits.focus_min,
-        f"sharpness {sharpness:.3f} (at least {limits.focus_min:g})",
+        msg("DEVICE_DIAG_FOCUS", sharpness=sharpness, minimum=limits.focus_min),
         {"sharpness": sharpness},
     )
 
@@ -327,13 +324,18 @@ def _pen_checks(
     cancel: threading.Event | None,
 ) -> Iterator[CheckResult]:
     caps = device.capabilities
-    max_pressure = float(getattr(getattr(device, "query", None), "max_pressure", 0) or 0)
+    max_pressure = float(caps.max_pressure)
     sane = caps.width > 0 and caps.height > 0 and max_pressure > 0
     yield _result(
         device,
         "pen",
         sane,
-        f"range {caps.width}x{caps.height}, pressure 0..{max_pressure:.0f}",
+        msg(
+            "DEVICE_DIAG_PEN_RANGE",
+            width=caps.width,
+            height=caps.height,
+            max_pressure=max_pressure,
+        ),
         {"max_x": caps.width, "max_y": caps.height, "max_pressure": max_pressure},
     )
     if not include_capture:
@@ -350,7 +352,7 @@ def _pen_checks(
         device,
         "test_capture",
         len(touching) >= limits.pen_points_min and peak > 0,
-        f"{len(touching)} pen points on the pad, peak pressure {peak}",
+        msg("DEVICE_DIAG_PEN_STROKE", points=len(touching), peak=peak),
         {"points": len(trace.points), "touching_points": len(touching), "peak_pressure": peak},
         remedy="pen_capture",
     )

@@ -19,14 +19,16 @@ from typing import Any, TextIO
 
 import grpc
 
+from domain.messages import msg
 from station.errors import error_reason
 from station.v1 import devices_pb2
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
-CAPTURE_PROMPT = {
-    "platen": "  -> place a finger on the scanner now for the test capture",
-    "stream": "  -> put a face (or the test chart) in front of the camera now",
-    "pen": "  -> sign on the pad now",
+# After which check the technician presents something for the test capture, and what.
+CAPTURE_PROMPT_CODES = {
+    "platen": "DEVICE_DIAG_PROMPT_FINGER",
+    "stream": "DEVICE_DIAG_PROMPT_CAMERA",
+    "pen": "DEVICE_DIAG_PROMPT_PEN",
 }
 
 
@@ -113,8 +115,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
                 current = step.device_id
                 print(step.device_id, file=out)
             print(format_step(step), file=out)
-            if args.capture and step.passed and step.check in CAPTURE_PROMPT:
-                print(CAPTURE_PROMPT[step.check], file=out)
+            if args.capture and step.passed and step.check in CAPTURE_PROMPT_CODES:
+                prompt = msg(CAPTURE_PROMPT_CODES[step.check]).render(args.language)
+                print(f"  -> {prompt}", file=out)
             out.flush()
     except grpc.RpcError as error:
         reason = error_reason(error)

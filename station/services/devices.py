@@ -7,12 +7,13 @@ import threading
 
 import grpc
 
+from domain.messages import msg
 from drivers.base import Device, DeviceStatus
 from drivers.errors import OperatorText
 from station import convert
 from station.auth import TokenStore, caller
-from station.devices import DeviceManager, unavailable_text
-from station.diagnostics import CheckResult, DiagnosticLimits, diagnose
+from station.devices import DeviceManager, UnusableDevice, unavailable_message
+from station.diagnostics import CheckResult, DiagnosticLimits, diagnose, diagnose_unusable
 from station.errors import abort, caller_language
 from station.v1 import devices_pb2, devices_pb2_grpc
 
@@ -27,9 +28,20 @@ def device_to_pb(device: Device, driver: str, language: str) -> devices_pb2.Devi
     """The API's view of a device, with an operator sentence when it is disconnected."""
     message = convert.device_to_pb(device, driver)
     if device.status is DeviceStatus.DISCONNECTED:
-        text = unavailable_text(device.capabilities.modality)
-        message.status_message = text.in_language(language)
+        unavailable = unavailable_message(device.capabilities.modality)
+        message.status_message = unavailable.render(language)
     return message
+
+
+def unusable_to_pb(entry: UnusableDevice, language: str) -> devices_pb2.Device:
+    """A configured device whose driver cannot be loaded: disconnected, with the cause."""
+    return devices_pb2.Device(
+        id=entry.device_id,
+        driver=entry.driver,
+        status=devices_pb2.DEVICE_STATUS_DISCONNECTED,
+        identity=devices_pb2.DeviceIdentity(port=entry.port),
+        status_message=entry.error.message.render(language),
+    )
 
 
 def step_to_pb(result: CheckResult, language: str) -> devices_pb2.DiagnosticStep:
@@ -37,8 +49,8 @@ def step_to_pb(result: CheckResult, language: str) -> devices_pb2.DiagnosticStep
         device_id=result.device_id,
         check=result.check,
         passed=result.passed,
-        detail=result.detail,
-        remedy=result.remedy.in_language(language) if result.remedy else "",
+        detail=result.detail.render(language),
+        remedy=result.remedy.render(language) if result.remedy else "",
         figures=result.figures,
     )
 
@@ -63,8 +75,10 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
 
     def ListDevices(self, request, context):
         caller(context, self.tokens)
+        language = caller_language(context)
+        unusable = [unusable_to_pb(u, language) for u in self.devices.unusable()]
         return devices_pb2.ListDevicesResponse(
-            devices=[self._pb(d, context) for d in self.devices.devices()]
+            devices=[self._pb(d, context) for d in self.devices.devices()] + unusable
         )
 
     def WatchDevices(self, request, context):
@@ -94,22 +108,21 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
         caller(context, self.tokens)
         language = caller_language(context)
         known = {device.device_id: device for device in self.devices.devices()}
-        unknown = [d for d in request.device_ids if d not in known]
+        unusable = {entry.device_id: entry for entry in self.devices.unusable()}
+        unknown = [d for d in request.device_ids if d not in known and d not in unusable]
         if unknown:
             names = ", ".join(unknown)
-            abort(
-                context,
-                grpc.StatusCode.NOT_FOUND,
-                "DEVICE_NOT_FOUND",
-                OperatorText(
-                    f"No device named {names} on this kit; the kit has {', '.join(known)}.",
-                    f"Tidak ada perangkat bernama {names} di kit ini; kit ini memiliki "
-                    f"{', '.join(known)}.",
-                ),
-            )
+            not_found = msg("DEVICE_NOT_FOUND", names=names, known=", ".join([*known, *unusable]))
+            # transitional: abort() takes the sentence in both languages until it takes a Message
+            text = OperatorText(not_found.render("en"), not_found.render("id"))
+            abort(context, grpc.StatusCode.NOT_FOUND, "DEVICE_NOT_FOUND", text)
         cancel = threading.Event()
         context.add_callback(cancel.set)
-        wanted = set(request.device_ids) or set(known)
+        wanted = set(request.device_ids) or {*known, *unusable}
+        for device_id, entry in unusable.items():
+            if device_id in wanted:
+                for result in diagnose_unusable(entry):
+                    yield step_to_pb(result, language)
         for device_id, device in known.items():
             if device_id not in wanted:
                 continue
