@@ -20,11 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from domain.vocabulary import FINGERS, Modality
+from domain.vocabulary import Modality, Position
 from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceUnavailable
-
-# Finger positions in ANSI/NIST-ITL friction-ridge code order: index + 1 is the code.
-FINGER_NAMES: tuple[str, ...] = tuple(p.value for p in FINGERS)
 
 
 class DeviceStatus(StrEnum):
@@ -51,7 +48,7 @@ class Capabilities:
     """What the device captures. ``positions`` uses the API's position names."""
 
     modality: Modality
-    positions: tuple[str, ...]
+    positions: tuple[Position, ...]
     width: int
     height: int
     ppi: int = 0

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
+from domain.vocabulary import EYES, Position
 from drivers.base import Capabilities, DeviceIdentity, DeviceStatus, ImageDevice, Modality
 from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceUnavailable
 
@@ -80,7 +81,7 @@ class OpenCvCamera(ImageDevice):
     """
 
     modality = Modality.FACE
-    positions: tuple[str, ...] = ("face",)
+    positions: tuple[Position, ...] = (Position.FACE,)
     unavailable_code = FACE_UNAVAILABLE_CODE
 
     def __init__(
@@ -250,7 +251,7 @@ class FaceCamera(OpenCvCamera):
 
     driver_name = "face-camera"
     modality = Modality.FACE
-    positions = ("face",)
+    positions = (Position.FACE,)
     unavailable_code = FACE_UNAVAILABLE_CODE
 
     def _shape(self, frame: np.ndarray, position: str | None) -> np.ndarray:
@@ -269,7 +270,7 @@ class IrisCamera(OpenCvCamera):
 
     driver_name = "iris-camera"
     modality = Modality.IRIS
-    positions = ("right_eye", "left_eye")
+    positions = EYES
     unavailable_code = IRIS_UNAVAILABLE_CODE
 
     def __init__(self, device_id: str, port: str, **options: object) -> None:
@@ -289,8 +290,8 @@ class IrisCamera(OpenCvCamera):
     def _shape(self, frame: np.ndarray, position: str | None) -> np.ndarray:
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         middle = grey.shape[1] // 2
-        if position == "right_eye":
+        if position == Position.RIGHT_EYE:
             return np.ascontiguousarray(grey[:, :middle])
-        if position == "left_eye":
+        if position == Position.LEFT_EYE:
             return np.ascontiguousarray(grey[:, middle:])
         return grey

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import serial
 
+from domain.vocabulary import Position
 from drivers.base import (
     Capabilities,
     DeviceIdentity,
@@ -220,7 +221,7 @@ class Isdv4SignaturePad(PenDevice):
         query = self.query
         return Capabilities(
             modality=Modality.SIGNATURE,
-            positions=("signature",),
+            positions=(Position.SIGNATURE,),
             width=query.max_x if query else 0,
             height=query.max_y if query else 0,
             live_preview=True,

@@ -16,9 +16,9 @@ import time
 import numpy as np
 import serial
 
+from domain.vocabulary import FINGERS
 from drivers import r30x_protocol as proto
 from drivers.base import (
-    FINGER_NAMES,
     Ability,
     Capabilities,
     DeviceIdentity,
@@ -35,8 +35,6 @@ from drivers.errors import (
 )
 from drivers.r30x_protocol import Confirmation, Instruction, LedColour, LedMode, Pid
 from drivers.serial_ports import SERIAL_ERRORS, find_port, open_serial, serial_errors_as_unplug
-
-FINGER_POSITIONS = FINGER_NAMES
 
 # Message codes (catalogue area "devices") of what the operator is told.
 UNAVAILABLE_CODE = "DEVICE_FINGERPRINT_SCANNER_NOT_ANSWERING"
@@ -107,7 +105,7 @@ class R30xFingerprintScanner(ImageDevice):
     def capabilities(self) -> Capabilities:
         return Capabilities(
             modality=Modality.FINGERPRINT,
-            positions=FINGER_POSITIONS,
+            positions=FINGERS,
             width=proto.IMAGE_WIDTH,
             height=proto.IMAGE_HEIGHT,
             ppi=500,

@@ -18,8 +18,8 @@ import numpy as np
 import usb.core
 import usb.util
 
+from domain.vocabulary import FINGERS
 from drivers.base import (
-    FINGER_NAMES,
     Ability,
     Capabilities,
     DeviceIdentity,
@@ -93,7 +93,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
         self.retries = retries
         self._dev: usb.core.Device | None = None
         self._failed_scans = 0
-        self._capabilities = Capabilities(Modality.FINGERPRINT, FINGER_NAMES, WIDTH, HEIGHT, 500)
+        self._capabilities = Capabilities(Modality.FINGERPRINT, FINGERS, WIDTH, HEIGHT, 500)
 
     @property
     def capabilities(self) -> Capabilities:
