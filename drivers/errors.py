@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from domain.messages import Message, msg
+
 
 class OperatorText(NamedTuple):
     """One operator-facing sentence in English (default) and Bahasa Indonesia."""
@@ -28,6 +30,11 @@ class DeviceError(Exception):
             en="The device reported an error. Check its cable and try again.",
             id="Perangkat melaporkan kesalahan. Periksa kabelnya lalu coba lagi.",
         )
+
+    @property
+    def message(self) -> Message:
+        """The operator sentence, as a catalogue message."""
+        return msg(self.reason)
 
 
 class DeviceUnavailable(DeviceError):
