@@ -75,7 +75,8 @@ CaptureEvent = PromptEvent | PreviewEvent | CaptureOutcome
 Assess = Callable[[np.ndarray], QualityResult]
 AssessTrace = Callable[[SignatureTrace], QualityResult]
 
-_INSTRUCTION_BY_MODALITY = {
+# The first prompt of each modality's capture; an instruction is also its sentence's code.
+INSTRUCTION_BY_MODALITY = {
     Modality.FINGERPRINT: "PLACE_FINGER",
     Modality.FACE: "LOOK_AT_CAMERA",
     Modality.IRIS: "LOOK_AT_IRIS_CAMERA",
@@ -112,7 +113,7 @@ def run_capture(
     gave no frame before the timeout), CaptureCancelled when ``cancel`` is set, and the
     device's own errors (DeviceUnavailable, ProtocolError).
     """
-    code = _INSTRUCTION_BY_MODALITY[modality]
+    code = INSTRUCTION_BY_MODALITY[modality]
     yield prompt(position, code)
     if isinstance(device, PenDevice):
         trace = device.capture_signature(timeout=settings.timeout_s, cancel=cancel)
