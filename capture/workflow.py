@@ -323,7 +323,7 @@ class EnrollmentWorkflow:
             sample,
             False,
             attempts_left,
-            _retry_advice(sample.quality, attempts_left),
+            retry_advice(sample.quality, attempts_left),
             reason="BELOW_THRESHOLD",
         )
 
@@ -529,7 +529,7 @@ def _listing(items: list[Message]) -> Message:
     return listed
 
 
-def _retry_advice(quality: QualityResult, attempts_left: int) -> Message:
+def retry_advice(quality: QualityResult, attempts_left: int) -> Message:
     """The score, the first quality reason, and what to do next."""
     advice = msg("SCORE_BELOW_THRESHOLD", score=quality.score)
     if quality.reasons:
