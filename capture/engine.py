@@ -12,10 +12,11 @@ import cv2
 import numpy as np
 
 from capture.feed import FrameFeed
-from capture.messages import instruction
+from domain.messages import Message, msg
 from domain.settings import Settings
+from domain.vocabulary import position as position_named
 from drivers.base import Device, ImageDevice, Modality, PenDevice, SignatureTrace
-from drivers.errors import CaptureCancelled, CaptureTimeout, OperatorText
+from drivers.errors import CaptureCancelled, CaptureTimeout
 from quality.base import QualityResult
 
 
@@ -33,9 +34,17 @@ class CaptureSettings(Settings):
 
 @dataclass
 class PromptEvent:
+    """What the resident should do now: ``instruction`` is a stable code (PLACE_FINGER, ...)."""
+
     position: str
     instruction: str
-    text: OperatorText
+    message: Message
+
+
+def prompt(position: str, instruction: str) -> PromptEvent:
+    """The prompt ``instruction`` (also its catalogue code) with the position's name."""
+    name = msg(position_named(position).message_code)
+    return PromptEvent(position, instruction, msg(instruction, position=name))
 
 
 @dataclass
@@ -63,7 +72,8 @@ CaptureEvent = PromptEvent | PreviewEvent | CaptureOutcome
 Assess = Callable[[np.ndarray], QualityResult]
 AssessTrace = Callable[[SignatureTrace], QualityResult]
 
-_INSTRUCTION_BY_MODALITY = {
+# The first prompt of each modality's capture; an instruction is also its sentence's code.
+INSTRUCTION_BY_MODALITY = {
     Modality.FINGERPRINT: "PLACE_FINGER",
     Modality.FACE: "LOOK_AT_CAMERA",
     Modality.IRIS: "LOOK_AT_IRIS_CAMERA",
@@ -96,11 +106,12 @@ def run_capture(
 ) -> Iterator[CaptureEvent]:
     """Yield a prompt, preview frames, then exactly one CaptureOutcome as the last event.
 
-    Raises CaptureTimeout when nothing at all was presented, CaptureCancelled when ``cancel``
-    is set, and the device's own errors (DeviceUnavailable, ProtocolError).
+    Raises CaptureTimeout when nothing at all was presented (the device gave no frame before
+    the timeout), CaptureCancelled when ``cancel`` is set, and the device's own errors
+    (DeviceUnavailable, ProtocolError).
     """
-    code = _INSTRUCTION_BY_MODALITY[modality]
-    yield PromptEvent(position, code, instruction(code, position))
+    code = INSTRUCTION_BY_MODALITY[modality]
+    yield prompt(position, code)
     if isinstance(device, PenDevice):
         trace = device.capture_signature(timeout=settings.timeout_s, cancel=cancel)
         quality = assess(trace)  # type: ignore[arg-type]
@@ -111,7 +122,7 @@ def run_capture(
     assert isinstance(device, ImageDevice)
     for event in _run_image_capture(device, position, assess, threshold, settings, cancel):  # type: ignore[arg-type]
         if isinstance(event, CaptureOutcome) and modality is Modality.FINGERPRINT:
-            yield PromptEvent(position, "LIFT_FINGER", instruction("LIFT_FINGER", position))
+            yield prompt(position, "LIFT_FINGER")
         yield event
 
 
@@ -155,7 +166,7 @@ def _run_image_capture(
                 best = (quality, frame)
             good_run = good_run + 1 if quality.score >= threshold else 0
             if good_run == 1 and needed > 1:
-                yield PromptEvent(position, "HOLD_STILL", instruction("HOLD_STILL", position))
+                yield prompt(position, "HOLD_STILL")
             now = time.monotonic()
             # A schedule, not a minimum gap: camera jitter must not halve the preview rate.
             if now >= next_preview - min_interval / 2:
@@ -174,11 +185,7 @@ def _run_image_capture(
         feed.close()
     if best is None:
         raise CaptureTimeout(
-            "nothing was presented before the timeout",
-            OperatorText(
-                "Nothing was captured in time. Ask the resident to present again.",
-                "Tidak ada yang terekam tepat waktu. Minta penduduk mengulangi.",
-            ),
+            "nothing was presented before the timeout", code="NOTHING_CAPTURED_IN_TIME"
         )
     quality, frame = best
     yield CaptureOutcome(quality, image=frame, frames_examined=examined, met_threshold=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from drivers.errors import OperatorText
+from domain.messages import Message
 
 
 class ErrorKind(StrEnum):
@@ -25,11 +25,11 @@ class WorkflowError(Exception):
         self,
         kind: ErrorKind,
         reason: str,
-        text: OperatorText,
+        message: Message,
         metadata: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(text.en)
+        super().__init__(message.render())
         self.kind = kind
         self.reason = reason
-        self.text = text
+        self.message = message
         self.metadata = metadata or {}

@@ -17,6 +17,7 @@ import shutil
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
 from capture.subject import Subject
 from domain.categories import policy_for
+from domain.messages import Message, Param, msg
 from domain.vocabulary import Category
 from drivers.base import PenPoint, SignatureTrace
 from quality.base import QualityResult, Reason
@@ -143,7 +145,7 @@ class EnrollmentJournal:
                 "modality": sample.quality.modality,
                 "score": sample.quality.score,
                 "measures": {k: float(v) for k, v in sample.quality.measures.items()},
-                "reasons": [asdict(r) for r in sample.quality.reasons],
+                "reasons": [_reason_to_json(r) for r in sample.quality.reasons],
             },
             "threshold": sample.threshold,
             "device_id": sample.device_id,
@@ -268,7 +270,7 @@ class EnrollmentJournal:
                 quality["modality"],
                 int(quality["score"]),
                 dict(quality["measures"]),
-                [Reason(**r) for r in quality["reasons"]],
+                [_reason_from_json(r) for r in quality["reasons"]],
             ),
             threshold=int(data["threshold"]),
             device_id=data["device_id"],
@@ -282,3 +284,26 @@ class EnrollmentJournal:
             approved=bool(data["approved"]),
             captured_at=datetime.fromisoformat(data["captured_at"]),
         )
+
+
+def _reason_to_json(reason: Reason) -> dict[str, Any]:
+    return {"code": reason.code, "params": {k: _param_to_json(v) for k, v in reason.params}}
+
+
+def _reason_from_json(data: dict[str, Any]) -> Reason:
+    """The reason saved by ``_reason_to_json`` (an older journal's entry has no params)."""
+    params = data.get("params", {})
+    return Reason(data["code"], tuple(sorted((k, _param_from_json(v)) for k, v in params.items())))
+
+
+def _param_to_json(value: Param) -> Any:
+    """A message parameter as JSON: a value, or a message as its code and parameters."""
+    if isinstance(value, Message):
+        return {"code": value.code, "params": {k: _param_to_json(v) for k, v in value.params}}
+    return value
+
+
+def _param_from_json(value: Any) -> Param:
+    if isinstance(value, dict):
+        return msg(value["code"], **{k: _param_from_json(v) for k, v in value["params"].items()})
+    return value

@@ -10,7 +10,13 @@ from datetime import date
 import numpy as np
 
 from capture.duplicates import SameFingerCheck
-from capture.engine import CaptureOutcome, CaptureSettings, PreviewEvent, PromptEvent, run_capture
+from capture.engine import (
+    CaptureOutcome,
+    CaptureSettings,
+    PreviewEvent,
+    PromptEvent,
+    run_capture,
+)
 from capture.enrollment import (
     Enrollment,
     EnrollmentState,
@@ -21,12 +27,12 @@ from capture.enrollment import (
 )
 from capture.errors import ErrorKind, WorkflowError
 from capture.journal import EnrollmentJournal
-from capture.messages import POSITION_NAMES, position_list
 from capture.subject import Subject, SubjectInvalid, validate_subject
 from domain.categories import policy_for
-from domain.vocabulary import EXCEPTION_KINDS, Modality, Position, position
+from domain.messages import Message, msg
+from domain.vocabulary import EXCEPTION_KINDS, ExceptionKind, Modality, Position, position
 from drivers.base import Device
-from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError, OperatorText
+from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError
 from quality.base import QualityResult
 
 # How long a new capture waits for a cancelled one to release the device and enrollment.
@@ -66,7 +72,7 @@ class CaptureResultEvent:
     sample: Sample
     accepted: bool
     attempts_left: int
-    text: OperatorText | None = None
+    message: Message | None = None
     reason: str = ""
     conflicting_position: str = ""
 
@@ -119,7 +125,7 @@ class EnrollmentWorkflow:
         try:
             validate_subject(subject, self.today())
         except SubjectInvalid as exc:
-            raise WorkflowError(ErrorKind.INVALID_ARGUMENT, exc.reason, exc.text) from exc
+            raise WorkflowError(ErrorKind.INVALID_ARGUMENT, exc.reason, exc.message) from exc
         policy = policy_for(subject.category)
         enrollment = Enrollment(
             subject=subject,
@@ -137,11 +143,7 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.NOT_FOUND,
                 "ENROLLMENT_NOT_FOUND",
-                OperatorText(
-                    f"No enrollment {enrollment_id!r} on this kit. Start a new enrollment.",
-                    f"Tidak ada perekaman {enrollment_id!r} di perangkat ini. "
-                    "Mulai perekaman baru.",
-                ),
+                msg("ENROLLMENT_NOT_FOUND", enrollment_id=repr(enrollment_id)),
             )
         return enrollment
 
@@ -151,14 +153,10 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "ENROLLMENT_CLOSED",
-                OperatorText(
-                    f"This enrollment is already {enrollment.state.value.replace('_', ' ')}.",
-                    "Perekaman ini sudah "
-                    + (
-                        "selesai."
-                        if enrollment.state is EnrollmentState.COMPLETED
-                        else "dibatalkan."
-                    ),
+                msg(
+                    "ENROLLMENT_CLOSED_COMPLETED"
+                    if enrollment.state is EnrollmentState.COMPLETED
+                    else "ENROLLMENT_CLOSED_CANCELLED"
                 ),
             )
         return enrollment
@@ -168,22 +166,16 @@ class EnrollmentWorkflow:
             modality = position(name).modality
         except ValueError as exc:
             raise WorkflowError(
-                ErrorKind.INVALID_ARGUMENT,
-                "POSITION_INVALID",
-                OperatorText(
-                    "Choose a finger, an eye, the face or the signature.",
-                    "Pilih jari, mata, wajah, atau tanda tangan.",
-                ),
+                ErrorKind.INVALID_ARGUMENT, "POSITION_INVALID", msg("POSITION_INVALID")
             ) from exc
         if name not in enrollment.plan.positions:
-            label = POSITION_NAMES[name]
             raise WorkflowError(
                 ErrorKind.INVALID_ARGUMENT,
                 "POSITION_NOT_IN_PLAN",
-                OperatorText(
-                    f"The {label.en} is not recorded for a resident of category "
-                    f"{enrollment.plan.category.value.replace('_', ' ')}.",
-                    f"{label.id.capitalize()} tidak direkam untuk penduduk kategori ini.",
+                msg(
+                    "POSITION_NOT_IN_PLAN",
+                    position=_name(name),
+                    category=msg(enrollment.plan.category.message_code),
                 ),
             )
         return modality
@@ -210,30 +202,20 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "POSITION_EXCEPTED",
-                OperatorText(
-                    f"The {POSITION_NAMES[position].en} is marked as an exception.",
-                    f"{POSITION_NAMES[position].id.capitalize()} sudah ditandai pengecualian.",
-                ),
+                msg("POSITION_EXCEPTED", position=_name(position)),
             )
         if modality is not Modality.FACE and not enrollment.is_done(Position.FACE):
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "FACE_NOT_APPROVED",
-                OperatorText(
-                    "Take the face photo and get the resident's approval of it first.",
-                    "Ambil foto wajah dan minta persetujuan penduduk terlebih dahulu.",
-                ),
+                msg("FACE_NOT_APPROVED"),
             )
         lock = self.store.lock_for(enrollment_id)
         if not lock.acquire(timeout=WIND_DOWN_S):
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "CAPTURE_IN_PROGRESS",
-                OperatorText(
-                    "Another capture is running for this resident. Finish or cancel it first.",
-                    "Perekaman lain sedang berjalan untuk penduduk ini. "
-                    "Selesaikan atau batalkan dahulu.",
-                ),
+                msg("CAPTURE_IN_PROGRESS"),
             )
         try:
             if force:
@@ -262,10 +244,7 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.UNAVAILABLE,
                 "DEVICE_BUSY",
-                OperatorText(
-                    "The device is busy with another capture. Try again shortly.",
-                    "Perangkat sedang dipakai. Coba lagi sebentar.",
-                ),
+                msg("DEVICE_BUSY"),
             )
         threshold, relaxed_allowed = self._threshold(enrollment, modality)
         assess = self.assessors(position, enrollment.subject)
@@ -284,12 +263,12 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.CANCELLED,
                 "CAPTURE_CANCELLED",
-                OperatorText("The capture was cancelled.", "Perekaman dibatalkan."),
+                msg("CAPTURE_WAS_CANCELLED"),
             ) from exc
         except CaptureTimeout as exc:
-            raise WorkflowError(ErrorKind.DEADLINE_EXCEEDED, exc.reason, exc.text) from exc
+            raise WorkflowError(ErrorKind.DEADLINE_EXCEEDED, exc.reason, exc.message) from exc
         except DeviceError as exc:
-            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.text) from exc
+            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.message) from exc
         finally:
             reservation.release()
         assert outcome is not None
@@ -338,7 +317,7 @@ class EnrollmentWorkflow:
             sample,
             False,
             attempts_left,
-            _retry_text(sample.quality, attempts_left),
+            retry_advice(sample.quality, attempts_left),
             reason="BELOW_THRESHOLD",
         )
 
@@ -354,16 +333,6 @@ class EnrollmentWorkflow:
         match = self.same_finger.find(image, others)
         if match is None:
             return None
-        asked, found = POSITION_NAMES[position], POSITION_NAMES[match.position]
-        previous = _previous_finger(enrollment, position)
-        hint = (
-            OperatorText(
-                " The resident seems to be one finger behind the sequence.",
-                " Penduduk tampaknya tertinggal satu jari dari urutan.",
-            )
-            if match.position == previous
-            else OperatorText("", "")
-        )
         sample = Sample(
             position=position,
             quality=QualityResult("fingerprint", 0),
@@ -372,13 +341,13 @@ class EnrollmentWorkflow:
             image=None,
             attempts=enrollment.attempts.get(position, 0),
         )
-        text = OperatorText(
-            f"This is the same finger as the {found.en} already captured. "
-            f"Ask for the {asked.en}.{hint.en}",
-            f"Ini jari yang sama dengan {found.id} yang sudah direkam. Minta {asked.id}.{hint.id}",
-        )
+        message = msg("SAME_FINGER", found=_name(match.position), asked=_name(position))
+        if match.position == _previous_finger(enrollment, position):
+            message += msg("ONE_FINGER_BEHIND")
         attempts_left = max(0, enrollment.plan.attempts - sample.attempts)
-        return CaptureResultEvent(sample, False, attempts_left, text, "SAME_FINGER", match.position)
+        return CaptureResultEvent(
+            sample, False, attempts_left, message, "SAME_FINGER", match.position
+        )
 
     def _force(
         self, enrollment: Enrollment, position: str, reason: str, approved_by: str
@@ -387,19 +356,13 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "SUPERVISOR_APPROVAL_REQUIRED",
-                OperatorText(
-                    "Keeping a capture below the threshold needs a supervisor's approval.",
-                    "Menyimpan hasil di bawah ambang mutu memerlukan persetujuan supervisor.",
-                ),
+                msg("SUPERVISOR_APPROVAL_FOR_FORCE"),
             )
         if not reason.strip():
             raise WorkflowError(
                 ErrorKind.INVALID_ARGUMENT,
                 "FORCE_REASON_MISSING",
-                OperatorText(
-                    "Give the reason for keeping a capture below the threshold.",
-                    "Isi alasan menyimpan hasil di bawah ambang mutu.",
-                ),
+                msg("FORCE_REASON_MISSING"),
             )
         used = enrollment.attempts.get(position, 0)
         best = enrollment.candidates.get(position)
@@ -407,12 +370,7 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "FORCE_TOO_EARLY",
-                OperatorText(
-                    f"A capture can be kept below the threshold only after "
-                    f"{enrollment.plan.attempts} attempts ({used} so far).",
-                    f"Hasil di bawah ambang hanya boleh disimpan setelah "
-                    f"{enrollment.plan.attempts} kali percobaan (baru {used}).",
-                ),
+                msg("FORCE_TOO_EARLY", attempts=enrollment.plan.attempts, used=used),
             )
         best.forced = True
         best.forced_reason = reason.strip()
@@ -432,7 +390,7 @@ class EnrollmentWorkflow:
         try:
             return self.devices(modality)
         except DeviceError as exc:
-            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.text) from exc
+            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.message) from exc
 
     # -- approval, exceptions, completion ---------------------------------------------------
     def approve(self, enrollment_id: str, position: str, approved: bool) -> Enrollment:
@@ -443,10 +401,7 @@ class EnrollmentWorkflow:
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "NO_SAMPLE",
-                OperatorText(
-                    f"There is no {POSITION_NAMES[position].en} to approve yet.",
-                    f"Belum ada {POSITION_NAMES[position].id} untuk disetujui.",
-                ),
+                msg("NO_SAMPLE_TO_APPROVE", position=_name(position)),
             )
         if approved:
             sample.approved = True
@@ -467,25 +422,22 @@ class EnrollmentWorkflow:
         enrollment = self._in_progress(enrollment_id)
         modality = self._planned_position(enrollment, position)
         if kind not in EXCEPTION_KINDS[modality]:
-            allowed = ", ".join(sorted(EXCEPTION_KINDS[modality])) or "none"
+            allowed = [msg(k.message_code) for k in sorted(EXCEPTION_KINDS[modality])]
             raise WorkflowError(
                 ErrorKind.INVALID_ARGUMENT,
                 "EXCEPTION_KIND_INVALID",
-                OperatorText(
-                    f"'{kind}' is not an exception for the {POSITION_NAMES[position].en}; "
-                    f"allowed: {allowed}.",
-                    f"'{kind}' bukan pengecualian untuk {POSITION_NAMES[position].id}; "
-                    f"yang boleh: {allowed}.",
+                msg(
+                    "EXCEPTION_KIND_INVALID",
+                    kind=_exception_kind(kind),
+                    position=_name(position),
+                    allowed=_listing(allowed) if allowed else msg("NO_EXCEPTION_KINDS"),
                 ),
             )
         if not approved_by:
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "SUPERVISOR_APPROVAL_REQUIRED",
-                OperatorText(
-                    "An exception needs a supervisor's approval.",
-                    "Pengecualian memerlukan persetujuan supervisor.",
-                ),
+                msg("SUPERVISOR_APPROVAL_FOR_EXCEPTION"),
             )
         if kind == "signature_line":
             # A line is accepted as the signature: keep the line that was captured.
@@ -494,10 +446,7 @@ class EnrollmentWorkflow:
                 raise WorkflowError(
                     ErrorKind.FAILED_PRECONDITION,
                     "NO_SAMPLE",
-                    OperatorText(
-                        "Capture the resident's line on the signature pad first.",
-                        "Rekam dulu garis tanda tangan penduduk di bantalan tanda tangan.",
-                    ),
+                    msg("NO_SIGNATURE_LINE"),
                 )
             enrollment.samples[position] = kept
         else:
@@ -514,21 +463,13 @@ class EnrollmentWorkflow:
         enrollment = self._in_progress(enrollment_id)
         missing = enrollment.missing()
         if missing:
-            names = position_list(missing)
-            face_unapproved = Position.FACE in missing and Position.FACE in enrollment.samples
+            message = msg("RECORD_INCOMPLETE", missing=_listing([_name(p) for p in missing]))
+            if Position.FACE in missing and Position.FACE in enrollment.samples:
+                message += msg("FACE_APPROVAL_PENDING")
             raise WorkflowError(
                 ErrorKind.FAILED_PRECONDITION,
                 "MODALITY_MISSING",
-                OperatorText(
-                    f"The record is not complete. Missing: {names.en}."
-                    + (
-                        " The face photo still needs the resident's approval."
-                        if face_unapproved
-                        else ""
-                    ),
-                    f"Rekaman belum lengkap. Belum ada: {names.id}."
-                    + (" Foto wajah masih perlu persetujuan penduduk." if face_unapproved else ""),
-                ),
+                message,
                 metadata={"missing": ",".join(missing)},
             )
         return enrollment
@@ -561,17 +502,32 @@ def _previous_finger(enrollment: Enrollment, position: str) -> str:
     return fingers[index - 1] if index > 0 else ""
 
 
-def _retry_text(quality: QualityResult, attempts_left: int) -> OperatorText:
-    advice = quality.reasons[0] if quality.reasons else None
-    en = f"Quality {quality.score} is below the threshold."
-    idn = f"Mutu {quality.score} di bawah ambang."
-    if advice is not None:
-        en += f" {advice.en}"
-        idn += f" {advice.id}"
+def _name(name: str) -> Message:
+    """The position's name, as a message parameter."""
+    return msg(position(name).message_code)
+
+
+def _exception_kind(kind: str) -> Message | str:
+    """The exception kind's name, or ``kind`` itself when it names none."""
+    try:
+        return msg(ExceptionKind(kind).message_code)
+    except ValueError:
+        return kind
+
+
+def _listing(items: list[Message]) -> Message:
+    """The items as one comma-separated list, in the catalogue's wording."""
+    listed = items[-1]
+    for item in reversed(items[:-1]):
+        listed = msg("LIST_NEXT", first=item, rest=listed)
+    return listed
+
+
+def retry_advice(quality: QualityResult, attempts_left: int) -> Message:
+    """The score, the first quality reason, and what to do next."""
+    advice = msg("SCORE_BELOW_THRESHOLD", score=quality.score)
+    if quality.reasons:
+        advice += quality.reasons[0].message
     if attempts_left:
-        en += f" Try again ({attempts_left} attempts left)."
-        idn += f" Coba lagi (sisa {attempts_left} kali)."
-    else:
-        en += " Keep the best capture (with a reason) or mark an exception."
-        idn += " Simpan hasil terbaik (dengan alasan) atau tandai pengecualian."
-    return OperatorText(en, idn)
+        return advice + msg("TRY_AGAIN", attempts_left=attempts_left)
+    return advice + msg("KEEP_BEST_OR_MARK_EXCEPTION")

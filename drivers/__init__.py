@@ -19,7 +19,6 @@ from drivers.errors import (
     DeviceError,
     DeviceUnavailable,
     DriverImportError,
-    OperatorText,  # transitional: removed once callers use .message
     ProtocolError,
 )
 
@@ -36,7 +35,6 @@ __all__ = [
     "DriverImportError",
     "ImageDevice",
     "Modality",
-    "OperatorText",
     "PenDevice",
     "PenPoint",
     "PenSample",

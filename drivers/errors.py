@@ -8,21 +8,9 @@ reader's language.
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 from domain.messages import Message, Param, msg
-
-
-# transitional: removed once callers use .message
-class OperatorText(NamedTuple):
-    """One operator-facing sentence in English (default) and Bahasa Indonesia."""
-
-    en: str
-    id: str
-
-    def in_language(self, language: str) -> str:
-        """The sentence in ``language`` ("en" or "id"); English for anything else."""
-        return self.id if language.lower().startswith("id") else self.en
 
 
 class DeviceError(Exception):
@@ -38,7 +26,6 @@ class DeviceError(Exception):
     def __init__(
         self,
         detail: str,
-        legacy_text: OperatorText | None = None,
         *,
         code: str = "",
         **params: Param,
@@ -47,20 +34,11 @@ class DeviceError(Exception):
         self.detail = detail
         self.code = code or self.default_code
         self.params: dict[str, Param] = params
-        self._legacy_text = legacy_text  # transitional: removed once callers use .message
 
     @property
     def message(self) -> Message:
         """The operator's sentence, as a catalogue code and its parameters."""
         return msg(self.code, **self.params)
-
-    # transitional: removed once callers use .message
-    @property
-    def text(self) -> OperatorText:
-        """The sentence in English and Bahasa Indonesia."""
-        if self._legacy_text is not None:
-            return self._legacy_text
-        return OperatorText(self.message.render("en"), self.message.render("id"))
 
 
 class DeviceUnavailable(DeviceError):

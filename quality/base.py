@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.messages import Message, Param, in_every_language, msg
+
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a capture lost points: a stable code plus sentences in English and Bahasa Indonesia."""
+    """Why a capture lost points: a stable code (see ``quality.reasons``) and the parameters
+    its sentence needs."""
 
     code: str
-    en: str
-    id: str
+    params: tuple[tuple[str, Param], ...] = ()
 
-    def text(self, language: str = "en") -> str:
-        return self.id if language.lower().startswith("id") else self.en
+    @property
+    def message_code(self) -> str:
+        """The catalogue code of the reason's sentence, e.g. QUALITY_NO_FINGER."""
+        return f"QUALITY_{self.code}"
+
+    @property
+    def message(self) -> Message:
+        return msg(self.message_code, **dict(self.params))
 
 
 @dataclass
@@ -30,9 +38,15 @@ class QualityResult:
         return self.score >= threshold
 
     def to_dict(self) -> dict:
+        """JSON-ready; each reason has its code and its sentence in every language."""
         return {
             "modality": self.modality,
             "score": self.score,
             "measures": {k: round(float(v), 4) for k, v in self.measures.items()},
-            "reasons": [{"code": r.code, "en": r.en, "id": r.id} for r in self.reasons],
+            "reasons": [reason_to_dict(r) for r in self.reasons],
         }
+
+
+def reason_to_dict(reason: Reason) -> dict[str, str]:
+    """``{"code": ..., "en": ..., "id": ...}``: the code and the sentence per language."""
+    return {"code": reason.code, **in_every_language(reason.message)}

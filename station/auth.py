@@ -16,7 +16,7 @@ from pathlib import Path
 
 import grpc
 
-from drivers.errors import OperatorText
+from domain.messages import SOURCE_LANGUAGE, Message, msg
 from station.errors import abort
 
 # Tokens start with a fixed prefix: never with "-" (so `--token X` always parses), and easy
@@ -214,33 +214,13 @@ def allowed_roles(method: str) -> frozenset[Role]:
     return frozenset()
 
 
-UNAUTHENTICATED_TEXT = OperatorText(
-    "Sign in first: this request carries no valid operator token.",
-    "Masuk terlebih dahulu: permintaan ini tidak membawa token operator yang sah.",
-)
-EXPIRED_TEXT = OperatorText(
-    "Your operator token has expired. Ask the supervisor for a new one.",
-    "Token operator Anda sudah kedaluwarsa. Minta token baru kepada supervisor.",
-)
-SUPERVISOR_TEXT = OperatorText(
-    "This needs a supervisor's approval: ask the supervisor to confirm with their own token.",
-    "Ini memerlukan persetujuan supervisor: minta supervisor mengonfirmasi dengan tokennya "
-    "sendiri.",
-)
+def _denied(roles: frozenset[Role]) -> Message:
+    return msg("ROLE_NOT_ALLOWED", roles=", ".join(sorted(r.value for r in roles)) or "none")
 
 
-def _denied_text(roles: frozenset[Role]) -> OperatorText:
-    names = ", ".join(sorted(r.value for r in roles)) or "none"
-    return OperatorText(
-        f"Your role may not do this; it needs: {names}.",
-        f"Peran Anda tidak boleh melakukan ini; diperlukan: {names}.",
-    )
-
-
-def _refusal_status(check: TokenCheck) -> tuple[str, OperatorText]:
-    if check.refusal is Refusal.EXPIRED:
-        return "TOKEN_EXPIRED", EXPIRED_TEXT
-    return "UNAUTHENTICATED", UNAUTHENTICATED_TEXT
+def _refusal_reason(check: TokenCheck) -> str:
+    """The reason a call without a valid token is refused; also its sentence's code."""
+    return "TOKEN_EXPIRED" if check.refusal is Refusal.EXPIRED else "UNAUTHENTICATED"
 
 
 class AuthListener:
@@ -255,11 +235,18 @@ class AuthListener:
 
 class AuthInterceptor(grpc.ServerInterceptor):
     """Rejects calls without a valid token (UNAUTHENTICATED) or with the wrong role
-    (PERMISSION_DENIED); methods no role may call are refused too."""
+    (PERMISSION_DENIED); methods no role may call are refused too. Refusals are worded in the
+    caller's language, else in ``language`` (the station's)."""
 
-    def __init__(self, tokens: TokenStore, listeners: tuple[AuthListener, ...] = ()) -> None:
+    def __init__(
+        self,
+        tokens: TokenStore,
+        listeners: tuple[AuthListener, ...] = (),
+        language: str = SOURCE_LANGUAGE,
+    ) -> None:
         self.tokens = tokens
         self.listeners = listeners
+        self.language = language
 
     def intercept_service(self, continuation: Callable, handler_call_details):  # type: ignore[no-untyped-def]
         method = handler_call_details.method
@@ -270,14 +257,20 @@ class AuthInterceptor(grpc.ServerInterceptor):
             return None
         check = self.tokens.check(bearer_token(handler_call_details.invocation_metadata))
         if check.operator is None:
-            reason, text = _refusal_status(check)
+            reason = _refusal_reason(check)
             self._tell("refused", method, check, reason)
-            return _refusing(handler, grpc.StatusCode.UNAUTHENTICATED, reason, text)
+            return _refusing(
+                handler, grpc.StatusCode.UNAUTHENTICATED, reason, msg(reason), self.language
+            )
         roles = allowed_roles(method)
         if check.operator.role not in roles:
             self._tell("refused", method, check, "ROLE_NOT_ALLOWED")
             return _refusing(
-                handler, grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED", _denied_text(roles)
+                handler,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "ROLE_NOT_ALLOWED",
+                _denied(roles),
+                self.language,
             )
         self._tell("authenticated", method, check.operator)
         return handler
@@ -287,12 +280,12 @@ class AuthInterceptor(grpc.ServerInterceptor):
             getattr(listener, event)(*args)
 
 
-def _refusing(handler, code: grpc.StatusCode, reason: str, text: OperatorText):  # type: ignore[no-untyped-def]
+def _refusing(handler, code: grpc.StatusCode, reason: str, message: Message, language: str):  # type: ignore[no-untyped-def]
     def refuse(request, context):  # type: ignore[no-untyped-def]
-        abort(context, code, reason, text)
+        abort(context, code, reason, message, default_language=language)
 
     def refuse_stream(request, context):  # type: ignore[no-untyped-def]
-        abort(context, code, reason, text)
+        abort(context, code, reason, message, default_language=language)
         yield  # pragma: no cover
 
     kwargs = {
@@ -308,18 +301,31 @@ def _refusing(handler, code: grpc.StatusCode, reason: str, text: OperatorText): 
     return grpc.unary_unary_rpc_method_handler(refuse, **kwargs)
 
 
-def caller(context: grpc.ServicerContext, tokens: TokenStore) -> Operator:
-    """The authenticated operator of this call (the interceptor already checked it)."""
+def caller(
+    context: grpc.ServicerContext, tokens: TokenStore, language: str = SOURCE_LANGUAGE
+) -> Operator:
+    """The authenticated operator of this call (the interceptor already checked it); a refusal
+    is worded in the caller's language, else in ``language`` (the station's)."""
     check = tokens.check(bearer_token(context.invocation_metadata()))
     if check.operator is None:  # revoked or expired between the interceptor and the handler
-        reason, text = _refusal_status(check)
-        abort(context, grpc.StatusCode.UNAUTHENTICATED, reason, text)
+        reason = _refusal_reason(check)
+        abort(
+            context,
+            grpc.StatusCode.UNAUTHENTICATED,
+            reason,
+            msg(reason),
+            default_language=language,
+        )
     assert check.operator is not None
     return check.operator
 
 
 def approving_supervisor(
-    context: grpc.ServicerContext, tokens: TokenStore, operator: Operator, supervisor_token: str
+    context: grpc.ServicerContext,
+    tokens: TokenStore,
+    operator: Operator,
+    supervisor_token: str,
+    language: str = SOURCE_LANGUAGE,
 ) -> Operator:
     """The supervisor approving an exception or a forced capture: the one whose own token the
     request carries, or the caller when the caller is a supervisor. PERMISSION_DENIED
@@ -330,7 +336,8 @@ def approving_supervisor(
             context,
             grpc.StatusCode.PERMISSION_DENIED,
             "SUPERVISOR_APPROVAL_REQUIRED",
-            SUPERVISOR_TEXT,
+            msg("SUPERVISOR_APPROVAL_REQUIRED"),
+            default_language=language,
         )
     assert supervisor is not None
     return supervisor

@@ -63,7 +63,8 @@ def quality_to_pb(result: QualityResult, threshold: int, language: str) -> commo
         score=int(result.score),
         measures={k: float(v) for k, v in result.measures.items()},
         reasons=[
-            common_pb2.QualityReason(code=r.code, message=r.text(language)) for r in result.reasons
+            common_pb2.QualityReason(code=r.code, message=r.message.render(language))
+            for r in result.reasons
         ],
         threshold=threshold,
     )

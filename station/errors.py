@@ -8,7 +8,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from capture.errors import ErrorKind, WorkflowError
-from drivers.errors import OperatorText
+from domain.messages import SOURCE_LANGUAGE, Message, negotiate
 
 DOMAIN = "rekam.station.v1"
 
@@ -24,33 +24,36 @@ STATUS_BY_KIND: dict[ErrorKind, grpc.StatusCode] = {
 }
 
 
-def caller_language(context: grpc.ServicerContext) -> str:
-    """ "id" when the caller asked for Bahasa Indonesia (accept-language), else "en"."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "accept-language" and str(value).lower().startswith("id"):
-            return "id"
-    return "en"
+# The locale a LocalizedMessage names for each catalogue language.
+LOCALES = {"en": "en-US", "id": "id-ID"}
+
+
+def caller_language(context: grpc.ServicerContext, default: str = SOURCE_LANGUAGE) -> str:
+    """The catalogue language the call's ``accept-language`` prefers (q-values honoured, "in"
+    meaning Indonesian); ``default``, the station's ``[station] language``, when it names none."""
+    values = [str(v) for k, v in context.invocation_metadata() or () if k == "accept-language"]
+    return negotiate(", ".join(values) or None, default)
 
 
 def rich_status(
     code: grpc.StatusCode,
     reason: str,
-    text: OperatorText,
+    message: Message,
     language: str,
     metadata: dict[str, str] | None = None,
 ) -> grpc.Status:
     """A grpc.Status carrying ErrorInfo and LocalizedMessage details."""
-    message = text.in_language(language)
+    sentence = message.render(language)
     info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata or {})
     localized = error_details_pb2.LocalizedMessage(
-        locale="id-ID" if language == "id" else "en-US", message=message
+        locale=LOCALES.get(language, language), message=sentence
     )
     details = []
     for detail in (info, localized):
         packed = any_pb2.Any()
         packed.Pack(detail)
         details.append(packed)
-    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
+    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=sentence, details=details)
     return rpc_status.to_status(proto)
 
 
@@ -58,15 +61,28 @@ def abort(
     context: grpc.ServicerContext,
     code: grpc.StatusCode,
     reason: str,
-    text: OperatorText,
+    message: Message,
     metadata: dict[str, str] | None = None,
+    *,
+    default_language: str = SOURCE_LANGUAGE,
 ) -> None:
-    """End the call with a rich status. Never returns."""
-    context.abort_with_status(rich_status(code, reason, text, caller_language(context), metadata))
+    """End the call with a rich status in the caller's language (``default_language`` when the
+    call names none the catalogue has). Never returns."""
+    language = caller_language(context, default_language)
+    context.abort_with_status(rich_status(code, reason, message, language, metadata))
 
 
-def abort_workflow(context: grpc.ServicerContext, error: WorkflowError) -> None:
-    abort(context, STATUS_BY_KIND[error.kind], error.reason, error.text, error.metadata)
+def abort_workflow(
+    context: grpc.ServicerContext, error: WorkflowError, *, default_language: str = SOURCE_LANGUAGE
+) -> None:
+    abort(
+        context,
+        STATUS_BY_KIND[error.kind],
+        error.reason,
+        error.message,
+        error.metadata,
+        default_language=default_language,
+    )
 
 
 def error_reason(error: grpc.RpcError) -> str:

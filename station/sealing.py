@@ -8,8 +8,8 @@ from pathlib import Path
 
 from capture.enrollment import Enrollment, utcnow
 from capture.errors import ErrorKind, WorkflowError
+from domain.messages import msg
 from domain.vocabulary import ExceptionKind, Position
-from drivers.errors import OperatorText
 from station.devices import DeviceManager
 from station.services.enrollment import SealReceipt
 from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
@@ -156,12 +156,7 @@ class RecordSealer:
             raise WorkflowError(
                 ErrorKind.RESOURCE_EXHAUSTED,
                 "DISK_SPACE_LOW",
-                OperatorText(
-                    f"The kit's disk is almost full ({exc.free_bytes // 2**20} MiB free). "
-                    "Export records to a USB drive or let them reach the centre, then try again.",
-                    f"Penyimpanan perangkat hampir penuh (sisa {exc.free_bytes // 2**20} MiB). "
-                    "Ekspor rekaman ke USB atau tunggu terkirim ke pusat, lalu coba lagi.",
-                ),
+                msg("DISK_SPACE_LOW", free_mib=exc.free_bytes // 2**20),
                 {"free_bytes": str(exc.free_bytes), "floor_bytes": str(exc.floor_bytes)},
             ) from exc
 
@@ -189,12 +184,7 @@ class RecordSealer:
             raise WorkflowError(
                 ErrorKind.INTERNAL,
                 "SEAL_FAILED",
-                OperatorText(
-                    "The record could not be saved; the enrollment is kept. Check the kit's "
-                    "storage, then complete it again.",
-                    "Rekaman tidak dapat disimpan; perekaman tetap tersimpan. Periksa "
-                    "penyimpanan perangkat, lalu selesaikan lagi.",
-                ),
+                msg("SEAL_FAILED"),
             ) from exc
         if self.on_sealed is not None:
             self.on_sealed()

@@ -178,8 +178,10 @@ class StationDaemon:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
             interceptors=[
-                AuthInterceptor(self.tokens, listeners=(trail, self.metrics)),
-                MalformedRequestInterceptor(),
+                AuthInterceptor(
+                    self.tokens, listeners=(trail, self.metrics), language=config.language
+                ),
+                MalformedRequestInterceptor(config.language),
                 self.observing,
             ],
             options=[
@@ -188,7 +190,10 @@ class StationDaemon:
             ],
         )
         devices_pb2_grpc.add_DevicesServicer_to_server(
-            DevicesService(self.devices, self.tokens, self.stopping), self.server
+            DevicesService(
+                self.devices, self.tokens, self.stopping, language=config.language
+            ),
+            self.server,
         )
         enrollment_pb2_grpc.add_EnrollmentServicer_to_server(
             EnrollmentService(
@@ -198,6 +203,7 @@ class StationDaemon:
                 face_camera_lookup(self.devices.for_modality),
                 space_guard=sealer.check_space,
                 stopping=self.stopping,
+                language=config.language,
             ),
             self.server,
         )
@@ -208,6 +214,7 @@ class StationDaemon:
                 self.uploader.kick,
                 self.stopping,
                 exporter=BundleExporter(self.outbox, config.station_id, self.keys),
+                language=config.language,
             ),
             self.server,
         )

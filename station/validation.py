@@ -10,25 +10,10 @@ from typing import Any
 import grpc
 from google.protobuf.descriptor import FieldDescriptor
 
-from drivers.errors import OperatorText
+from domain.messages import SOURCE_LANGUAGE, msg
 from station.errors import abort
 
-MALFORMED_TEXT = OperatorText(
-    "The station could not read this request. Update the operator app; if it repeats, call a "
-    "technician.",
-    "Stasiun tidak dapat membaca permintaan ini. Perbarui aplikasi operator; jika terulang, "
-    "hubungi teknisi.",
-)
-
-
 MAX_TEXT_CHARS = 1000
-
-
-def _too_long_text() -> OperatorText:
-    return OperatorText(
-        f"A text field of this request is longer than {MAX_TEXT_CHARS} characters.",
-        f"Salah satu isian teks permintaan ini lebih dari {MAX_TEXT_CHARS} karakter.",
-    )
 
 
 def overlong_field(message: Any) -> str:
@@ -57,13 +42,18 @@ MALFORMED = _Malformed()
 
 
 class MalformedRequestInterceptor(grpc.ServerInterceptor):
-    """Parses unary requests tolerantly and refuses the unparsable ones before any handler."""
+    """Parses unary requests tolerantly and refuses the unparsable ones before any handler, in
+    the caller's language, else in ``language`` (the station's)."""
+
+    def __init__(self, language: str = SOURCE_LANGUAGE) -> None:
+        self.language = language
 
     def intercept_service(self, continuation: Callable, handler_call_details):  # type: ignore[no-untyped-def]
         handler = continuation(handler_call_details)
         if handler is None or handler.request_streaming or handler.request_deserializer is None:
             return handler
         parse = handler.request_deserializer
+        language = self.language
 
         def tolerant(data: bytes) -> Any:
             try:
@@ -79,28 +69,35 @@ class MalformedRequestInterceptor(grpc.ServerInterceptor):
             behaviour = handler.unary_unary
 
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                _refuse_malformed(request, context)
+                _refuse_malformed(request, context, language)
                 return behaviour(request, context)
 
             return grpc.unary_unary_rpc_method_handler(unary, **kwargs)
         stream_behaviour = handler.unary_stream
 
         def stream(request: Any, context: grpc.ServicerContext) -> Any:
-            _refuse_malformed(request, context)
+            _refuse_malformed(request, context, language)
             yield from stream_behaviour(request, context)
 
         return grpc.unary_stream_rpc_method_handler(stream, **kwargs)
 
 
-def _refuse_malformed(request: Any, context: grpc.ServicerContext) -> None:
+def _refuse_malformed(request: Any, context: grpc.ServicerContext, language: str) -> None:
     if request is MALFORMED:
-        abort(context, grpc.StatusCode.INVALID_ARGUMENT, "REQUEST_MALFORMED", MALFORMED_TEXT)
+        abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "REQUEST_MALFORMED",
+            msg("REQUEST_MALFORMED"),
+            default_language=language,
+        )
     field = overlong_field(request)
     if field:
         abort(
             context,
             grpc.StatusCode.INVALID_ARGUMENT,
             "FIELD_TOO_LONG",
-            _too_long_text(),
+            msg("FIELD_TOO_LONG", limit=MAX_TEXT_CHARS),
             metadata={"field": field},
+            default_language=language,
         )

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from domain.messages import msg
 from uploader import errors
 from uploader.keys import KeyFileError, StationKeyring, load_centre_private_key
 from uploader.package import (
@@ -37,17 +38,15 @@ from uploader.package import (
 
 # What each refusal means for the person holding the package.
 EXPLANATIONS = {
-    errors.NotAPackage.reason: "This file is not a Rekam package.",
-    errors.UnsupportedVersion.reason: "The package was made by another version of Rekam.",
-    errors.TruncatedPackage.reason: "The package is truncated: copy it again from the kit.",
-    errors.MalformedPackage.reason: "The package is damaged: its structure is inconsistent.",
-    errors.UnknownStation.reason: "The package comes from a station that is not trusted here.",
-    errors.SignatureInvalid.reason: (
-        "The station signature does not verify: the package was altered or damaged after sealing."
-    ),
-    errors.WrongRecipient.reason: "The package was sealed for another centre key.",
-    errors.DecryptionFailed.reason: "The package does not decrypt with this centre key.",
-    errors.ContentInvalid.reason: "The package's content does not match its signed manifest.",
+    errors.NotAPackage.reason: msg("INSPECT_NOT_A_PACKAGE"),
+    errors.UnsupportedVersion.reason: msg("INSPECT_UNSUPPORTED_VERSION"),
+    errors.TruncatedPackage.reason: msg("INSPECT_TRUNCATED_PACKAGE"),
+    errors.MalformedPackage.reason: msg("INSPECT_MALFORMED_PACKAGE"),
+    errors.UnknownStation.reason: msg("INSPECT_UNKNOWN_STATION"),
+    errors.SignatureInvalid.reason: msg("INSPECT_SIGNATURE_INVALID"),
+    errors.WrongRecipient.reason: msg("INSPECT_WRONG_CENTRE_KEY"),
+    errors.DecryptionFailed.reason: msg("INSPECT_DECRYPTION_FAILED"),
+    errors.ContentInvalid.reason: msg("INSPECT_CONTENT_INVALID"),
 }
 
 
@@ -185,7 +184,7 @@ def _print_text(summary: dict[str, Any], out: TextIO) -> None:
 
 
 def _refuse(error: errors.PackageError, path: Path, out: TextIO, as_json: bool) -> int:
-    explanation = EXPLANATIONS.get(error.reason, "The package was refused.")
+    explanation = EXPLANATIONS.get(error.reason, msg("INSPECT_REFUSED")).render()
     if as_json:
         print(
             json.dumps(

@@ -27,7 +27,8 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from quality.base import QualityResult
+from domain.messages import negotiate
+from quality.base import QualityResult, reason_to_dict
 from quality.config import QualityConfig
 from quality.reasons import reason
 
@@ -145,26 +146,21 @@ def score_file(
     try:
         result = measure(read_image(path, colour=modality == "face"))
     except ValueError as exc:  # unreadable file, or an image the measure cannot judge
-        invalid = reason("INVALID_IMAGE")
-        report["error"] = {
-            "code": invalid.code,
-            "detail": str(exc),
-            "en": invalid.en,
-            "id": invalid.id,
-        }
+        invalid = reason_to_dict(reason("INVALID_IMAGE"))
+        report["error"] = {"code": invalid.pop("code"), "detail": str(exc), **invalid}
         return report
     report.update(
         score=result.score,
         threshold=threshold,
         passes=result.passes(threshold),
         measures={name: round(float(value), 4) for name, value in result.measures.items()},
-        reasons=[{"code": r.code, "en": r.en, "id": r.id} for r in result.reasons],
+        reasons=[reason_to_dict(r) for r in result.reasons],
     )
     return report
 
 
 def _print_text(report: dict[str, Any], language: str, out: TextIO) -> None:
-    key = "id" if language.lower().startswith("id") else "en"
+    key = negotiate(language)
     if "error" in report:
         error = report["error"]
         print(f"{report['file']}: {error['code']}: {error[key]} ({error['detail']})", file=out)

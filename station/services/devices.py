@@ -7,9 +7,8 @@ import threading
 
 import grpc
 
-from domain.messages import msg
+from domain.messages import SOURCE_LANGUAGE, msg
 from drivers.base import Device, DeviceStatus
-from drivers.errors import OperatorText
 from station import convert
 from station.auth import TokenStore, caller
 from station.devices import DeviceManager, UnusableDevice, unavailable_message
@@ -62,28 +61,29 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
         tokens: TokenStore,
         stopping: threading.Event,
         limits: DiagnosticLimits | None = None,
+        language: str = SOURCE_LANGUAGE,
     ):
         self.devices = devices
         self.tokens = tokens
         self.stopping = stopping
         self.limits = limits or DiagnosticLimits()
+        self.language = language  # the station's default operator language
 
     def _pb(self, device: Device, context: grpc.ServicerContext) -> devices_pb2.Device:
-        return device_to_pb(
-            device, self.devices.driver_of(device.device_id), caller_language(context)
-        )
+        language = caller_language(context, self.language)
+        return device_to_pb(device, self.devices.driver_of(device.device_id), language)
 
     def ListDevices(self, request, context):
-        caller(context, self.tokens)
-        language = caller_language(context)
+        caller(context, self.tokens, self.language)
+        language = caller_language(context, self.language)
         unusable = [unusable_to_pb(u, language) for u in self.devices.unusable()]
         return devices_pb2.ListDevicesResponse(
             devices=[self._pb(d, context) for d in self.devices.devices()] + unusable
         )
 
     def WatchDevices(self, request, context):
-        caller(context, self.tokens)
-        language = caller_language(context)
+        caller(context, self.tokens, self.language)
+        language = caller_language(context, self.language)
         events = self.devices.subscribe()
         try:
             if request.include_current:
@@ -105,17 +105,21 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
             self.devices.unsubscribe(events)
 
     def RunDiagnostics(self, request, context):
-        caller(context, self.tokens)
-        language = caller_language(context)
+        caller(context, self.tokens, self.language)
+        language = caller_language(context, self.language)
         known = {device.device_id: device for device in self.devices.devices()}
         unusable = {entry.device_id: entry for entry in self.devices.unusable()}
         unknown = [d for d in request.device_ids if d not in known and d not in unusable]
         if unknown:
             names = ", ".join(unknown)
             not_found = msg("DEVICE_NOT_FOUND", names=names, known=", ".join([*known, *unusable]))
-            # transitional: abort() takes the sentence in both languages until it takes a Message
-            text = OperatorText(not_found.render("en"), not_found.render("id"))
-            abort(context, grpc.StatusCode.NOT_FOUND, "DEVICE_NOT_FOUND", text)
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                "DEVICE_NOT_FOUND",
+                not_found,
+                default_language=self.language,
+            )
         cancel = threading.Event()
         context.add_callback(cancel.set)
         wanted = set(request.device_ids) or {*known, *unusable}

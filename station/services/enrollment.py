@@ -14,8 +14,9 @@ from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
 from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import ErrorKind, WorkflowError
 from capture.workflow import CaptureResultEvent, EnrollmentWorkflow
+from domain.messages import SOURCE_LANGUAGE, Message, msg
 from drivers.base import ImageDevice, Modality
-from drivers.errors import DeviceError, OperatorText
+from drivers.errors import DeviceError
 from station import convert
 from station.auth import TokenStore, approving_supervisor, caller
 from station.errors import abort, abort_workflow, caller_language
@@ -25,11 +26,6 @@ from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
 log = logging.getLogger(__name__)
 
 MAX_PREVIEW_FPS = 60
-STOPPING_TEXT = OperatorText(
-    "The station is shutting down, so the capture was stopped. Capture again once it is back.",
-    "Stasiun sedang dimatikan, jadi perekaman dihentikan. Rekam ulang setelah stasiun aktif "
-    "kembali.",
-)
 MAX_TIMEOUT_S = 300.0
 
 
@@ -43,10 +39,6 @@ class SealReceipt:
 Sealer = Callable[[Enrollment, str], SealReceipt]
 
 
-def _invalid(context: grpc.ServicerContext, reason: str, en: str, idn: str) -> None:
-    abort(context, grpc.StatusCode.INVALID_ARGUMENT, reason, OperatorText(en, idn))
-
-
 class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
     def __init__(
         self,
@@ -56,7 +48,9 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         face_camera: Callable[[], ImageDevice],
         space_guard: Callable[[], None] | None = None,
         stopping: threading.Event | None = None,
+        language: str = SOURCE_LANGUAGE,
     ) -> None:
+        self.language = language  # the station's, for callers that ask for none we have
         self.workflow = workflow
         self.stopping = stopping or threading.Event()  # set: the daemon is shutting down
         self.tokens = tokens
@@ -66,36 +60,49 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         self._seal_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------
+    def _language(self, context: grpc.ServicerContext) -> str:
+        return caller_language(context, self.language)
+
+    def _refuse(
+        self,
+        context: grpc.ServicerContext,
+        code: grpc.StatusCode,
+        reason: str,
+        message: Message,
+    ) -> None:
+        abort(context, code, reason, message, default_language=self.language)
+
+    def _invalid(self, context: grpc.ServicerContext, reason: str, message: Message) -> None:
+        self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, reason, message)
+
+    def _refuse_workflow(self, context: grpc.ServicerContext, error: WorkflowError) -> None:
+        abort_workflow(context, error, default_language=self.language)
+
     def _position(self, context: grpc.ServicerContext, value: int) -> str:
         position = convert.POSITION_FROM_PB.get(value)
         if position is None:
-            _invalid(
-                context,
-                "POSITION_INVALID",
-                f"Position {value} is not a finger, eye, face or signature position.",
-                f"Posisi {value} bukan posisi jari, mata, wajah, atau tanda tangan.",
-            )
+            self._invalid(context, "POSITION_INVALID", msg("POSITION_NUMBER_INVALID", value=value))
         assert position is not None
         return position
 
     def _record(
         self, enrollment: Enrollment, context: grpc.ServicerContext, thumbnails: bool = False
     ) -> enrollment_pb2.EnrollmentRecord:
-        return convert.enrollment_to_pb(enrollment, caller_language(context), thumbnails)
+        return convert.enrollment_to_pb(enrollment, self._language(context), thumbnails)
 
     # -- RPCs ----------------------------------------------------------------------------
     def StartEnrollment(self, request, context):
-        operator = caller(context, self.tokens)
+        operator = caller(context, self.tokens, self.language)
         try:
             subject = convert.subject_from_pb(request.subject)
         except ValueError as exc:
-            _invalid(context, "SUBJECT_INVALID", f"{exc}.", f"Data penduduk tidak sah: {exc}.")
+            self._invalid(context, "SUBJECT_INVALID", msg("SUBJECT_INVALID", detail=str(exc)))
         try:
             if self.space_guard is not None:
                 self.space_guard()
             enrollment = self.workflow.start(subject, operator.name)
         except WorkflowError as exc:
-            abort_workflow(context, exc)
+            self._refuse_workflow(context, exc)
         log.info(
             "enrollment %s started by %s (%s)",
             enrollment.enrollment_id,
@@ -105,18 +112,18 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         return self._record(enrollment, context)
 
     def GetEnrollment(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         try:
             enrollment = self.workflow.get(request.enrollment_id)
         except WorkflowError as exc:
-            abort_workflow(context, exc)
+            self._refuse_workflow(context, exc)
         return self._record(enrollment, context, request.include_thumbnails)
 
     def ListEnrollments(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         states = {convert.STATE_FROM_PB[s] for s in request.states if s in convert.STATE_FROM_PB}
         states = states or {EnrollmentState.IN_PROGRESS}
-        language = caller_language(context)
+        language = self._language(context)
         return enrollment_pb2.ListEnrollmentsResponse(
             enrollments=[
                 convert.enrollment_to_pb(e, language) for e in self.workflow.store.list(states)
@@ -124,14 +131,14 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         )
 
     def Capture(self, request, context) -> Iterator[enrollment_pb2.CaptureEvent]:
-        operator = caller(context, self.tokens)
-        language = caller_language(context)
+        operator = caller(context, self.tokens, self.language)
+        language = self._language(context)
         position = self._position(context, request.position)
         settings = self._settings(request, context)
         approved_by = ""
         if request.force:
             approved_by = approving_supervisor(
-                context, self.tokens, operator, request.supervisor_token
+                context, self.tokens, operator, request.supervisor_token, self.language
             ).name
         cancel = threading.Event()
         context.add_callback(cancel.set)
@@ -163,7 +170,12 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
             while True:
                 if self.stopping.is_set():
                     cancel.set()
-                    abort(context, grpc.StatusCode.UNAVAILABLE, "STATION_STOPPING", STOPPING_TEXT)
+                    self._refuse(
+                        context,
+                        grpc.StatusCode.UNAVAILABLE,
+                        "STATION_STOPPING",
+                        msg("STATION_STOPPING"),
+                    )
                 try:
                     item = mailbox.get(timeout=0.25)
                 except Closed:
@@ -174,18 +186,13 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                     continue
                 event, dropped = item
                 if isinstance(event, WorkflowError):
-                    abort_workflow(context, event)
+                    self._refuse_workflow(context, event)
                 if isinstance(event, Exception):
-                    abort(
+                    self._refuse(
                         context,
                         grpc.StatusCode.INTERNAL,
                         "INTERNAL",
-                        OperatorText(
-                            "The station hit an internal error during the capture. Try again; "
-                            "if it repeats, call a technician.",
-                            "Terjadi kesalahan internal saat perekaman. Coba lagi; jika terulang, "
-                            "hubungi teknisi.",
-                        ),
+                        msg("CAPTURE_INTERNAL_ERROR"),
                     )
                 yield self._event_to_pb(event, dropped, language)
         finally:
@@ -195,26 +202,15 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
     def _settings(self, request, context) -> CaptureSettings:
         base = self.workflow.settings
         if not 0 <= request.preview_fps <= MAX_PREVIEW_FPS:
-            _invalid(
-                context,
-                "PREVIEW_FPS_INVALID",
-                f"preview_fps must be 0..{MAX_PREVIEW_FPS}.",
-                f"preview_fps harus 0..{MAX_PREVIEW_FPS}.",
+            self._invalid(
+                context, "PREVIEW_FPS_INVALID", msg("PREVIEW_FPS_INVALID", limit=MAX_PREVIEW_FPS)
             )
         if not 0 <= request.timeout_seconds <= MAX_TIMEOUT_S:
-            _invalid(
-                context,
-                "TIMEOUT_INVALID",
-                f"timeout_seconds must be 0..{MAX_TIMEOUT_S:.0f}.",
-                f"timeout_seconds harus 0..{MAX_TIMEOUT_S:.0f}.",
+            self._invalid(
+                context, "TIMEOUT_INVALID", msg("TIMEOUT_INVALID", limit=round(MAX_TIMEOUT_S))
             )
         if not 0 <= request.preview_jpeg_quality <= 100:
-            _invalid(
-                context,
-                "JPEG_QUALITY_INVALID",
-                "preview_jpeg_quality must be 0..100.",
-                "preview_jpeg_quality harus 0..100.",
-            )
+            self._invalid(context, "JPEG_QUALITY_INVALID", msg("JPEG_QUALITY_INVALID"))
         return replace(
             base,
             preview_fps=request.preview_fps or base.preview_fps,
@@ -228,7 +224,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 prompt=enrollment_pb2.CapturePrompt(
                     position=convert.POSITION_TO_PB[event.position],
                     instruction=event.instruction,
-                    message=event.text.in_language(language),
+                    message=event.message.render(language),
                 )
             )
         if isinstance(event, PreviewEvent):
@@ -254,33 +250,30 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 ),
                 accepted=event.accepted,
                 attempts_left=event.attempts_left,
-                message=event.text.in_language(language) if event.text else "",
+                message=event.message.render(language) if event.message else "",
                 reason=event.reason,
                 conflicting_position=convert.POSITION_TO_PB.get(event.conflicting_position, 0),
             )
         )
 
     def ApproveSample(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         position = self._position(context, request.position)
         try:
             enrollment = self.workflow.approve(request.enrollment_id, position, request.approved)
         except WorkflowError as exc:
-            abort_workflow(context, exc)
+            self._refuse_workflow(context, exc)
         return self._record(enrollment, context)
 
     def MarkException(self, request, context):
-        operator = caller(context, self.tokens)
+        operator = caller(context, self.tokens, self.language)
         position = self._position(context, request.position)
         kind = convert.EXCEPTION_FROM_PB.get(request.kind)
         if kind is None:
-            _invalid(
-                context,
-                "EXCEPTION_KIND_INVALID",
-                "Choose the kind of exception.",
-                "Pilih jenis pengecualian.",
-            )
-        supervisor = approving_supervisor(context, self.tokens, operator, request.supervisor_token)
+            self._invalid(context, "EXCEPTION_KIND_INVALID", msg("EXCEPTION_KIND_MISSING"))
+        supervisor = approving_supervisor(
+            context, self.tokens, operator, request.supervisor_token, self.language
+        )
         proof = request.proof_photo or self._proof_photo(context)
         try:
             enrollment = self.workflow.mark_exception(
@@ -292,7 +285,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 proof,
             )
         except WorkflowError as exc:
-            abort_workflow(context, exc)
+            self._refuse_workflow(context, exc)
         return self._record(enrollment, context)
 
     def _proof_photo(self, context: grpc.ServicerContext) -> bytes:
@@ -301,16 +294,16 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
             with camera.lock:
                 frame = camera.capture(timeout=5.0)
         except DeviceError as exc:
-            abort(context, grpc.StatusCode.UNAVAILABLE, exc.reason, exc.text)
+            self._refuse(context, grpc.StatusCode.UNAVAILABLE, exc.reason, exc.message)
         ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
         return buffer.tobytes() if ok else b""
 
     def CompleteEnrollment(self, request, context):
-        operator = caller(context, self.tokens)
+        operator = caller(context, self.tokens, self.language)
         try:
             enrollment = self.workflow.ready_to_seal(request.enrollment_id)
         except WorkflowError as exc:
-            abort_workflow(context, exc)
+            self._refuse_workflow(context, exc)
         lock = self.workflow.store.lock_for(enrollment.enrollment_id)
         if not lock.acquire(timeout=5):
             abort_workflow(
@@ -318,10 +311,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 WorkflowError(
                     ErrorKind.FAILED_PRECONDITION,
                     "CAPTURE_IN_PROGRESS",
-                    OperatorText(
-                        "A capture is still running. Finish it, then complete the record.",
-                        "Perekaman masih berjalan. Selesaikan, lalu tutup rekaman.",
-                    ),
+                    msg("CAPTURE_STILL_RUNNING"),
                 ),
             )
         try:
@@ -330,7 +320,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
             receipt = self.sealer(enrollment, operator.name)
             self.workflow.mark_completed(enrollment, receipt.record_id)
         except WorkflowError as exc:
-            abort_workflow(context, exc)
+            self._refuse_workflow(context, exc)
         finally:
             lock.release()
         log.info("enrollment %s sealed as record %s", enrollment.enrollment_id, receipt.record_id)
@@ -342,11 +332,11 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         )
 
     def CancelEnrollment(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         try:
             enrollment = self.workflow.cancel(request.enrollment_id)
         except WorkflowError as exc:
-            abort_workflow(context, exc)
+            self._refuse_workflow(context, exc)
         log.info("enrollment %s cancelled", enrollment.enrollment_id)
         return self._record(enrollment, context)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import grpc
 
+from domain.messages import SOURCE_LANGUAGE, Message, msg
 from domain.vocabulary import Category
-from drivers.errors import OperatorText
 from station import convert
 from station.auth import TokenStore, caller
 from station.errors import abort
@@ -42,18 +42,6 @@ def _category(value: str) -> Category | None:
         return Category(value)
     except ValueError:
         return None
-
-
-def _not_found(context: grpc.ServicerContext, record_id: str) -> None:
-    abort(
-        context,
-        grpc.StatusCode.NOT_FOUND,
-        "RECORD_NOT_FOUND",
-        OperatorText(
-            f"No record {record_id!r} in this kit's outbox.",
-            f"Tidak ada rekaman {record_id!r} di kotak keluar perangkat ini.",
-        ),
-    )
 
 
 class BundleExporter:
@@ -90,12 +78,31 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         kick_delivery: Callable[[], None],
         stopping: threading.Event,
         exporter: BundleExporter | None = None,
+        language: str = SOURCE_LANGUAGE,
     ) -> None:
+        self.language = language  # the station's, for callers that ask for none we have
         self.outbox = outbox
         self.tokens = tokens
         self.kick_delivery = kick_delivery
         self.stopping = stopping
         self.exporter = exporter
+
+    def _refuse(
+        self,
+        context: grpc.ServicerContext,
+        code: grpc.StatusCode,
+        reason: str,
+        message: Message,
+    ) -> None:
+        abort(context, code, reason, message, default_language=self.language)
+
+    def _not_found(self, context: grpc.ServicerContext, record_id: str) -> None:
+        self._refuse(
+            context,
+            grpc.StatusCode.NOT_FOUND,
+            "RECORD_NOT_FOUND",
+            msg("RECORD_NOT_FOUND", record_id=repr(record_id)),
+        )
 
     def to_pb(self, record: OutboxRecord, with_history: bool = True) -> records_pb2.Record:
         meta = record.meta or {}
@@ -125,7 +132,7 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         return message
 
     def ListRecords(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         states = [STATUS_FROM_PB[s] for s in request.statuses if s in STATUS_FROM_PB] or None
         page_size = min(request.page_size or 100, MAX_PAGE)
         try:
@@ -133,14 +140,11 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         except ValueError:
             offset = -1
         if offset < 0:
-            abort(
+            self._refuse(
                 context,
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "PAGE_TOKEN_INVALID",
-                OperatorText(
-                    "The page token is not one this station gave out.",
-                    "Token halaman bukan dari stasiun ini.",
-                ),
+                msg("PAGE_TOKEN_INVALID"),
             )
         records = self.outbox.list(states)
         page = records[offset : offset + page_size]
@@ -150,14 +154,14 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         )
 
     def GetRecord(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         record = self.outbox.get(request.record_id)
         if record is None:
-            _not_found(context, request.record_id)
+            self._not_found(context, request.record_id)
         return self.to_pb(record)
 
     def WatchRecords(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         wanted = set(request.record_ids)
         seq = self.outbox.last_seq
         if request.include_current:
@@ -178,99 +182,72 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
                 )
 
     def ExportBundle(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         if self.exporter is None:
-            abort(
+            self._refuse(
                 context,
                 grpc.StatusCode.UNIMPLEMENTED,
                 "EXPORT_NOT_AVAILABLE",
-                OperatorText(
-                    "Export to a USB bundle is not set up on this kit; records are kept safely "
-                    "in the outbox until the network returns.",
-                    "Ekspor ke bundel USB belum disiapkan di perangkat ini; rekaman tetap aman "
-                    "di kotak keluar sampai jaringan kembali.",
-                ),
+                msg("EXPORT_NOT_AVAILABLE"),
             )
         destination = Path(request.destination)
         if not request.destination or not destination.is_absolute() or not destination.is_dir():
-            abort(
+            self._refuse(
                 context,
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "EXPORT_DESTINATION_INVALID",
-                OperatorText(
-                    f"{request.destination!r} is not a folder on this kit. Plug in the USB drive "
-                    "and give the full path of a folder on it.",
-                    f"{request.destination!r} bukan folder di perangkat ini. Pasang USB dan "
-                    "berikan path lengkap folder di dalamnya.",
-                ),
+                msg("EXPORT_DESTINATION_INVALID", destination=repr(request.destination)),
             )
         record_ids = list(request.record_ids) or self.exporter.pending()
         for record_id in record_ids:
             record = self.outbox.get(record_id)
             if record is None:
-                _not_found(context, record_id)
+                self._not_found(context, record_id)
             if record.package_path is None:
-                abort(
+                self._refuse(
                     context,
                     grpc.StatusCode.FAILED_PRECONDITION,
                     "PACKAGE_MISSING",
-                    OperatorText(
-                        f"Record {record_id} was already received and its package removed.",
-                        f"Rekaman {record_id} sudah diterima pusat dan paketnya sudah dihapus.",
-                    ),
+                    msg("PACKAGE_ALREADY_REMOVED", record_id=record_id),
                 )
         if not record_ids:
-            abort(
+            self._refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "NOTHING_TO_EXPORT",
-                OperatorText(
-                    "Every record has already reached the centre; there is nothing to export.",
-                    "Semua rekaman sudah sampai di pusat; tidak ada yang perlu diekspor.",
-                ),
+                msg("NOTHING_TO_EXPORT"),
             )
         try:
             path, exported = self.exporter.export(destination, record_ids)
         except (BundleError, OutboxError, OSError) as exc:
-            abort(
+            self._refuse(
                 context,
                 grpc.StatusCode.UNAVAILABLE,
                 "EXPORT_FAILED",
-                OperatorText(
-                    f"The bundle could not be written ({exc}). Check that the USB drive is "
-                    "plugged in, writable and has space, then export again.",
-                    f"Bundel tidak dapat ditulis ({exc}). Periksa USB terpasang, dapat ditulisi "
-                    "dan masih ada ruang, lalu ekspor lagi.",
-                ),
+                msg("EXPORT_FAILED", detail=str(exc)),
             )
         return records_pb2.ExportBundleResponse(bundle_path=str(path), record_count=len(exported))
 
     def RetryDelivery(self, request, context):
-        caller(context, self.tokens)
+        caller(context, self.tokens, self.language)
         record = self.outbox.get(request.record_id)
         if record is None:
-            _not_found(context, request.record_id)
+            self._not_found(context, request.record_id)
         if not can_retry(record):
-            abort(
+            self._refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "RECORD_NOT_RETRYABLE",
-                OperatorText(
-                    f"The centre already has this record ({record.state.value}).",
-                    f"Pusat sudah menerima rekaman ini ({record.state.value}).",
-                ),
+                msg("RECORD_NOT_RETRYABLE", state=record.state.value),
             )
         try:
             record = self.outbox.requeue(request.record_id, "retry requested by operator")
         except OutboxError as exc:
-            abort(
+            self._refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "PACKAGE_MISSING",
-                OperatorText(
-                    f"The record cannot be resent: {exc}.",
-                    f"Rekaman tidak dapat dikirim ulang: {exc}.",
-                ),
+                msg("RECORD_NOT_RESENDABLE", detail=str(exc)),
             )
         self.kick_delivery()
         return self.to_pb(record)

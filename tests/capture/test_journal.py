@@ -14,6 +14,7 @@ from domain.categories import policy_for
 from domain.vocabulary import Category
 from drivers.base import PenPoint, SignatureTrace
 from quality.base import QualityResult, Reason
+from quality.reasons import reason
 
 
 def enrollment_with_samples() -> Enrollment:
@@ -30,7 +31,7 @@ def enrollment_with_samples() -> Enrollment:
     )
     enrollment.candidates["right_thumb"] = Sample(
         "right_thumb",
-        QualityResult("fingerprint", 31, {}, [Reason("WORN", "worn", "aus")]),
+        QualityResult("fingerprint", 31, {}, [Reason("WORN", (("score", 31),))]),
         40,
         "fp",
         image=rng.integers(0, 255, (288, 256), dtype=np.uint8),
@@ -69,6 +70,21 @@ def test_round_trip_restores_everything(tmp_path):
     assert restored.exceptions["right_index"].proof_photo == b"\xff\xd8proof"
     assert restored.attempts == {"right_thumb": 2}
     assert restored.missing() == original.missing()
+
+
+def test_a_reason_keeps_its_parameters_and_its_sentence(tmp_path):
+    key = load_or_create_key(tmp_path / "journal.key")
+    journal = EnrollmentJournal(tmp_path / "journal", key)
+    enrollment = enrollment_with_samples()
+    backdrop = reason("WRONG_BACKGROUND_COLOUR", birth_year=1987, expected="red")
+    enrollment.samples["face"].quality.reasons.append(backdrop)
+    journal.save(enrollment)
+    [restored] = EnrollmentJournal(tmp_path / "journal", key).load_all()
+    [kept] = restored.samples["face"].quality.reasons
+    assert kept == backdrop
+    assert kept.message.render("id") == (
+        "Warna latar belakang salah untuk tahun lahir 1987: gunakan merah."
+    )
 
 
 def test_files_are_encrypted_and_removed_when_done(tmp_path):

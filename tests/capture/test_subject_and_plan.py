@@ -59,7 +59,7 @@ def test_invalid_subjects_are_refused_with_a_reason(overrides, reason):
     with pytest.raises(SubjectInvalid) as caught:
         validate_subject(make(**overrides), TODAY)
     assert caught.value.reason == reason
-    assert caught.value.text.en and caught.value.text.id
+    assert caught.value.message.render("en") and caught.value.message.render("id")
 
 
 def test_student_under_17_is_flagged_not_print_eligible():

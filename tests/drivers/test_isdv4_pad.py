@@ -103,7 +103,8 @@ def test_replayed_signature_arrives_whole(pad, pad_sim, resident) -> None:
 def test_no_strokes_is_a_capture_timeout(pad) -> None:
     with pytest.raises(CaptureTimeout) as caught:
         pad.capture_signature(timeout=0.4)
-    assert "pad" in caught.value.text.en and "bantalan" in caught.value.text.id
+    message = caught.value.message
+    assert "pad" in message.render("en") and "bantalan" in message.render("id")
 
 
 def test_cancel(pad) -> None:

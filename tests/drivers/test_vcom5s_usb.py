@@ -81,7 +81,7 @@ def test_no_finger_times_out(sensor):
             driver.capture(timeout=0.2)
     finally:
         driver.close()
-    assert "finger" in caught.value.text.en
+    assert "finger" in caught.value.message.render("en")
 
 
 def test_cancel_ends_the_wait(sensor):
@@ -126,7 +126,7 @@ def test_unplug_mid_transfer_then_plug_back(sensor):
     with pytest.raises(DeviceUnavailable) as caught:
         driver.capture(timeout=2.0)
     assert driver.status is DeviceStatus.DISCONNECTED
-    assert "not connected" in caught.value.text.en
+    assert "not connected" in caught.value.message.render("en")
     with pytest.raises(DeviceUnavailable):
         driver.capture(timeout=0.5)  # still unplugged: the reopen fails cleanly
     sensor.start()

@@ -57,8 +57,8 @@ def test_each_fault_gives_its_reason(knobs: FaceKnobs, year: int, code: str) -> 
 def test_wrong_colour_sentence_names_the_right_colour() -> None:
     result = _assess(FaceKnobs(background="blue"), 1987)
     found = {r.code: r for r in result.reasons}["WRONG_BACKGROUND_COLOUR"]
-    assert found.en == "Wrong background colour for birth year 1987: use red."
-    assert "merah" in found.id
+    assert found.message.render("en") == "Wrong background colour for birth year 1987: use red."
+    assert "merah" in found.message.render("id")
 
 
 def test_no_face_scores_zero() -> None:

@@ -59,14 +59,19 @@ def test_reasons_name_the_fault(knobs: FingerKnobs, code: str) -> None:
     result = assess_fingerprint(image)
     codes = [r.code for r in result.reasons]
     assert code in codes
-    assert all(r.en and r.id and r.en != r.id for r in result.reasons)
+    assert all(
+        r.message.render("en")
+        and r.message.render("id")
+        and r.message.render("en") != r.message.render("id")
+        for r in result.reasons
+    )
 
 
 def test_heavy_pressure_tells_the_resident_to_press_lightly() -> None:
     image = render_capture(FingerSpec.random(5), 0, FingerKnobs(pressure=1.0))
     found = {r.code: r for r in assess_fingerprint(image).reasons}
-    assert "press more lightly" in found["FINGER_TOO_HEAVY"].en
-    assert "tekan lebih pelan" in found["FINGER_TOO_HEAVY"].id
+    assert "press more lightly" in found["FINGER_TOO_HEAVY"].message.render("en")
+    assert "tekan lebih pelan" in found["FINGER_TOO_HEAVY"].message.render("id")
 
 
 @pytest.mark.parametrize(

@@ -42,11 +42,12 @@ def test_every_reason_has_both_languages() -> None:
         values = {"birth_year": 1987, "expected": "red"}
         found = reason(code, **values)
         assert found.code == code
-        assert found.en and found.id and found.en != found.id
-        assert "{" not in found.en + found.id
+        assert found.message.render("en") and found.message.render("id")
+        assert found.message.render("en") != found.message.render("id")
+        assert "{" not in found.message.render("en") + found.message.render("id")
 
 
 def test_background_reason_names_colour_and_year() -> None:
     found = reason("WRONG_BACKGROUND_COLOUR", birth_year=1987, expected="red")
-    assert found.en == "Wrong background colour for birth year 1987: use red."
-    assert "merah" in found.id and "1987" in found.id
+    assert found.message.render("en") == "Wrong background colour for birth year 1987: use red."
+    assert "merah" in found.message.render("id") and "1987" in found.message.render("id")
