@@ -31,11 +31,7 @@ class UploaderConfig:
     min_free_mb: float = 256.0  # refuse new enrollments below this much free disk
     package_retention_days: float = 30.0  # keep settled packages this long (< 0: forever)
     purge_interval_s: float = 3600.0
-    sink: str = "centre"  # "centre" (HTTP ingest API) or "s3"
-    s3_endpoint_url: str = ""
-    s3_bucket: str = ""
-    s3_prefix: str = ""
-    s3_region: str = "us-east-1"
+    sink: str = "centre"  # a name from the rekam.sinks group: centre, s3, bundle ...
 
     @property
     def min_free_bytes(self) -> int:
@@ -80,6 +76,8 @@ class StationConfig:
         default_factory=lambda: dict(Thresholds().relaxed)
     )
     devices: list[dict[str, Any]] = field(default_factory=list)
+    # [sinks.<name>] tables as written; each sink reads and checks its own.
+    sinks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> StationConfig:
@@ -105,6 +103,7 @@ class StationConfig:
             data.get("relaxed_thresholds", {}), Thresholds().relaxed
         )
         config.devices = [dict(d) for d in data.get("devices", [])]
+        config.sinks = {name: dict(table) for name, table in data.get("sinks", {}).items()}
         extra = set(data) - {
             "station",
             "centre",
@@ -114,6 +113,7 @@ class StationConfig:
             "relaxed_thresholds",
             "quality",
             "devices",
+            "sinks",
         }
         _reject_unknown("", dict.fromkeys(extra))
         return config
