@@ -126,7 +126,7 @@ def settings_from(settings_type: type[Any], table: Mapping[str, Any]) -> Any:
     for name, value in table.items():
         if not _is_instance(value, types[name]):
             expected = getattr(types[name], "__name__", str(types[name]))
-            raise InvalidSinkSettings(f"{name} must be a {expected}, not {value!r}")
+            raise InvalidSinkSettings(f"{name} must be of type {expected}, not {value!r}")
     try:
         return settings_type(**table)
     except ValueError as exc:
