@@ -136,7 +136,7 @@ class S3Sink:
         if _status(exc) == 412:
             return self._answer_existing(record_id, sha256)
         if _status(exc) == 409 and code == "ConditionalRequestConflict":
-            # Another conditional write to this key is under way: try again later.
+            # Another conditional write to this key is under way: the store is busy for now.
             return DeliveryResult.retry_later(code, _describe(exc), receiver_busy=True)
         if code in _DAMAGED:
             return DeliveryResult.retry_later("CONTENT_HASH_MISMATCH", _describe(exc))
