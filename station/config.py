@@ -42,11 +42,7 @@ class UploaderConfig:
     min_free_mb: float = 256.0  # refuse new enrollments below this much free disk
     package_retention_days: float = 30.0  # keep settled packages this long (< 0: forever)
     purge_interval_s: float = 3600.0
-    sink: str = "centre"  # "centre" (HTTP ingest API) or "s3"
-    s3_endpoint_url: str = ""
-    s3_bucket: str = ""
-    s3_prefix: str = ""
-    s3_region: str = "us-east-1"
+    sink: str = "centre"  # a name from the rekam.sinks group: centre, s3, bundle ...
 
     @property
     def min_free_bytes(self) -> int:

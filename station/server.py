@@ -38,11 +38,11 @@ from station.v1 import (
     records_pb2_grpc,
 )
 from station.validation import MalformedRequestInterceptor
-from uploader.delivery import Sink
 from uploader.keys import StationKeys
 from uploader.outbox import Outbox
-from uploader.s3 import S3Sink
 from uploader.service import Uploader
+from uploader.sink import InvalidSinkSettings, SinkContext
+from uploader.sink_registry import SinkUnavailable, UnknownSink, sink_factory
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +77,19 @@ def private_dir(path: Path) -> Path:
 def build_uploader(
     outbox: Outbox,
     config: StationConfig,
+    keys: StationKeys,
     on_purged: Callable[[list[str]], None] | None = None,
 ) -> Uploader:
-    """The uploader the ``[uploader]`` section describes (sink, caps, retention)."""
+    """The uploader ``[uploader]`` describes (caps, retention), delivering through the sink it
+    names, built from that sink's ``[sinks.<name>]`` table."""
     settings = config.uploader
-    sink: Sink | None = None
-    if settings.sink == "s3":
-        if not settings.s3_bucket:
-            raise ConfigurationError("Set [uploader] s3_bucket to deliver to an object store.")
-        sink = S3Sink(
-            settings.s3_bucket,
-            endpoint_url=settings.s3_endpoint_url or None,
-            prefix=settings.s3_prefix,
-            region=settings.s3_region,
-        )
-    elif settings.sink != "centre":
-        raise ConfigurationError(f"[uploader] sink must be centre or s3, not {settings.sink!r}.")
+    try:
+        make_sink = sink_factory(settings.sink, config.sinks.get(settings.sink, {}))
+    except (UnknownSink, SinkUnavailable, InvalidSinkSettings) as exc:
+        raise ConfigurationError(
+            f"Cannot deliver through [uploader] sink {settings.sink!r}: {exc}. "
+            f"Check [uploader] sink and [sinks.{settings.sink}]."
+        ) from exc
     return Uploader(
         outbox,
         config.centre.url,
@@ -104,7 +101,7 @@ def build_uploader(
         transfer_timeout=settings.transfer_timeout_s,
         package_retention=settings.package_retention_s,
         purge_interval=settings.purge_interval_s,
-        sink=sink,
+        make_sink=lambda centre: make_sink(SinkContext(centre, config.station_id, keys)),
         on_purged=on_purged,
     )
 
@@ -148,7 +145,7 @@ class StationDaemon:
         self.devices = DeviceManager(config.devices)
         self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.keys = StationKeys.load_or_create(data_dir / "keys")
-        self.uploader = build_uploader(self.outbox, config, on_purged=self._audit_purged)
+        self.uploader = build_uploader(self.outbox, config, self.keys, on_purged=self._audit_purged)
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
         )

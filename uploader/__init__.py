@@ -8,4 +8,7 @@
 - ``uploader.outbox``: the SQLite + file outbox and record states.
 - ``uploader.centre_client``, ``uploader.delivery``, ``uploader.tracker``,
   ``uploader.service.Uploader``: delivery with retry and status tracking.
+- ``uploader.sink``: the Sink protocol and its neutral DeliveryResult; ``uploader.sink_registry``:
+  sinks by name from the ``rekam.sinks`` entry-point group (``centre``, ``s3`` in
+  ``uploader.s3``, ``bundle`` in ``uploader.bundle_sink``).
 """

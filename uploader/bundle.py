@@ -1,6 +1,7 @@
 """USB export bundles: sealed packages carried to the centre on a flash disk.
 
-A bundle is one directory ``rekam-<station>-<UTC time>/`` holding ``packages/<record_id>.pkg``,
+A bundle is one directory (``rekam-<station>-<UTC time>/`` from an export, ``rekam-<station>-
+<record_id>/`` from the ``bundle`` sink) holding ``packages/<record_id>.pkg``,
 ``manifest.json`` (format, station, creation time, and every record's id, SHA-256 and size) and
 ``manifest.sig`` (the station's Ed25519 signature over the manifest bytes, hex). It is written
 under a temporary name, every file fsynced, then renamed into place: a bundle that exists is
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,17 +85,36 @@ def export_bundle(
     destination is not a writable directory, and the outbox's errors for unknown or purged
     records. The records stay in the outbox: delivering them later is idempotent.
     """
+    now = now or datetime.now(UTC)
+    packages = ((record_id, outbox.read_package(record_id)) for record_id in record_ids)
+    name = f"rekam-{station_id}-{now:%Y%m%dT%H%M%S%fZ}"
+    path = write_bundle(destination, name, station_id, keys, packages, now=now)
+    return path, list(record_ids)
+
+
+def write_bundle(
+    destination: Path,
+    name: str,
+    station_id: str,
+    keys: StationKeys,
+    packages: Iterable[tuple[str, bytes]],
+    *,
+    now: datetime | None = None,
+) -> Path:
+    """Write ``(record_id, package bytes)`` pairs as the signed bundle ``destination/name``.
+
+    Raises :class:`BundleError` when the destination is not a directory, OSError when writing
+    fails (nothing is left behind), and whatever reading ``packages`` raises.
+    """
     if not destination.is_dir():
         raise BundleError(f"{destination} is not a directory")
     now = now or datetime.now(UTC)
-    name = f"rekam-{station_id}-{now:%Y%m%dT%H%M%S%fZ}"
     final = destination / name
     staging = destination / f".{name}.partial"
     entries = []
     try:
         (staging / PACKAGES).mkdir(parents=True)
-        for record_id in record_ids:
-            data = outbox.read_package(record_id)
+        for record_id, data in packages:
             write_durably(staging / PACKAGES / f"{record_id}.pkg", data)
             entries.append(
                 {
@@ -119,7 +140,7 @@ def export_bundle(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return final, [e["record_id"] for e in entries]
+    return final
 
 
 def open_bundle(path: Path, trusted_stations: dict[str, Ed25519PublicKey]) -> Bundle:

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from uploader.sink import DeliveryResult, SinkContext
 from uploader.throttle import RateLimiter
 
 RETRYABLE_STATUSES = frozenset({308, 408, 412, 423, 425, 429, 500, 502, 503, 504})
@@ -80,6 +81,31 @@ class UploadResult:
         """A rejection that no retry will fix: the record goes to the dead-letter list."""
         return not self.accepted and not self.retryable
 
+    def as_delivery(self) -> DeliveryResult:
+        """This answer in the delivery worker's terms: 200 is a copy the centre already holds;
+        429 and 503 ask the whole link to rest."""
+        if self.accepted:
+            summary = f"HTTP {self.status} {self.code}".strip()
+            if self.status == 200:
+                return DeliveryResult.already_held(summary)
+            return DeliveryResult.delivered(summary)
+        detail = f"HTTP {self.status} {self.code}: {self.message}".strip()
+        reason = self.code or f"HTTP_{self.status}"
+        if self.retryable:
+            return DeliveryResult.retry_later(
+                reason,
+                detail,
+                retry_after=self.retry_after,
+                receiver_busy=self.status in (429, 503),
+            )
+        return DeliveryResult.rejected(reason, detail)
+
+
+@dataclass(frozen=True)
+class CentreSinkSettings:
+    """``[sinks.centre]`` takes no keys: the centre sink uses ``[centre] url`` and the
+    ``[uploader]`` caps and timeouts."""
+
 
 @dataclass(frozen=True)
 class CentreStatus:
@@ -111,9 +137,19 @@ class CentreClient:
     ``max_bytes_per_second`` caps upload bandwidth across all concurrent uploads; ``timeout``
     bounds every socket operation and ``transfer_timeout`` one whole upload (a stuck record gives
     its slot back); ``cancel`` aborts uploads in flight.
+
+    It is also the ``centre`` sink (``rekam.sinks``): :meth:`deliver` uploads over the resumable
+    path and answers in the delivery worker's terms.
     """
 
     name = "centre"
+    settings_type = CentreSinkSettings
+
+    @classmethod
+    def from_settings(cls, settings: CentreSinkSettings, context: SinkContext) -> CentreClient:
+        """The station's own centre client: one cancel and one set of counters for status
+        polls and deliveries."""
+        return context.centre
 
     def __init__(
         self,
@@ -213,6 +249,14 @@ class CentreClient:
         if not isinstance(body, dict):
             return "", ""
         return str(body.get("code", "")), str(body.get("message", ""))
+
+    def deliver(self, record_id: str, data: bytes, sha256: str) -> DeliveryResult:
+        """:meth:`upload`, with the centre's answer (or the network failure) as a
+        :class:`DeliveryResult`."""
+        try:
+            return self.upload(record_id, data, sha256).as_delivery()
+        except CentreUnreachable as exc:
+            return DeliveryResult.transport_failed(str(exc))
 
     def upload(self, record_id: str, data: bytes, sha256: str) -> UploadResult:
         """Deliver one package over the resumable path. Raises CentreUnreachable for network

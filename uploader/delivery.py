@@ -1,5 +1,6 @@
 """The delivery worker: uploads due records oldest first, several at a time, each with its own
-backoff timer, to a sink (the centre's ingest API or an S3-compatible object store)."""
+backoff timer, to a sink (the centre's ingest API, an S3-compatible object store, a bundle
+directory ...: see ``uploader.sink``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from typing import Protocol
 
-from uploader.centre_client import CentreUnreachable, UploadResult
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, PackageMissing
 from uploader.retry import BackgroundWorker, Backoff
+from uploader.sink import DeliveryOutcome, DeliveryResult, Sink
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +33,15 @@ class DeliveryCounters:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-class Sink(Protocol):
-    """Where packages go. ``upload`` is idempotent by record id and content hash: a copy the
-    sink already holds answers 200; it raises CentreUnreachable for network failures."""
-
-    name: str
-
-    def upload(self, record_id: str, data: bytes, sha256: str) -> UploadResult: ...
-
-
 class DeliveryWorker(BackgroundWorker):
     """Delivers SEALED records whose next attempt time has come, up to ``max_concurrent`` at
     once, so a slow or stuck record holds one slot and never the rest.
 
-    A network failure pauses the whole link (full-jitter backoff over consecutive link
-    failures); a 5xx/429 reschedules only that record (honouring Retry-After; 429 and 503 also
-    pause the link); a permanent 4xx sends the record to DEAD_LETTER with the sink's message.
-    The sink answering 200 ("already have these bytes") counts as delivered.
+    It acts on the sink's :class:`DeliveryResult`: a transport failure pauses the whole link
+    (full-jitter backoff over consecutive link failures); "retry later" reschedules only that
+    record (honouring Retry-After; a busy receiver also pauses the link); a permanent rejection
+    sends the record to DEAD_LETTER with the sink's detail. "Already held" (the receiver has
+    these exact bytes) counts as delivered.
     """
 
     name = "rekam-delivery"
@@ -57,7 +49,7 @@ class DeliveryWorker(BackgroundWorker):
     def __init__(
         self,
         outbox: Outbox,
-        client: Sink,
+        sink: Sink,
         *,
         backoff: Backoff | None = None,
         idle_interval: float = 1.0,
@@ -68,7 +60,7 @@ class DeliveryWorker(BackgroundWorker):
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.outbox = outbox
-        self.client = client
+        self.sink = sink
         self.backoff = backoff or Backoff()
         self.idle_interval = idle_interval
         self.batch = batch
@@ -173,36 +165,37 @@ class DeliveryWorker(BackgroundWorker):
             self.outbox.mark_dead(record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
             self._count("dead_letters")
             return True
-        try:
-            result = self.client.upload(record_id, data, record.sha256)
-        except CentreUnreachable as exc:
+        result = self.sink.deliver(record_id, data, record.sha256)
+        if result.outcome is DeliveryOutcome.TRANSPORT_FAILED:
             self._count("network_errors")
-            self._reschedule(record, f"NETWORK: {exc}", None)
+            self._reschedule(record, f"NETWORK: {result.detail}", None)
             self._pause_link()
             return False
-        if result.accepted:
-            self._link_failures = 0
-            self._count("bytes_sent", len(data))
-            if result.status == 200:
-                self._count("already_at_centre")
-            else:
-                self._count("uploads_accepted")
-            detail = f"HTTP {result.status} {result.code}".strip()
-            self._apply(self.outbox.mark_delivered, record_id, detail)
+        if result.outcome in (DeliveryOutcome.DELIVERED, DeliveryOutcome.ALREADY_HELD):
+            self._delivered(record_id, len(data), result)
             return True
-        if result.retryable:
+        if result.outcome is DeliveryOutcome.RETRY_LATER:
             self._count("retryable_failures")
-            error = f"HTTP {result.status} {result.code}: {result.message}".strip()
-            self._reschedule(record, error, result.retry_after)
-            if result.status in (429, 503):
+            self._reschedule(record, result.detail, result.retry_after)
+            if result.receiver_busy:
                 self._pause_link(result.retry_after)
                 return False
             return True
         self._count("dead_letters")
-        message = f"HTTP {result.status} {result.code}: {result.message}".strip()
-        log.warning("record %s rejected permanently: %s", record_id, message)
-        self._apply(self.outbox.mark_dead, record_id, message)
+        log.warning(
+            "record %s rejected permanently (%s): %s", record_id, result.reason, result.detail
+        )
+        self._apply(self.outbox.mark_dead, record_id, result.detail)
         return True
+
+    def _delivered(self, record_id: str, size: int, result: DeliveryResult) -> None:
+        self._link_failures = 0
+        self._count("bytes_sent", size)
+        if result.outcome is DeliveryOutcome.ALREADY_HELD:
+            self._count("already_at_centre")
+        else:
+            self._count("uploads_accepted")
+        self._apply(self.outbox.mark_delivered, record_id, result.detail)
 
     def _reschedule(self, record: OutboxRecord, error: str, retry_after: float | None) -> None:
         delay = self.backoff.delay(record.attempts + 1, retry_after)

@@ -8,9 +8,10 @@ import threading
 from collections.abc import Callable
 
 from uploader.centre_client import CentreClient
-from uploader.delivery import DeliveryWorker, Sink
+from uploader.delivery import DeliveryWorker
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState, StatusChange
 from uploader.retry import BackgroundWorker, Backoff
+from uploader.sink import Sink
 from uploader.tracker import StatusTracker
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ class Uploader:
     record to its outcome at the centre; purges settled packages after ``package_retention``
     seconds (None: keep them).
 
+    ``make_sink`` builds the sink from the uploader's centre client (which it may reuse, as the
+    ``centre`` sink does, so stopping the uploader also cancels its uploads).
+
     Intervals are in seconds; the demo uses sub-second ``poll_interval`` and ``idle_interval``.
     ``stop()`` returns within about ``timeout`` seconds (an HTTP request in flight is bounded
     by it).
@@ -95,7 +99,7 @@ class Uploader:
         package_retention: float | None = None,
         purge_interval: float = 3600.0,
         on_purged: Callable[[list[str]], None] | None = None,
-        sink: Sink | None = None,
+        make_sink: Callable[[CentreClient], Sink] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.outbox = outbox
@@ -107,7 +111,7 @@ class Uploader:
             max_bytes_per_second=max_bytes_per_second,
             cancel=self._cancel,
         )
-        self.sink: Sink = sink or self.client
+        self.sink: Sink = make_sink(self.client) if make_sink is not None else self.client
         rng = rng or random.Random()
         self.delivery = DeliveryWorker(
             outbox,

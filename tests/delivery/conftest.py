@@ -3,6 +3,7 @@ SeaweedFS server (S3 gateway) on loopback started from the ``weed`` binary of se
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -94,12 +95,14 @@ class Seaweed:
         )
 
     def create_bucket(self, name: str) -> None:
-        """Create ``name`` (retrying while the volume server is still coming up)."""
+        """Create ``name`` unless it exists (retrying while the volume server is still coming
+        up). Each bucket takes volumes of its own, and the server has few: tests share them."""
         s3 = self.client()
         deadline = time.monotonic() + WEED_START_TIMEOUT_S
         for _ in range(500):
             try:
-                s3.create_bucket(Bucket=name)
+                with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                    s3.create_bucket(Bucket=name)
                 s3.put_object(Bucket=name, Key=".probe", Body=b"ok")
                 s3.delete_object(Bucket=name, Key=".probe")
                 return

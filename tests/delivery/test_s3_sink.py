@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import random
 
+import pytest
+from botocore.exceptions import ClientError
 from delivery_helpers import wait_until
 
-from uploader.centre_client import CentreUnreachable
+from uploader.centre_client import CentreClient
 from uploader.outbox import RecordState
 from uploader.s3 import S3Sink
 from uploader.service import Uploader
+from uploader.sink import DeliveryOutcome, InvalidSinkSettings, SinkContext
+from uploader.sink_registry import sink_factory
 
 
 def sink_for(seaweed, bucket: str, prefix: str = "incoming/") -> S3Sink:
@@ -29,12 +33,13 @@ def test_conditional_put_is_idempotent_and_never_overwrites(seaweed, sealer):
     sink = sink_for(seaweed, "kit-idem")
     first, other = sealer("S-1", 1), sealer("S-1", 2)
 
-    stored = sink.upload("S-1", first.data, first.sha256)
-    assert stored.status == 201 and stored.accepted
-    again = sink.upload("S-1", first.data, first.sha256)
-    assert again.status == 200 and again.accepted and again.code == "ALREADY_STORED"
-    conflict = sink.upload("S-1", other.data, other.sha256)
-    assert conflict.status == 409 and conflict.permanent
+    stored = sink.deliver("S-1", first.data, first.sha256)
+    assert stored.outcome is DeliveryOutcome.DELIVERED
+    assert stored.detail == "stored as s3://kit-idem/incoming/S-1.pkg"
+    again = sink.deliver("S-1", first.data, first.sha256)
+    assert again.outcome is DeliveryOutcome.ALREADY_HELD
+    conflict = sink.deliver("S-1", other.data, other.sha256)
+    assert conflict.outcome is DeliveryOutcome.REJECTED and conflict.reason == "RECORD_CONFLICT"
 
     body = seaweed.client().get_object(Bucket="kit-idem", Key="incoming/S-1.pkg")["Body"].read()
     assert body == first.data  # the conflicting upload did not overwrite it
@@ -47,10 +52,11 @@ def test_checksum_mismatch_is_refused_by_the_store_and_retryable(seaweed, sealer
     package = sealer("S-2", 3)
     damaged = bytearray(package.data)
     damaged[100] ^= 0xFF
-    answer = sink.upload("S-2", bytes(damaged), package.sha256)
-    assert answer.code == "CONTENT_HASH_MISMATCH" and answer.retryable
+    answer = sink.deliver("S-2", bytes(damaged), package.sha256)
+    assert answer.outcome is DeliveryOutcome.RETRY_LATER
+    assert answer.reason == "CONTENT_HASH_MISMATCH" and not answer.receiver_busy
     assert sink.stored_sha256("S-2") is None
-    assert sink.upload("S-2", package.data, package.sha256).status == 201
+    assert sink.deliver("S-2", package.data, package.sha256).outcome is DeliveryOutcome.DELIVERED
 
 
 def test_unreachable_store_is_a_network_error(sealer):
@@ -58,12 +64,9 @@ def test_unreachable_store_is_a_network_error(sealer):
         "nowhere", endpoint_url="http://127.0.0.1:9", access_key="a", secret_key="b", timeout=1
     )
     package = sealer("S-3", 4)
-    try:
-        sink.upload("S-3", package.data, package.sha256)
-    except CentreUnreachable as exc:
-        assert "S3 PUT S-3" in str(exc)
-    else:
-        raise AssertionError("an unreachable store must raise CentreUnreachable")
+    answer = sink.deliver("S-3", package.data, package.sha256)
+    assert answer.outcome is DeliveryOutcome.TRANSPORT_FAILED
+    assert "S3 PUT S-3" in answer.detail
 
 
 def test_uploader_delivers_through_s3_and_the_centre_imports(seaweed, sealer, centre, outbox):
@@ -74,7 +77,7 @@ def test_uploader_delivers_through_s3_and_the_centre_imports(seaweed, sealer, ce
     uploader = Uploader(
         outbox,
         centre.url,
-        sink=sink,
+        make_sink=lambda _centre: sink,
         max_concurrent_uploads=3,
         poll_interval=0.1,
         idle_interval=0.05,
@@ -97,3 +100,45 @@ def test_uploader_delivers_through_s3_and_the_centre_imports(seaweed, sealer, ce
             timeout=30,
         )
     assert centre.store.count() == len(ids)
+
+
+def test_a_refused_put_is_a_permanent_rejection_with_the_store_code(seaweed, sealer):
+    sink = S3Sink(
+        "no-such-bucket",
+        endpoint_url=seaweed.endpoint_url,
+        access_key="rekam-test",
+        secret_key="rekam-test-secret",
+        timeout=5,
+    )
+    package = sealer("S-4", 5)
+    with pytest.raises(ClientError) as refused:
+        seaweed.client().put_object(Bucket="no-such-bucket", Key="S-4.pkg", Body=package.data)
+    code = refused.value.response["Error"]["Code"]
+    status = refused.value.response["ResponseMetadata"]["HTTPStatusCode"]
+    assert 400 <= status < 500  # neither retryable nor a busy store
+
+    answer = sink.deliver("S-4", package.data, package.sha256)
+    assert answer.outcome is DeliveryOutcome.REJECTED
+    assert answer.reason == code and f"S3 {status} {code}" in answer.detail
+
+
+def test_the_s3_plugin_builds_from_its_table(seaweed, sealer, centre, station_keys, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "rekam-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "rekam-test-secret")
+    seaweed.create_bucket("kit-idem")
+    table = {"bucket": "kit-idem", "endpoint_url": seaweed.endpoint_url, "prefix": "table/"}
+    make_sink = sink_factory("s3", table)
+    sink = make_sink(SinkContext(CentreClient(centre.url), "KIT-01", station_keys))
+    package = sealer("S-5", 6)
+    assert sink.deliver("S-5", package.data, package.sha256).outcome is DeliveryOutcome.DELIVERED
+    assert sink.stored_sha256("S-5") == package.sha256
+    assert sink.key("S-5") == "table/S-5.pkg"
+
+
+def test_s3_settings_refuse_a_table_without_a_bucket_or_with_a_bad_url():
+    with pytest.raises(InvalidSinkSettings, match="missing keys bucket"):
+        sink_factory("s3", {"prefix": "kits/"})
+    with pytest.raises(InvalidSinkSettings, match="endpoint_url"):
+        sink_factory("s3", {"bucket": "b", "endpoint_url": "seaweed:8333"})
+    with pytest.raises(InvalidSinkSettings, match="unknown keys s3_bucket"):
+        sink_factory("s3", {"bucket": "b", "s3_bucket": "b"})

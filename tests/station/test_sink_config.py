@@ -1,0 +1,69 @@
+"""``[uploader] sink`` names a plug-in of ``rekam.sinks``; its keys live in ``[sinks.<name>]``.
+``build_uploader`` builds the sink from that table or refuses the configuration with a sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from station.config import StationConfig
+from station.server import ConfigurationError, build_uploader
+from uploader.bundle_sink import BundleSink
+from uploader.keys import StationKeys
+from uploader.outbox import Outbox
+from uploader.s3 import S3Sink
+
+
+@pytest.fixture
+def outbox(tmp_path) -> Iterator[Outbox]:
+    box = Outbox(tmp_path / "outbox")
+    yield box
+    box.close()
+
+
+def config_for(sink: str, sinks: dict) -> StationConfig:
+    return StationConfig.from_mapping(
+        {
+            "station": {"id": "KIT-09"},
+            "centre": {"url": "http://127.0.0.1:9"},
+            "uploader": {"sink": sink},
+            "sinks": sinks,
+        }
+    )
+
+
+def test_sink_tables_are_kept_as_written():
+    config = config_for("s3", {"s3": {"bucket": "landing", "prefix": "kits/"}, "bundle": {}})
+    assert config.uploader.sink == "s3"
+    assert config.sinks == {"s3": {"bucket": "landing", "prefix": "kits/"}, "bundle": {}}
+    assert StationConfig.from_mapping({}).sinks == {}
+
+
+def test_each_named_sink_is_built_from_its_table(outbox, tmp_path):
+    keys = StationKeys.generate()
+    centre = build_uploader(outbox, config_for("centre", {}), keys)
+    assert centre.sink is centre.client  # one client: cancelling the uploader cancels uploads
+
+    usb = tmp_path / "usb"
+    bundle = build_uploader(outbox, config_for("bundle", {"bundle": {"directory": str(usb)}}), keys)
+    assert isinstance(bundle.sink, BundleSink)
+    assert bundle.sink.bundle_path("R-1") == usb / "rekam-KIT-09-R-1"
+
+    table = {"bucket": "landing", "endpoint_url": "http://127.0.0.1:9", "prefix": "kits/"}
+    s3 = build_uploader(outbox, config_for("s3", {"s3": table}), keys)
+    assert isinstance(s3.sink, S3Sink) and s3.sink.key("R-1") == "kits/R-1.pkg"
+
+
+@pytest.mark.parametrize(
+    ("sink", "sinks", "expected"),
+    [
+        ("pigeon", {}, r"unknown sink 'pigeon'; installed sinks: bundle, centre, s3"),
+        ("s3", {}, r"missing keys bucket\. Check \[uploader\] sink and \[sinks\.s3\]"),
+        ("bundle", {"bundle": {"dir": "/media/usb"}}, r"unknown keys dir"),
+        ("centre", {"centre": {"url": "http://elsewhere"}}, r"unknown keys url"),
+    ],
+)
+def test_a_bad_sink_configuration_is_refused_with_a_sentence(outbox, sink, sinks, expected):
+    with pytest.raises(ConfigurationError, match=expected):
+        build_uploader(outbox, config_for(sink, sinks), StationKeys.generate())
