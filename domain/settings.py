@@ -206,6 +206,8 @@ def _unknown(name: object, known: Iterable[object]) -> str:
     close = difflib.get_close_matches(str(name), choices, n=1)
     if close:
         return f"unknown key; did you mean {close[0]}?"
+    if not choices:
+        return "unknown key; this table takes no keys"
     return f"unknown key; known keys here: {', '.join(choices)}"
 
 

@@ -8,12 +8,12 @@ failed. The worker's retry, backoff and dead-letter rules read only that.
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
+
+from domain.settings import Key, parse_settings
 
 if TYPE_CHECKING:
     from uploader.centre_client import CentreClient
@@ -105,37 +105,11 @@ class InvalidSinkSettings(ValueError):
     """A ``[sinks.<name>]`` table the sink cannot be built from; the message says why."""
 
 
-def settings_from(settings_type: type[Any], table: Mapping[str, Any]) -> Any:
-    """An instance of the dataclass ``settings_type`` from a configuration table: unknown keys,
-    missing keys and values of the wrong type are refused, as is whatever the dataclass's own
-    ``__post_init__`` refuses (with ValueError)."""
-    fields = {f.name: f for f in dataclasses.fields(settings_type)}
-    types = typing.get_type_hints(settings_type)
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise InvalidSinkSettings(f"unknown keys {', '.join(unknown)}")
-    missing = [
-        name
-        for name, f in fields.items()
-        if name not in table
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise InvalidSinkSettings(f"missing keys {', '.join(missing)}")
-    for name, value in table.items():
-        if not _is_instance(value, types[name]):
-            expected = getattr(types[name], "__name__", str(types[name]))
-            raise InvalidSinkSettings(f"{name} must be of type {expected}, not {value!r}")
+def settings_from(settings_type: type[Any], table: Mapping[str, Any], key: Key = ()) -> Any:
+    """An instance of the dataclass ``settings_type`` from a configuration table, parsed the way
+    every settings table is (``domain.settings``): unknown keys, missing keys and values of the
+    wrong type are refused, as is whatever the dataclass's own ``__post_init__`` refuses."""
     try:
-        return settings_type(**table)
-    except ValueError as exc:
+        return parse_settings(settings_type, table, key)
+    except ValueError as exc:  # SettingsError included
         raise InvalidSinkSettings(str(exc)) from exc
-
-
-def _is_instance(value: object, expected: type) -> bool:
-    if isinstance(value, bool) and expected is not bool:
-        return False
-    if expected is float:
-        return isinstance(value, int | float)
-    return isinstance(value, expected)

@@ -56,4 +56,5 @@ def sink_factory(name: str, table: Mapping[str, Any]) -> Callable[[SinkContext],
     """Load the sink ``name`` and read its ``[sinks.<name>]`` table now (so a bad configuration
     is found at start-up); the returned function builds the sink once the station is ready."""
     plugin = sink_plugin(name)
-    return functools.partial(plugin.from_settings, settings_from(plugin.settings_type, table))
+    settings = settings_from(plugin.settings_type, table, ("sinks", name))
+    return functools.partial(plugin.from_settings, settings)

@@ -109,9 +109,9 @@ def test_a_damaged_bundle_in_the_way_is_rejected(tmp_path, centre, sealer, stati
 
 
 def test_bundle_settings_need_a_directory():
-    with pytest.raises(InvalidSinkSettings, match="missing keys directory"):
+    with pytest.raises(InvalidSinkSettings, match=r"\[sinks.bundle\] directory: missing"):
         sink_factory("bundle", {})
-    with pytest.raises(InvalidSinkSettings, match="directory must be of type str"):
+    with pytest.raises(InvalidSinkSettings, match=r"directory: expected a string"):
         sink_factory("bundle", {"directory": 7})
     with pytest.raises(InvalidSinkSettings, match="set directory"):
         sink_factory("bundle", {"directory": ""})

@@ -59,9 +59,9 @@ def test_each_named_sink_is_built_from_its_table(outbox, tmp_path):
     ("sink", "sinks", "expected"),
     [
         ("pigeon", {}, r"unknown sink 'pigeon'; installed sinks: bundle, centre, s3"),
-        ("s3", {}, r"missing keys bucket\. Check \[uploader\] sink and \[sinks\.s3\]"),
-        ("bundle", {"bundle": {"dir": "/media/usb"}}, r"unknown keys dir"),
-        ("centre", {"centre": {"url": "http://elsewhere"}}, r"unknown keys url"),
+        ("s3", {}, r"\[sinks\.s3\] bucket: missing.* Check \[uploader\] sink and \[sinks\.s3\]"),
+        ("bundle", {"bundle": {"dir": "/media/usb"}}, r"\[sinks\.bundle\] dir: unknown key"),
+        ("centre", {"centre": {"url": "http://x"}}, r"\[sinks\.centre\] url: unknown key; this"),
     ],
 )
 def test_a_bad_sink_configuration_is_refused_with_a_sentence(outbox, sink, sinks, expected):
