@@ -10,10 +10,10 @@ import grpc
 from domain.messages import SOURCE_LANGUAGE, msg
 from drivers.base import Device, DeviceStatus
 from station import convert
-from station.auth import TokenStore, caller
+from station.auth import TokenStore
 from station.devices import DeviceManager, UnusableDevice, unavailable_message
 from station.diagnostics import CheckResult, DiagnosticLimits, diagnose, diagnose_unusable
-from station.errors import abort, caller_language
+from station.services.base import StationServicer
 from station.v1 import devices_pb2, devices_pb2_grpc
 
 EVENT_KIND = {
@@ -54,7 +54,7 @@ def step_to_pb(result: CheckResult, language: str) -> devices_pb2.DiagnosticStep
     )
 
 
-class DevicesService(devices_pb2_grpc.DevicesServicer):
+class DevicesService(StationServicer, devices_pb2_grpc.DevicesServicer):
     def __init__(
         self,
         devices: DeviceManager,
@@ -70,20 +70,20 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
         self.language = language  # the station's default operator language
 
     def _pb(self, device: Device, context: grpc.ServicerContext) -> devices_pb2.Device:
-        language = caller_language(context, self.language)
+        language = self.language_of(context)
         return device_to_pb(device, self.devices.driver_of(device.device_id), language)
 
     def ListDevices(self, request, context):
-        caller(context, self.tokens, self.language)
-        language = caller_language(context, self.language)
+        self.caller(context)
+        language = self.language_of(context)
         unusable = [unusable_to_pb(u, language) for u in self.devices.unusable()]
         return devices_pb2.ListDevicesResponse(
             devices=[self._pb(d, context) for d in self.devices.devices()] + unusable
         )
 
     def WatchDevices(self, request, context):
-        caller(context, self.tokens, self.language)
-        language = caller_language(context, self.language)
+        self.caller(context)
+        language = self.language_of(context)
         events = self.devices.subscribe()
         try:
             if request.include_current:
@@ -105,21 +105,15 @@ class DevicesService(devices_pb2_grpc.DevicesServicer):
             self.devices.unsubscribe(events)
 
     def RunDiagnostics(self, request, context):
-        caller(context, self.tokens, self.language)
-        language = caller_language(context, self.language)
+        self.caller(context)
+        language = self.language_of(context)
         known = {device.device_id: device for device in self.devices.devices()}
         unusable = {entry.device_id: entry for entry in self.devices.unusable()}
         unknown = [d for d in request.device_ids if d not in known and d not in unusable]
         if unknown:
             names = ", ".join(unknown)
             not_found = msg("DEVICE_NOT_FOUND", names=names, known=", ".join([*known, *unusable]))
-            abort(
-                context,
-                grpc.StatusCode.NOT_FOUND,
-                "DEVICE_NOT_FOUND",
-                not_found,
-                default_language=self.language,
-            )
+            self.refuse(context, grpc.StatusCode.NOT_FOUND, "DEVICE_NOT_FOUND", not_found)
         cancel = threading.Event()
         context.add_callback(cancel.set)
         wanted = set(request.device_ids) or {*known, *unusable}

@@ -12,15 +12,15 @@ import grpc
 
 from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
 from capture.enrollment import Enrollment, EnrollmentState
-from capture.errors import ErrorKind, WorkflowError
+from capture.errors import WorkflowError
 from capture.workflow import CaptureResultEvent, EnrollmentWorkflow
 from domain.messages import SOURCE_LANGUAGE, Message, msg
 from drivers.base import ImageDevice, Modality
 from drivers.errors import DeviceError
 from station import convert
-from station.auth import TokenStore, approving_supervisor, caller
-from station.errors import abort, abort_workflow, caller_language
+from station.auth import TokenStore, approving_supervisor
 from station.mailbox import Closed, PreviewMailbox
+from station.services.base import StationServicer
 from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class SealReceipt:
 Sealer = Callable[[Enrollment, str], SealReceipt]
 
 
-class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
+class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer):
     def __init__(
         self,
         workflow: EnrollmentWorkflow,
@@ -60,23 +60,8 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         self._seal_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------
-    def _language(self, context: grpc.ServicerContext) -> str:
-        return caller_language(context, self.language)
-
-    def _refuse(
-        self,
-        context: grpc.ServicerContext,
-        code: grpc.StatusCode,
-        reason: str,
-        message: Message,
-    ) -> None:
-        abort(context, code, reason, message, default_language=self.language)
-
     def _invalid(self, context: grpc.ServicerContext, reason: str, message: Message) -> None:
-        self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, reason, message)
-
-    def _refuse_workflow(self, context: grpc.ServicerContext, error: WorkflowError) -> None:
-        abort_workflow(context, error, default_language=self.language)
+        self.refuse(context, grpc.StatusCode.INVALID_ARGUMENT, reason, message)
 
     def _position(self, context: grpc.ServicerContext, value: int) -> str:
         position = convert.POSITION_FROM_PB.get(value)
@@ -88,11 +73,11 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
     def _record(
         self, enrollment: Enrollment, context: grpc.ServicerContext, thumbnails: bool = False
     ) -> enrollment_pb2.EnrollmentRecord:
-        return convert.enrollment_to_pb(enrollment, self._language(context), thumbnails)
+        return convert.enrollment_to_pb(enrollment, self.language_of(context), thumbnails)
 
     # -- RPCs ----------------------------------------------------------------------------
     def StartEnrollment(self, request, context):
-        operator = caller(context, self.tokens, self.language)
+        operator = self.caller(context)
         try:
             subject = convert.subject_from_pb(request.subject)
         except ValueError as exc:
@@ -102,7 +87,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 self.space_guard()
             enrollment = self.workflow.start(subject, operator.name)
         except WorkflowError as exc:
-            self._refuse_workflow(context, exc)
+            self.refuse_workflow(context, exc)
         log.info(
             "enrollment %s started by %s (%s)",
             enrollment.enrollment_id,
@@ -112,18 +97,18 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         return self._record(enrollment, context)
 
     def GetEnrollment(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         try:
             enrollment = self.workflow.get(request.enrollment_id)
         except WorkflowError as exc:
-            self._refuse_workflow(context, exc)
+            self.refuse_workflow(context, exc)
         return self._record(enrollment, context, request.include_thumbnails)
 
     def ListEnrollments(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         states = {convert.STATE_FROM_PB[s] for s in request.states if s in convert.STATE_FROM_PB}
         states = states or {EnrollmentState.IN_PROGRESS}
-        language = self._language(context)
+        language = self.language_of(context)
         return enrollment_pb2.ListEnrollmentsResponse(
             enrollments=[
                 convert.enrollment_to_pb(e, language) for e in self.workflow.store.list(states)
@@ -131,8 +116,8 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         )
 
     def Capture(self, request, context) -> Iterator[enrollment_pb2.CaptureEvent]:
-        operator = caller(context, self.tokens, self.language)
-        language = self._language(context)
+        operator = self.caller(context)
+        language = self.language_of(context)
         position = self._position(context, request.position)
         settings = self._settings(request, context)
         approved_by = ""
@@ -170,7 +155,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
             while True:
                 if self.stopping.is_set():
                     cancel.set()
-                    self._refuse(
+                    self.refuse(
                         context,
                         grpc.StatusCode.UNAVAILABLE,
                         "STATION_STOPPING",
@@ -186,9 +171,9 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                     continue
                 event, dropped = item
                 if isinstance(event, WorkflowError):
-                    self._refuse_workflow(context, event)
+                    self.refuse_workflow(context, event)
                 if isinstance(event, Exception):
-                    self._refuse(
+                    self.refuse(
                         context,
                         grpc.StatusCode.INTERNAL,
                         "INTERNAL",
@@ -257,16 +242,16 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         )
 
     def ApproveSample(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         position = self._position(context, request.position)
         try:
             enrollment = self.workflow.approve(request.enrollment_id, position, request.approved)
         except WorkflowError as exc:
-            self._refuse_workflow(context, exc)
+            self.refuse_workflow(context, exc)
         return self._record(enrollment, context)
 
     def MarkException(self, request, context):
-        operator = caller(context, self.tokens, self.language)
+        operator = self.caller(context)
         position = self._position(context, request.position)
         kind = convert.EXCEPTION_FROM_PB.get(request.kind)
         if kind is None:
@@ -285,7 +270,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
                 proof,
             )
         except WorkflowError as exc:
-            self._refuse_workflow(context, exc)
+            self.refuse_workflow(context, exc)
         return self._record(enrollment, context)
 
     def _proof_photo(self, context: grpc.ServicerContext) -> bytes:
@@ -294,25 +279,23 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
             with camera.lock:
                 frame = camera.capture(timeout=5.0)
         except DeviceError as exc:
-            self._refuse(context, grpc.StatusCode.UNAVAILABLE, exc.reason, exc.message)
+            self.refuse(context, grpc.StatusCode.UNAVAILABLE, exc.reason, exc.message)
         ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
         return buffer.tobytes() if ok else b""
 
     def CompleteEnrollment(self, request, context):
-        operator = caller(context, self.tokens, self.language)
+        operator = self.caller(context)
         try:
             enrollment = self.workflow.ready_to_seal(request.enrollment_id)
         except WorkflowError as exc:
-            self._refuse_workflow(context, exc)
+            self.refuse_workflow(context, exc)
         lock = self.workflow.store.lock_for(enrollment.enrollment_id)
         if not lock.acquire(timeout=5):
-            abort_workflow(
+            self.refuse(
                 context,
-                WorkflowError(
-                    ErrorKind.FAILED_PRECONDITION,
-                    "CAPTURE_IN_PROGRESS",
-                    msg("CAPTURE_STILL_RUNNING"),
-                ),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "CAPTURE_IN_PROGRESS",
+                msg("CAPTURE_STILL_RUNNING"),
             )
         try:
             if enrollment.state is not EnrollmentState.IN_PROGRESS:
@@ -320,7 +303,7 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
             receipt = self.sealer(enrollment, operator.name)
             self.workflow.mark_completed(enrollment, receipt.record_id)
         except WorkflowError as exc:
-            self._refuse_workflow(context, exc)
+            self.refuse_workflow(context, exc)
         finally:
             lock.release()
         log.info("enrollment %s sealed as record %s", enrollment.enrollment_id, receipt.record_id)
@@ -332,11 +315,11 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         )
 
     def CancelEnrollment(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         try:
             enrollment = self.workflow.cancel(request.enrollment_id)
         except WorkflowError as exc:
-            self._refuse_workflow(context, exc)
+            self.refuse_workflow(context, exc)
         log.info("enrollment %s cancelled", enrollment.enrollment_id)
         return self._record(enrollment, context)
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import grpc
 
-from domain.messages import SOURCE_LANGUAGE, Message, msg
+from domain.messages import SOURCE_LANGUAGE, msg
 from domain.vocabulary import Category
 from station import convert
-from station.auth import TokenStore, caller
-from station.errors import abort
+from station.auth import TokenStore
+from station.services.base import StationServicer
 from station.v1 import records_pb2, records_pb2_grpc
 from uploader.bundle import BundleError, export_bundle
 from uploader.keys import StationKeys
@@ -70,7 +70,7 @@ class BundleExporter:
         return path, exported
 
 
-class RecordsService(records_pb2_grpc.RecordsServicer):
+class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
     def __init__(
         self,
         outbox: Outbox,
@@ -87,17 +87,8 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         self.stopping = stopping
         self.exporter = exporter
 
-    def _refuse(
-        self,
-        context: grpc.ServicerContext,
-        code: grpc.StatusCode,
-        reason: str,
-        message: Message,
-    ) -> None:
-        abort(context, code, reason, message, default_language=self.language)
-
     def _not_found(self, context: grpc.ServicerContext, record_id: str) -> None:
-        self._refuse(
+        self.refuse(
             context,
             grpc.StatusCode.NOT_FOUND,
             "RECORD_NOT_FOUND",
@@ -132,7 +123,7 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         return message
 
     def ListRecords(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         states = [STATUS_FROM_PB[s] for s in request.statuses if s in STATUS_FROM_PB] or None
         page_size = min(request.page_size or 100, MAX_PAGE)
         try:
@@ -140,7 +131,7 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         except ValueError:
             offset = -1
         if offset < 0:
-            self._refuse(
+            self.refuse(
                 context,
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "PAGE_TOKEN_INVALID",
@@ -154,14 +145,14 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         )
 
     def GetRecord(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         record = self.outbox.get(request.record_id)
         if record is None:
             self._not_found(context, request.record_id)
         return self.to_pb(record)
 
     def WatchRecords(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         wanted = set(request.record_ids)
         seq = self.outbox.last_seq
         if request.include_current:
@@ -182,9 +173,9 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
                 )
 
     def ExportBundle(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         if self.exporter is None:
-            self._refuse(
+            self.refuse(
                 context,
                 grpc.StatusCode.UNIMPLEMENTED,
                 "EXPORT_NOT_AVAILABLE",
@@ -192,7 +183,7 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
             )
         destination = Path(request.destination)
         if not request.destination or not destination.is_absolute() or not destination.is_dir():
-            self._refuse(
+            self.refuse(
                 context,
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "EXPORT_DESTINATION_INVALID",
@@ -204,14 +195,14 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
             if record is None:
                 self._not_found(context, record_id)
             if record.package_path is None:
-                self._refuse(
+                self.refuse(
                     context,
                     grpc.StatusCode.FAILED_PRECONDITION,
                     "PACKAGE_MISSING",
                     msg("PACKAGE_ALREADY_REMOVED", record_id=record_id),
                 )
         if not record_ids:
-            self._refuse(
+            self.refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "NOTHING_TO_EXPORT",
@@ -220,7 +211,7 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         try:
             path, exported = self.exporter.export(destination, record_ids)
         except (BundleError, OutboxError, OSError) as exc:
-            self._refuse(
+            self.refuse(
                 context,
                 grpc.StatusCode.UNAVAILABLE,
                 "EXPORT_FAILED",
@@ -229,12 +220,12 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         return records_pb2.ExportBundleResponse(bundle_path=str(path), record_count=len(exported))
 
     def RetryDelivery(self, request, context):
-        caller(context, self.tokens, self.language)
+        self.caller(context)
         record = self.outbox.get(request.record_id)
         if record is None:
             self._not_found(context, request.record_id)
         if not can_retry(record):
-            self._refuse(
+            self.refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "RECORD_NOT_RETRYABLE",
@@ -243,7 +234,7 @@ class RecordsService(records_pb2_grpc.RecordsServicer):
         try:
             record = self.outbox.requeue(request.record_id, "retry requested by operator")
         except OutboxError as exc:
-            self._refuse(
+            self.refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "PACKAGE_MISSING",
