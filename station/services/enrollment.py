@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import cv2
 import grpc
@@ -20,6 +20,7 @@ from station import convert
 from station.auth import TokenStore, approving_supervisor, caller
 from station.errors import abort, abort_workflow, caller_language
 from station.mailbox import Closed, PreviewMailbox
+from station.sealing import SealReceipt
 from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,6 @@ STOPPING_TEXT = OperatorText(
     "kembali.",
 )
 MAX_TIMEOUT_S = 300.0
-
-
-@dataclass(frozen=True)
-class SealReceipt:
-    record_id: str
-    sha256: str
-    size: int
 
 
 Sealer = Callable[[Enrollment, str], SealReceipt]
