@@ -57,7 +57,6 @@ class EnrollmentService(enrollment_pb2_grpc.EnrollmentServicer):
         self.sealer = sealer
         self.face_camera = face_camera
         self.space_guard = space_guard  # raises WorkflowError when the disk is nearly full
-        self._seal_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------
     def _position(self, context: grpc.ServicerContext, value: int) -> str:
