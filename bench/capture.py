@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.report import Row
-from capture.positions import FINGERS
+from domain.vocabulary import FINGERS
 from quality.config import QualityConfig
+from simulator.demo import OperatorClient, subject_for
 from simulator.personas import make_persona
+from simulator.simulate import SimulatedSetup, start_simulated_station
 from station.auth import Role
-from station.client import StationClient, position
+from station.client import position
 from station.config import StationConfig
-from station.demo import subject_for
-from station.simulate import SimulatedSetup, start_simulated_station
 from station.v1 import enrollment_pb2
 
 PREVIEW_SECONDS = 6.0
@@ -27,12 +27,13 @@ def _kit(tmp: Path, face_min_score: int | None = None):
     if face_min_score is not None:
         config.quality = QualityConfig.from_mapping({"face": {"min_score": face_min_score}})
     setup, daemon, port = start_simulated_station(config)
-    client = StationClient(f"127.0.0.1:{port}", daemon.tokens.add("bench", Role.OPERATOR))
+    token = daemon.tokens.add("bench", Role.OPERATOR)
+    client = OperatorClient(setup.control_url, f"127.0.0.1:{port}", token)
     client.wait_until_serving()
     return setup, daemon, client
 
 
-def _start(client: StationClient, setup: SimulatedSetup, seed: int) -> str:
+def _start(client: OperatorClient, setup: SimulatedSetup, seed: int) -> str:
     persona = make_persona("adult", seed)
     setup.kit.present(persona)
     subject = subject_for(persona)

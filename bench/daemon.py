@@ -12,19 +12,19 @@ from station.processes import spawn_rekam, stop_process, wait_for_json
 
 def full_enrollment() -> list[Row]:
     """Machine time of one full enrollment on the simulated kit, start to sealed record."""
+    from simulator.demo import Operator, OperatorClient, Visit
     from simulator.personas import make_persona
+    from simulator.simulate import start_simulated_station
     from station.auth import Role
-    from station.client import StationClient
     from station.config import StationConfig
-    from station.demo import Operator, Visit
-    from station.simulate import start_simulated_station
     from station.v1 import records_pb2
 
     with tempfile.TemporaryDirectory() as tmp:
         config = StationConfig(data_dir=Path(tmp) / "station", listen="127.0.0.1:0")
         setup, daemon, port = start_simulated_station(config)
         try:
-            client = StationClient(f"127.0.0.1:{port}", daemon.tokens.add("bench", Role.OPERATOR))
+            token = daemon.tokens.add("bench", Role.OPERATOR)
+            client = OperatorClient(setup.control_url, f"127.0.0.1:{port}", token)
             supervisor = daemon.tokens.add("bench-sup", Role.SUPERVISOR)
             client.wait_until_serving()
             durations = []

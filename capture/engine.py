@@ -64,8 +64,6 @@ class CaptureOutcome:
     quality: QualityResult
     image: np.ndarray | None = None
     trace: SignatureTrace | None = None
-    frames_examined: int = 0
-    met_threshold: bool = False
 
 
 CaptureEvent = PromptEvent | PreviewEvent | CaptureOutcome
@@ -115,9 +113,7 @@ def run_capture(
     if isinstance(device, PenDevice):
         trace = device.capture_signature(timeout=settings.timeout_s, cancel=cancel)
         quality = assess(trace)  # type: ignore[arg-type]
-        yield CaptureOutcome(
-            quality, trace=trace, frames_examined=1, met_threshold=quality.score >= threshold
-        )
+        yield CaptureOutcome(quality, trace=trace)
         return
     assert isinstance(device, ImageDevice)
     for event in _run_image_capture(device, position, assess, threshold, settings, cancel):  # type: ignore[arg-type]
@@ -139,7 +135,6 @@ def _run_image_capture(
     min_interval = 1.0 / settings.preview_fps if settings.preview_fps > 0 else 0.0
     best: tuple[QualityResult, np.ndarray] | None = None
     good_run = 0
-    examined = 0
     sequence = 0
     next_preview = 0.0
     feed = FrameFeed(device, position, settings.timeout_s, cancel, device.capabilities.live_preview)
@@ -160,7 +155,6 @@ def _run_image_capture(
                     raise CaptureCancelled("capture cancelled by the operator")
                 break
             frame, grabbed_at = read
-            examined += 1
             quality = assess(frame)
             if best is None or quality.score > best[0].score:
                 best = (quality, frame)
@@ -177,9 +171,7 @@ def _run_image_capture(
                 )
                 yield PreviewEvent(sequence, jpeg, width, height, quality, grabbed_at)
             if good_run >= needed:
-                yield CaptureOutcome(
-                    quality, image=frame, frames_examined=examined, met_threshold=True
-                )
+                yield CaptureOutcome(quality, image=frame)
                 return
     finally:
         feed.close()
@@ -188,4 +180,4 @@ def _run_image_capture(
             "nothing was presented before the timeout", code="NOTHING_CAPTURED_IN_TIME"
         )
     quality, frame = best
-    yield CaptureOutcome(quality, image=frame, frames_examined=examined, met_threshold=False)
+    yield CaptureOutcome(quality, image=frame)

@@ -3,7 +3,7 @@
 Each enrollment is a folder ``<root>/<enrollment_id>/`` holding ``state.bin`` (the enrollment
 without biometrics) and one ``<sha256>.bin`` per sample image or pen trace. Every file is
 AES-256-GCM encrypted with the journal key, its name bound in as associated data, and written
-temp -> fsync -> rename -> fsync dir. The folder is removed when the enrollment is sealed into
+durably (``domain.files``). The folder is removed when the enrollment is sealed into
 the outbox or cancelled, so no biometrics stay behind.
 """
 
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
 from capture.subject import Subject
 from domain.categories import policy_for
+from domain.files import fsync_dir, write_durably
 from domain.messages import Message, Param, msg
 from domain.vocabulary import Category
 from drivers.base import PenPoint, SignatureTrace
@@ -51,20 +52,8 @@ def load_or_create_key(path: Path) -> bytes:
         return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(key)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_durably(path, key, mode=0o600)
     return key
-
-
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class EnrollmentJournal:
@@ -83,14 +72,7 @@ class EnrollmentJournal:
     def _write(self, path: Path, plaintext: bytes) -> None:
         nonce = os.urandom(12)
         sealed = nonce + self._aead.encrypt(nonce, plaintext, path.name.encode())
-        temporary = path.with_name(f".{path.name}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(sealed)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-        _fsync_dir(path.parent)
+        write_durably(path, sealed, mode=0o600)
 
     def _read(self, path: Path) -> bytes:
         data = path.read_bytes()
@@ -112,7 +94,7 @@ class EnrollmentJournal:
         fresh = not folder.exists()
         folder.mkdir(mode=0o700, exist_ok=True)
         if fresh:
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         state = {
             "enrollment_id": enrollment.enrollment_id,
             "subject": {
@@ -204,7 +186,7 @@ class EnrollmentJournal:
         self._written.pop(enrollment_id, None)
         if folder.exists():
             shutil.rmtree(folder)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
 
     def load_all(self) -> list[Enrollment]:
         """Every enrollment that was in progress; unreadable ones are logged and kept aside."""

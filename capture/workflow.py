@@ -92,7 +92,6 @@ class EnrollmentWorkflow:
         thresholds: Thresholds | None = None,
         settings: CaptureSettings | None = None,
         today: Callable[[], date] = date.today,
-        on_prompt: Callable[[str], None] | None = None,
         same_finger: SameFingerCheck | None = None,
         journal: EnrollmentJournal | None = None,
     ) -> None:
@@ -102,7 +101,6 @@ class EnrollmentWorkflow:
         self.thresholds = thresholds or Thresholds()
         self.settings = settings or CaptureSettings()
         self.today = today
-        self.on_prompt = on_prompt
         self.same_finger = same_finger or SameFingerCheck()
         self._reservations: dict[str, threading.Lock] = {}
         self._reservations_lock = threading.Lock()
@@ -250,8 +248,6 @@ class EnrollmentWorkflow:
         assess = self.assessors(position, enrollment.subject)
         outcome: CaptureOutcome | None = None
         try:
-            if self.on_prompt is not None:
-                self.on_prompt(position)
             for event in run_capture(
                 device, position, modality, assess, threshold, settings or self.settings, cancel
             ):

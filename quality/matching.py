@@ -23,7 +23,6 @@ BAND = (0.08, 0.36)  # cycles per half-resolution pixel; ridges (~9 px at 500 pp
 FINGER_THRESHOLD = 0.18
 # Fingers compared first; if none of them comes close, the other fingers are not compared.
 SCREENING_FINGERS = ("right_index", "left_index", "right_thumb", "left_thumb")
-MIN_FOREGROUND = 0.15
 
 
 def prepare(image: np.ndarray) -> np.ndarray:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from quality.base import QualityResult, Reason
 from quality.config import SignatureConfig
 from quality.reasons import reason
-
-PointLike = Sequence[float | int | bool]
 
 
 def _as_tuple(point: object) -> tuple[float, float, float, float, bool]:

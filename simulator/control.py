@@ -1,10 +1,13 @@
 """A small JSON-over-HTTP control surface for a running simulated kit (loopback only).
 
 POST /v1/resident            {"kind": "adult", "seed": 1}   (or {} for nobody at the kit)
+POST /v1/resident/position   {"position": "right_index"}   what the operator asks the resident
+                             to present next: a finger, "right_eye", "face", "signature", ...
 POST /v1/devices/<id>/unplug
 POST /v1/devices/<id>/plug
 POST /v1/devices/<id>/fault  {"name": "no_finger", ...params}   ("clear" removes all)
 GET  /v1/kit                 the kit's devices, whether each is plugged in, who stands at it
+                             and what they were asked to present
 
 Fault parameters may arrive as text (``rekam sim fault fingerprint-0 truncate times=2``):
 numbers and booleans written as text are read as numbers and booleans.
@@ -35,6 +38,7 @@ class KitControlServer:
         self.kit = kit
         self.make_resident = make_resident
         self.resident: dict[str, Any] = {}
+        self.position = ""
         handler = _handler_for(self)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
@@ -63,9 +67,22 @@ class KitControlServer:
                 {**spec, "plugged": self.kit.is_plugged(spec["id"])}
                 for spec in self.kit.device_specs()
             ]
-            return HTTPStatus.OK, {"devices": devices, "resident": self.resident}
+            return HTTPStatus.OK, {
+                "devices": devices,
+                "resident": self.resident,
+                "position": self.position,
+            }
+        if method == "POST" and parts == ["v1", "resident", "position"]:
+            position = str(body.get("position", ""))
+            try:
+                self.kit.ask_for(position)
+            except ValueError as exc:
+                return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
+            self.position = position
+            return HTTPStatus.OK, {"position": position}
         if method == "POST" and parts == ["v1", "resident"]:
             kind = body.get("kind")
+            self.position = ""
             if not kind:
                 self.kit.present(None)
                 self.resident = {}
@@ -152,6 +169,28 @@ def _handler_for(control: KitControlServer) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+class KitControl:
+    """Client of a running kit's control surface at ``url``: what an operator (or a technician
+    staging faults) does to the simulated kit. Raises RuntimeError on an error answer."""
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def present(self, kind: str | None, seed: int = 0) -> dict:
+        """Put a resident of ``kind`` (see simulator.personas) at the kit; None: nobody."""
+        body = {"kind": kind, "seed": seed} if kind else {}
+        return post(self.url, "/v1/resident", body, self.timeout)
+
+    def ask_for(self, position: str) -> dict:
+        """Tell the resident what to present next, as the operator does before each capture."""
+        return post(self.url, "/v1/resident/position", {"position": position}, self.timeout)
+
+    def device(self, device_id: str, action: str, **params: Any) -> dict:
+        """``unplug``, ``plug`` or ``fault`` (with ``name=`` and the fault's parameters)."""
+        return post(self.url, f"/v1/devices/{device_id}/{action}", params, self.timeout)
 
 
 def post(url: str, path: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> dict:

@@ -5,7 +5,7 @@ HTTP on 127.0.0.1) and shows the resident who currently stands at the kit::
 
     with SimulatedKit() as kit:
         kit.present(resident)
-        kit.on_prompt("right_index")     # the resident puts that finger on the glass
+        kit.ask_for("right_index")       # the resident puts that finger on the glass
         specs = kit.device_specs()       # what the daemon's configuration would hold
 """
 
@@ -224,8 +224,8 @@ class SimulatedKit:
             if position is not None:
                 self._attempts[position] = self._attempts.get(position, 0) + 1
 
-    def on_prompt(self, position: str) -> None:
-        """The operator asked for ``position``; the simulated resident obeys."""
+    def ask_for(self, position: str) -> None:
+        """The operator asks the resident for ``position``; the simulated resident obeys."""
         if position in POSITION_CODES:
             self.place_finger(POSITION_CODES[position])
         elif position == "signature":

@@ -1,9 +1,8 @@
-"""The ``rekam`` command: serve, operators, simulator, demo."""
+"""The ``rekam`` command: serve, operators, and the sub-commands installed as plug-ins."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
@@ -14,7 +13,9 @@ from pathlib import Path
 
 from domain.settings import SettingsError
 from station.auth import DEFAULT_EXPIRY_DAYS, Role, TokenStore
+from station.commands import register_commands
 from station.config import StationConfig
+from station.kits import KitNotFound, attach_kit
 from station.lifecycle import Watchdog, notify, setup_logging, watchdog_interval
 
 DEFAULT_SIM_DATA_DIR = Path("var/rekam")
@@ -66,20 +67,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     setup_logging(args.verbose, args.log_format)
     config = _load_config(args)
-    setup = None
+    kit = None
     try:
         if args.simulate:
-            from station.simulate import SimulatedSetup
-
-            setup = SimulatedSetup(config, control_port=args.control_port)
-        daemon = StationDaemon(config, on_prompt=setup.on_prompt if setup else None)
-        if setup is not None:
-            setup.provision(config.station_id, daemon.keys.public_pem())
+            kit = attach_kit("simulated", config, control_port=args.control_port)
+        daemon = StationDaemon(config)
+        if kit is not None:
+            kit.provision(config.station_id, daemon.keys.public_pem())
         port = daemon.start()
-    except (ConfigurationError, ValueError, OSError) as exc:
+    except (ConfigurationError, KitNotFound, ValueError, OSError) as exc:
         print(f"rekam serve: {exc}", file=sys.stderr)
-        if setup is not None:
-            setup.close()
+        if kit is not None:
+            kit.close()
         return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -93,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "grpc": f"{config.host}:{port}",
                 "station_id": config.station_id,
                 "station_public_key": daemon.keys.public_pem().decode(),
-                "control": setup.control.url if setup else "",
+                "control": kit.control_url if kit else "",
                 "centre": config.centre.url,
                 "pid": os.getpid(),
             },
@@ -105,8 +104,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if watchdog is not None:
         watchdog.stop()
     daemon.stop()
-    if setup is not None:
-        setup.close()
+    if kit is not None:
+        kit.close()
     return 0
 
 
@@ -154,27 +153,6 @@ def cmd_operator(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sim(args: argparse.Namespace) -> int:
-    from simulator.control import post
-
-    if args.sim_command == "present":
-        body = {"kind": args.kind, "seed": args.seed} if args.kind else {}
-        print(json.dumps(post(args.control, "/v1/resident", body)))
-    elif args.sim_command in ("unplug", "plug"):
-        print(json.dumps(post(args.control, f"/v1/devices/{args.device}/{args.sim_command}")))
-    elif args.sim_command == "fault":
-        params = dict(p.split("=", 1) for p in args.param)
-        body = {"name": args.name, **params}
-        print(json.dumps(post(args.control, f"/v1/devices/{args.device}/fault", body)))
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from station.demo import run_demo
-
-    return run_demo(keep=args.keep, timeout_s=args.timeout)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rekam", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -213,51 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
         config_options(action, inherited=True)
     operator.set_defaults(func=cmd_operator)
 
-    sim = sub.add_parser("sim", help="simulator: centre, residents, device faults")
-    sim_sub = sim.add_subparsers(dest="sim_command", required=True)
-    sim_sub.add_parser(
-        "center",
-        aliases=["centre"],
-        add_help=False,
-        help="run a simulated central registry (see: rekam sim center --help)",
-    )
-    for name, helptext in (
-        ("present", "put a simulated resident in front of the kit"),
-        ("unplug", "unplug a simulated device"),
-        ("plug", "plug a simulated device back in"),
-        ("fault", "inject a fault into a simulated device"),
-    ):
-        command = sim_sub.add_parser(name, help=helptext)
-        command.add_argument("--control", required=True, help="kit control URL")
-        if name == "present":
-            command.add_argument("--kind", help="adult, elderly, amputee, blind, student, ...")
-            command.add_argument("--seed", type=int, default=0)
-        else:
-            command.add_argument("device")
-        if name == "fault":
-            command.add_argument("name")
-            command.add_argument("param", nargs="*", help="key=value")
-    sim.set_defaults(func=cmd_sim)
-
-    demo = sub.add_parser("demo", help="enroll simulated residents end to end")
-    demo.add_argument("--keep", action="store_true", help="keep the demo's data directory")
-    demo.add_argument("--timeout", type=float, default=110.0)
-    demo.set_defaults(func=cmd_demo)
-
-    from station.commands import COMMANDS
-
-    for name in COMMANDS:
-        importlib.import_module(f"station.commands.{name}").register(sub)
+    register_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["sim"] and argv[1:2] in (["center"], ["centre"]):
-        from simulator.centre import main as centre_main
-
-        return centre_main(argv[2:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if extra and not getattr(args, "pass_through", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     return int(args.func(args) or 0)
 
 

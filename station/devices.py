@@ -165,10 +165,6 @@ class DeviceManager:
         elif usable and device.status is not was_status:
             self._publish("status_changed", device)
 
-    def refresh_status(self, device: Device) -> None:
-        """Publish a status event when the device's status changed since last seen."""
-        self.sync(device)
-
     def poll_once(self) -> None:
         """One hotplug round: probe every device, release the gone, reopen the returned."""
         for device in self.devices():
@@ -237,8 +233,6 @@ class DeviceManager:
         thread = threading.Thread(target=loop, name="device-hotplug", daemon=True)
         thread.start()
         return lambda: thread.join(timeout=interval_s + 5)
-
-    watch_hotplug = watch_status
 
     def _wait(self, stop: threading.Event, udev: UdevWakeup | None, interval_s: float) -> None:
         """Sleep until the next round: the interval, a udev event, ``wakeup`` or ``stop``."""

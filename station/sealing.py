@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from capture.enrollment import Enrollment, utcnow
@@ -11,13 +12,22 @@ from capture.errors import ErrorKind, WorkflowError
 from domain.messages import msg
 from domain.vocabulary import ExceptionKind, Position
 from station.devices import DeviceManager
-from station.services.enrollment import SealReceipt
 from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
 from uploader.keys import StationKeys, load_centre_public_key
 from uploader.outbox import DiskSpaceLow, Outbox, OutboxError
 from uploader.package import seal
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SealReceipt:
+    """What sealing an enrollment left in the outbox."""
+
+    record_id: str
+    sha256: str
+    size: int
+
 
 def approvers(enrollment: Enrollment) -> list[str]:
     """Every supervisor who approved an exception or a forced capture, in order, once each."""

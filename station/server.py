@@ -129,9 +129,7 @@ def check_exposure(config: StationConfig) -> None:
 class StationDaemon:
     """Everything the daemon runs. ``start()`` binds and serves; ``stop()`` ends it cleanly."""
 
-    def __init__(
-        self, config: StationConfig, on_prompt: Callable[[str], None] | None = None
-    ) -> None:
+    def __init__(self, config: StationConfig) -> None:
         check_exposure(config)
         if not config.centre.url or not config.centre.public_key:
             raise ConfigurationError(
@@ -155,7 +153,6 @@ class StationDaemon:
             assessor_lookup(config.quality),
             config.thresholds,
             config.capture,
-            on_prompt=on_prompt,
             journal=journal,
         )
         sealer = RecordSealer(

@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator.demo import OperatorClient
 from simulator.personas import make_persona
+from simulator.simulate import SimulatedSetup, start_simulated_station
 from station.auth import Role
-from station.client import StationClient
 from station.config import StationConfig, UploaderConfig
 from station.server import StationDaemon
-from station.simulate import SimulatedSetup, start_simulated_station
 
 
 @dataclass
@@ -31,9 +31,14 @@ class Kit:
     def data_dir(self) -> Path:
         return self.daemon.config.data_dir
 
-    def client(self, token: str | None = None, language: str = "en") -> StationClient:
-        return StationClient(
-            self.address, self.operator_token if token is None else token, language
+    def client(self, token: str | None = None, language: str = "en") -> OperatorClient:
+        """A client whose ``capture`` first tells the resident what to present, through the
+        kit's control surface, as the operator does."""
+        return OperatorClient(
+            self.setup.control_url,
+            self.address,
+            self.operator_token if token is None else token,
+            language,
         )
 
     def present(self, kind: str, seed: int) -> None:

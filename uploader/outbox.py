@@ -60,15 +60,6 @@ TRACKED_STATES = frozenset(
         RecordState.ADJUDICATE_RECORD,
     }
 )
-# Final outcomes: nothing more happens without an operator.
-TERMINAL_STATES = frozenset(
-    {
-        RecordState.PRINT_READY_RECORD,
-        RecordState.DUPLICATE_RECORD,
-        RecordState.SEARCH_FAILURE_AT_CENTRAL,
-        RecordState.DEAD_LETTER,
-    }
-)
 # Outcomes after which the local biometric package may be purged (after a retention window).
 PURGEABLE_STATES = frozenset(
     {
@@ -126,10 +117,6 @@ class OutboxRecord:
     delivered_at: float | None
     detail: str
     package_path: Path | None
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
 
 
 @dataclass(frozen=True)

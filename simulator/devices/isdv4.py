@@ -117,10 +117,6 @@ class SimulatedIsdv4Pad(SerialDeviceSimulator):
             self.armed = True
             self._queue.clear()
 
-    @property
-    def replaying(self) -> bool:
-        return bool(self._queue)
-
     def on_connect(self) -> None:
         self.sampling = False
         self._queue.clear()

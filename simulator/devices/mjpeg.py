@@ -75,10 +75,6 @@ class MjpegCameraServer:
         return f"http://127.0.0.1:{self._port}/stream.mjpg"
 
     @property
-    def snapshot_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/snapshot.jpg"
-
-    @property
     def connected(self) -> bool:
         return self._server is not None
 

@@ -36,10 +36,6 @@ class PtyPort:
     def port(self) -> str:
         return str(self.link_path) if self.link_path else self.slave_path
 
-    @property
-    def is_open(self) -> bool:
-        return self.master_fd >= 0
-
     def open(self) -> None:
         master, slave = os.openpty()
         tty.setraw(slave)

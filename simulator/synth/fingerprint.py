@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -73,7 +73,6 @@ class FingerMaster:
 
     spec: FingerSpec
     ridges: np.ndarray  # float32, (SENSOR_HEIGHT + 2*margin, SENSOR_WIDTH + 2*margin)
-    orientation: np.ndarray  # ridge direction, radians, same shape
     cores: tuple[tuple[float, float], ...] = field(default=())  # sensor coordinates (x, y)
     deltas: tuple[tuple[float, float], ...] = field(default=())
 
@@ -162,7 +161,6 @@ def finger_master(spec: FingerSpec) -> FingerMaster:
     return FingerMaster(
         spec=spec,
         ridges=ridges,
-        orientation=theta,
         cores=tuple(cores),
         deltas=tuple(deltas),
     )
@@ -301,8 +299,3 @@ def render_capture(
 def quantise_4bit(image: np.ndarray) -> np.ndarray:
     """What the R30x delivers: 16 grey levels expanded back to 0..255."""
     return ((image >> 4) * 17).astype(np.uint8)
-
-
-def with_knobs(knobs: FingerKnobs | None = None, **changes: float) -> FingerKnobs:
-    """``knobs`` (default: none) with some fields changed."""
-    return replace(knobs or FingerKnobs(), **changes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import cv2
 import grpc
@@ -20,6 +20,7 @@ from drivers.errors import DeviceError
 from station import convert
 from station.auth import TokenStore, approving_supervisor
 from station.mailbox import Closed, PreviewMailbox
+from station.sealing import SealReceipt
 from station.services.base import StationServicer
 from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
 
@@ -27,13 +28,6 @@ log = logging.getLogger(__name__)
 
 MAX_PREVIEW_FPS = 60
 MAX_TIMEOUT_S = 300.0
-
-
-@dataclass(frozen=True)
-class SealReceipt:
-    record_id: str
-    sha256: str
-    size: int
 
 
 Sealer = Callable[[Enrollment, str], SealReceipt]
@@ -57,7 +51,6 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         self.sealer = sealer
         self.face_camera = face_camera
         self.space_guard = space_guard  # raises WorkflowError when the disk is nearly full
-        self._seal_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------
     def _invalid(self, context: grpc.ServicerContext, reason: str, message: Message) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -194,6 +195,30 @@ def test_rekam_sim_scripts_faults_unplug_and_plug(kit, make_resident, capsys) ->
         assert kit.is_plugged(SIGNATURE_ID)
         with pytest.raises(RuntimeError, match="unknown"):
             rekam(["sim", "fault", "--control", url, FINGERPRINT_ID, "gremlins"])
+        capsys.readouterr()
+    finally:
+        control.stop()
+
+
+def test_rekam_sim_present_tells_the_resident_what_to_present(kit, make_resident, capsys) -> None:
+    control = KitControlServer(kit, lambda kind, seed: make_resident(seed)).start()
+    try:
+        url = control.url
+        argv = ["sim", "present", "--control", url, "--kind", "adult", "--seed", "5"]
+        assert rekam([*argv, "--position", "left_thumb"]) == 0
+        assert json.loads(capsys.readouterr().out) == {
+            "resident": {"kind": "adult", "seed": 5},
+            "position": "left_thumb",
+        }
+        assert kit.resident is not None and kit.finger == 6 and kit.attempts(6) == 1
+        assert rekam(["sim", "present", "--control", url, "--position", "face"]) == 0
+        assert kit.resident is not None and kit.finger is None  # the same resident, hands off
+        assert control.handle("GET", "/v1/kit", {})[1]["position"] == "face"
+        with pytest.raises(RuntimeError, match="unknown position"):
+            rekam(["sim", "present", "--control", url, "--position", "nose"])
+        assert rekam(["sim", "present", "--control", url]) == 0
+        assert kit.resident is None
+        assert control.handle("GET", "/v1/kit", {})[1]["position"] == ""
         capsys.readouterr()
     finally:
         control.stop()

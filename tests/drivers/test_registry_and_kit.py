@@ -71,18 +71,18 @@ def test_prompted_finger_is_captured_with_attempt_counting(kit, resident) -> Non
     scanner = create_device(next(s for s in kit.device_specs() if s["id"] == FINGERPRINT_ID))
     scanner.open()
     try:
-        kit.on_prompt("right_index")
+        kit.ask_for("right_index")
         assert kit.finger == 2 and kit.attempts(2) == 1
         image = scanner.capture(timeout=3)
         assert np.array_equal(image, sensor_image(resident.fingerprint(2, 1)) * 17)
-        kit.on_prompt("right_index")
+        kit.ask_for("right_index")
         assert kit.attempts(2) == 2
         again = scanner.capture(timeout=3)
         assert np.array_equal(again, sensor_image(resident.fingerprint(2, 2)) * 17)
-        kit.on_prompt("right_eye")  # hands off the scanner
+        kit.ask_for("right_eye")  # hands off the scanner
         assert kit.finger is None
         kit.set_fault(FINGERPRINT_ID, "no_finger")
-        kit.on_prompt("left_thumb")
+        kit.ask_for("left_thumb")
         with pytest.raises(Exception, match="no finger"):
             scanner.capture(timeout=0.3)
     finally:
@@ -94,7 +94,7 @@ def test_missing_finger_never_touches_the_glass(make_resident) -> None:
         scanner = create_device(kit.device_specs()[0])
         scanner.open()
         try:
-            kit.on_prompt("left_index")
+            kit.ask_for("left_index")
             with pytest.raises(Exception, match="no finger"):
                 scanner.capture(timeout=0.3)
         finally:
@@ -105,7 +105,7 @@ def test_signature_prompt_makes_the_resident_sign(kit, resident) -> None:
     pad = create_device(next(s for s in kit.device_specs() if s["id"] == SIGNATURE_ID))
     pad.open()
     try:
-        kit.on_prompt("signature")
+        kit.ask_for("signature")
         trace = pad.capture_signature(timeout=10)
         touching = sum(1 for point in trace.points if point.touching)
         assert touching == sum(len(stroke) for stroke in resident.signature())
@@ -115,7 +115,7 @@ def test_signature_prompt_makes_the_resident_sign(kit, resident) -> None:
 
 def test_kit_rejects_unknown_names(kit) -> None:
     with pytest.raises(ValueError):
-        kit.on_prompt("nose")
+        kit.ask_for("nose")
     with pytest.raises(ValueError):
         kit.place_finger(11)
     with pytest.raises(KeyError):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from simulator.simulate import start_simulated_station
 from station.auth import Role
 from station.config import StationConfig
 from station.server import StationDaemon
-from station.simulate import SimulatedSetup
 
 
 @dataclass
@@ -28,10 +28,7 @@ def fuzz_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzKit]:
         data_dir=tmp_path_factory.mktemp("fuzzkit") / "station",
         listen="127.0.0.1:0",
     )
-    setup = SimulatedSetup(config, decision_delay=0.2)
-    daemon = StationDaemon(config, on_prompt=setup.on_prompt)
-    setup.provision(config.station_id, daemon.keys.public_pem())
-    port = daemon.start()
+    setup, daemon, port = start_simulated_station(config, decision_delay=0.2)
     try:
         yield FuzzKit(
             daemon,

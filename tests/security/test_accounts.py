@@ -190,8 +190,8 @@ def test_a_token_revoked_by_the_cli_is_refused_by_the_running_daemon(kit, capsys
 
 
 def _start(kit, kind: str, seed: int):
+    from simulator.demo import subject_for
     from simulator.personas import make_persona
-    from station.demo import subject_for
 
     persona = make_persona(kind, seed)
     kit.setup.kit.present(persona)

@@ -10,9 +10,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 
+from simulator.demo import subject_for
 from simulator.personas import make_persona
 from station.client import StationClient, position
-from station.demo import subject_for
 from station.errors import error_reason
 from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
 

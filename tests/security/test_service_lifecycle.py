@@ -177,8 +177,8 @@ def test_sigterm_ends_a_running_capture_and_flushes_the_outbox(tmp_path, notify_
 
 
 def _start_enrollment(client: StationClient) -> str:
+    from simulator.demo import subject_for
     from simulator.personas import make_persona
-    from station.demo import subject_for
 
     persona = make_persona("adult", 5)
     subject = subject_for(persona)

@@ -12,10 +12,10 @@ from command_runner import run_command
 from prometheus_client.parser import text_string_to_metric_families
 
 from domain.vocabulary import EYES, FINGERS
+from simulator.demo import Operator, Visit
 from simulator.personas import make_persona
 from station.audit import AuditLog
 from station.client import position
-from station.demo import Operator, Visit
 from station.v1 import devices_pb2, enrollment_pb2, records_pb2
 from uploader.outbox import RecordState
 
@@ -41,7 +41,7 @@ def _forced_capture(kit, client) -> str:
     """Three worn-print attempts under the regular plan, then keep the best (supervisor)."""
     persona = make_persona("elderly", 21)
     kit.setup.kit.present(persona)
-    from station.demo import subject_for
+    from simulator.demo import subject_for
 
     subject = subject_for(persona, category=1)  # regular: no relaxed threshold
     eid = client.enrollment.StartEnrollment(

@@ -9,10 +9,10 @@ from datetime import date
 import grpc
 import pytest
 
+from simulator.demo import subject_for
 from simulator.personas import make_nik, make_persona
 from station.client import position
 from station.convert import CATEGORY_TO_PB, SEX_TO_PB
-from station.demo import subject_for
 from station.errors import error_reason
 from station.v1 import common_pb2, enrollment_pb2
 
@@ -120,21 +120,8 @@ def test_same_finger_twice_is_refused_and_named(station):
     eid = record.enrollment_id
     approve_face(client, eid)
     assert client.capture(eid, position("right_index")).result.accepted
-    kit = station.setup.kit
-    workflow = station.daemon.workflow
-    original = workflow.on_prompt
-
-    def resident_one_finger_behind(name: str) -> None:
-        if name == "right_middle":
-            kit.place_finger(2)  # gives the right index again
-        else:
-            original(name)
-
-    workflow.on_prompt = resident_one_finger_behind
-    try:
-        result = client.capture(eid, position("right_middle")).result
-    finally:
-        workflow.on_prompt = original
+    # Asked for the right middle finger, the resident is one finger behind: the right index again.
+    result = client.capture(eid, position("right_middle"), presents="right_index").result
     assert not result.accepted
     assert result.reason == "SAME_FINGER"
     assert result.conflicting_position == position("right_index")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from simulator.control import post
+from simulator.demo import OperatorClient, subject_for
 from simulator.personas import make_persona
-from station.client import StationClient, position
-from station.demo import subject_for
+from station.client import position
 from station.processes import kill_process, operator_token, spawn_rekam, stop_process, wait_for_json
 from station.v1 import enrollment_pb2
 
@@ -45,7 +45,7 @@ def test_enrollment_survives_sigkill_and_resumes(data_dir: Path):
     process, info = start_daemon(data_dir, "first")
     try:
         post(info["control"], "/v1/resident", {"kind": "adult", "seed": 707})
-        client = StationClient(info["grpc"], token)
+        client = OperatorClient(info["control"], info["grpc"], token)
         client.wait_until_serving()
         started = client.enrollment.StartEnrollment(
             enrollment_pb2.StartEnrollmentRequest(
@@ -78,7 +78,7 @@ def test_enrollment_survives_sigkill_and_resumes(data_dir: Path):
     process, info = start_daemon(data_dir, "second")
     try:
         post(info["control"], "/v1/resident", {"kind": "adult", "seed": 707})
-        client = StationClient(info["grpc"], token)
+        client = OperatorClient(info["control"], info["grpc"], token)
         client.wait_until_serving()
         listed = client.enrollment.ListEnrollments(
             enrollment_pb2.ListEnrollmentsRequest(), metadata=client.metadata

@@ -11,9 +11,9 @@ import grpc
 import pytest
 
 from simulator.control import post
+from simulator.demo import subject_for
 from simulator.personas import make_persona
 from station.client import StationClient, position
-from station.demo import subject_for
 from station.errors import error_reason
 from station.v1 import devices_pb2, enrollment_pb2
 

@@ -7,7 +7,7 @@ import time
 import grpc
 import pytest
 
-from station.demo import Operator, Visit
+from simulator.demo import Operator, Visit
 from station.errors import error_reason
 from station.v1 import common_pb2, enrollment_pb2, records_pb2
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from station.demo import Operator, Visit
+from simulator.demo import Operator, Visit
 from station.v1 import records_pb2
 from uploader.nist import encode_wsq
 

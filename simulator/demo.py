@@ -2,7 +2,8 @@
 
 The demo plays the operator app: it starts `rekam sim center` and `rekam serve --simulate` as
 separate processes, puts simulated residents in front of the kit, enrolls each one through the
-station.v1 API, and follows every record until the centre's final status.
+station.v1 API (telling the resident, through the kit's control surface, what to present before
+each capture), and follows every record until the centre's final status.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from pathlib import Path
 import grpc
 
 from domain.vocabulary import EYES, FINGERS
-from simulator.control import post
+from simulator.control import KitControl
 from simulator.personas import Persona, make_persona
-from station.client import StationClient, position
+from station.client import CaptureSummary, StationClient, position
 from station.convert import CATEGORY_TO_PB, SEX_TO_PB
 from station.errors import error_reason
 from station.processes import operator_token, spawn_rekam, stop_process, wait_for_json
-from station.v1 import devices_pb2, enrollment_pb2, records_pb2
+from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
 
 FINAL = {
     records_pb2.RECORD_STATUS_PRINT_READY_RECORD,
@@ -84,6 +85,30 @@ def subject_for(
     )
 
 
+class OperatorClient(StationClient):
+    """A station client whose operator, like a real one, tells the resident at the simulated
+    kit what to present (through the kit's control surface at ``control_url``) before each
+    capture."""
+
+    def __init__(self, control_url: str, address: str, token: str = "", language: str = "en"):
+        super().__init__(address, token, language)
+        self.kit = KitControl(control_url)
+
+    def capture(
+        self,
+        enrollment_id: str,
+        position: int,
+        timeout: float = 60.0,
+        *,
+        presents: str = "",
+        **options: object,
+    ) -> CaptureSummary:
+        """Ask the resident for ``position`` (or for ``presents``: what they offer instead),
+        then run the Capture call to its end."""
+        self.kit.ask_for(presents or common_pb2.Position.Name(position).lower()[9:])
+        return super().capture(enrollment_id, position, timeout, **options)
+
+
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -101,7 +126,7 @@ class Operator:
 
     def __init__(
         self,
-        client: StationClient,
+        client: OperatorClient,
         supervisor_token: str,
         report: Callable[[str], None] = say,
     ) -> None:
@@ -344,7 +369,7 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
         _provision(
             centre_info["url"], station_info["station_id"], station_info["station_public_key"]
         )
-        client = StationClient(station_info["grpc"], token)
+        client = OperatorClient(station_info["control"], station_info["grpc"], token)
         client.wait_until_serving()
         devices = client.devices.ListDevices(
             devices_pb2.ListDevicesRequest(),
@@ -368,9 +393,9 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
         operator = Operator(client, supervisor)
         identities: dict[str, enrollment_pb2.Subject] = {}
         for visit in VISITS:
-            post(station_info["control"], "/v1/resident", {"kind": visit.kind, "seed": visit.seed})
+            client.kit.present(visit.kind, visit.seed)
             operator.enroll(visit, identities)
-        post(station_info["control"], "/v1/resident", {})
+        client.kit.present(None)
         say("  waiting for the centre's final status of every record ...")
         deadline = started + timeout_s
         with changed:
