@@ -45,7 +45,7 @@ class DeviceIdentity:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What the device captures. ``positions`` uses the API's position names."""
+    """What the device captures, at which positions."""
 
     modality: Modality
     positions: tuple[Position, ...]
