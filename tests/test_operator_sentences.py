@@ -1,5 +1,5 @@
-"""Every operator sentence of capture/, quality/ and station/ comes from the message catalogue:
-each code the code names has a sentence, and no sentence is written inline."""
+"""Every operator sentence of capture/, drivers/, quality/, station/ and uploader/ comes from the
+message catalogue: each code the code names has a sentence, and no sentence is written inline."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from quality.base import Reason
 from quality.reasons import codes
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("capture", "quality", "station")
+PACKAGES = ("capture", "drivers", "quality", "station", "uploader")
 GENERATED = ROOT / "station" / "v1"
 MODULES = sorted(
     path
