@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from domain.vocabulary import CARD_FINGERS, Position
+
 SIZE = 176  # working canvas (half resolution): room for 300x288 sensors plus 20 px shifts
 DEFAULT_ANGLES = tuple(float(a) for a in np.arange(-7.0, 7.01, 1.0))
 BAND = (0.08, 0.36)  # cycles per half-resolution pixel; ridges (~9 px at 500 ppi) sit at ~0.22
 FINGER_THRESHOLD = 0.18
 # Fingers compared first; if none of them comes close, the other fingers are not compared.
-SCREENING_FINGERS = ("right_index", "left_index", "right_thumb", "left_thumb")
+SCREENING_FINGERS = (*CARD_FINGERS, Position.RIGHT_THUMB, Position.LEFT_THUMB)
 
 
 def prepare(image: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from domain.vocabulary import EYES, Position
 from simulator.devices.isdv4 import SimulatedIsdv4Pad
 from simulator.devices.mjpeg import MjpegCameraServer
 from simulator.devices.r30x import SimulatedR30x
@@ -33,7 +34,7 @@ IRIS_ID = "iris-camera-0"
 
 FACE_SIZE = (640, 480)
 IRIS_SIZE = (1280, 480)
-EYE_POSITIONS = ("right_eye", "left_eye")
+EYE_POSITIONS = tuple(EYES)
 POSITION_CODES = {name: code for code, name in FINGER_POSITIONS.items()}
 
 
@@ -228,7 +229,7 @@ class SimulatedKit:
         """The operator asks the resident for ``position``; the simulated resident obeys."""
         if position in POSITION_CODES:
             self.place_finger(POSITION_CODES[position])
-        elif position == "signature":
+        elif position == Position.SIGNATURE:
             self.place_finger(None)
             if self._resident is not None:
                 self.signature_pad.arm()

@@ -383,7 +383,7 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
         rgb = imagecodecs.jpeg2k_decode(record.DATA)
         out.face = np.ascontiguousarray(rgb[:, :, ::-1])
     elif record.type == 17:
-        name = "right_eye" if str(record._3) == "1" else "left_eye"
+        name = Position.RIGHT_EYE if str(record._3) == "1" else Position.LEFT_EYE
         if record[28] is not None:
             com = record[21]
             out.eye_exceptions[name] = str(com.value) if com is not None else str(record._28)

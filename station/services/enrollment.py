@@ -15,6 +15,7 @@ from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import WorkflowError
 from capture.workflow import CaptureResultEvent, EnrollmentWorkflow
 from domain.messages import SOURCE_LANGUAGE, Message, msg
+from domain.vocabulary import Position
 from drivers.base import ImageDevice, Modality
 from drivers.errors import DeviceError
 from station import convert
@@ -224,7 +225,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         return enrollment_pb2.CaptureEvent(
             result=enrollment_pb2.CaptureResult(
                 sample=convert.sample_to_pb(
-                    event.sample, language, with_thumbnail=event.sample.position == "face"
+                    event.sample, language, with_thumbnail=event.sample.position == Position.FACE
                 ),
                 accepted=event.accepted,
                 attempts_left=event.attempts_left,
