@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint proto clean
+.PHONY: demo test bench lint proto clean system
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/rekam demo
 
-test: $(STAMP)
+# Debian packages the tests need (installed as root; otherwise the exact command is printed).
+system:
+	sh .ci/setup-system
+
+test: system $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
