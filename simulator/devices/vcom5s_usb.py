@@ -54,7 +54,10 @@ class Vcom5sSensor:
     plugged: bool = True
     # Faults: "short_read" (next image read returns fewer bytes), "timeout" (reads time out),
     # "unplug_mid_transfer" (unplugged after this many reads of an image), "dirty_platen"
-    # (percent of the glass under blots), "slow_link" (milliseconds added to every bulk read).
+    # (percent of the glass under blots), "slow_link" (milliseconds added to every bulk read),
+    # "busy" (another process, e.g. fprintd, holds interface 0: claiming it fails as
+    # libusb_claim_interface documents, LIBUSB_ERROR_BUSY / EBUSY), "no_permission" (the device
+    # node is not ours to open: libusb_open's LIBUSB_ERROR_ACCESS / EACCES).
     faults: dict[str, int] = field(default_factory=dict)
     _image: bytes = b""
     _read_index: int = 0
@@ -226,6 +229,8 @@ class SimulatedUsbBackend(usb.backend.IBackend):
 
     def open_device(self, dev: Vcom5sSensor) -> Vcom5sSensor:
         dev._check_plugged()
+        if dev.faults.get("no_permission"):
+            raise usb.core.USBError("Access denied (insufficient permissions)", -3, errno.EACCES)
         return dev
 
     def close_device(self, dev_handle) -> None:  # type: ignore[no-untyped-def]
@@ -242,6 +247,8 @@ class SimulatedUsbBackend(usb.backend.IBackend):
 
     def claim_interface(self, dev_handle, intf) -> None:  # type: ignore[no-untyped-def]
         dev_handle._check_plugged()
+        if dev_handle.faults.get("busy"):
+            raise usb.core.USBError("Resource busy", -6, errno.EBUSY)
 
     def release_interface(self, dev_handle, intf) -> None:  # type: ignore[no-untyped-def]
         return None
@@ -273,7 +280,15 @@ def get_backend() -> SimulatedUsbBackend:
 class SimulatedVcom5s:
     """The sensor on the simulated bus as the kit drives it: plug, unplug, faults."""
 
-    FAULTS = ("short_read", "timeout", "unplug_mid_transfer", "dirty_platen", "slow_link")
+    FAULTS = (
+        "short_read",
+        "timeout",
+        "unplug_mid_transfer",
+        "dirty_platen",
+        "slow_link",
+        "busy",
+        "no_permission",
+    )
     DEFAULTS: ClassVar[dict[str, int]] = {
         "unplug_mid_transfer": 0,
         "dirty_platen": 6,
