@@ -99,12 +99,12 @@ def _is_gone(exc: usb.core.USBError) -> bool:
     return exc.errno == errno.ENODEV or exc.backend_error_code == LIBUSB_ERROR_NO_DEVICE
 
 
-def _is_access_problem(exc: usb.core.USBError) -> bool:
-    """Errors that say who may use the device, not whether it answers: never papered over."""
-    return exc.errno in (errno.EACCES, errno.EBUSY) or exc.backend_error_code in (
-        LIBUSB_ERROR_ACCESS,
-        LIBUSB_ERROR_BUSY,
-    )
+def _is_busy(exc: usb.core.USBError) -> bool:
+    return exc.errno == errno.EBUSY or exc.backend_error_code == LIBUSB_ERROR_BUSY
+
+
+def _is_denied(exc: usb.core.USBError) -> bool:
+    return exc.errno == errno.EACCES or exc.backend_error_code == LIBUSB_ERROR_ACCESS
 
 
 def read_strings(dev: usb.core.Device) -> UsbStrings:
@@ -124,7 +124,7 @@ def read_strings(dev: usb.core.Device) -> UsbStrings:
     except usb.core.USBError as exc:
         # Unplugged, or not ours to use: let open() say so. Anything else (a stall, a timeout,
         # an I/O error) is the device failing this one request.
-        if _is_gone(exc) or _is_access_problem(exc):
+        if _is_gone(exc) or _is_busy(exc) or _is_denied(exc):
             raise
         return UsbStrings(problem=f"reading string descriptors failed: {exc}")
     except ValueError as exc:  # pyusb: a malformed string descriptor
@@ -192,6 +192,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
         raise DeviceUnavailable(detail, code=UNAVAILABLE_CODE)
 
     def open(self) -> None:
+        dev: usb.core.Device | None = None
         try:
             dev, strings = self._find()
             if _active_configuration(dev) != CONFIGURATION:
@@ -199,6 +200,9 @@ class Vcom5sFingerprintScanner(ImageDevice):
             usb.util.claim_interface(dev, INTERFACE)
         except usb.core.USBError as exc:
             self.status = DeviceStatus.DISCONNECTED
+            if dev is not None:  # pyusb opened it to read the strings: let it go
+                with contextlib.suppress(usb.core.USBError):
+                    usb.util.dispose_resources(dev)
             raise self._open_failed(exc) from exc
         except (ValueError, ImportError, AttributeError) as exc:
             self.status = DeviceStatus.DISCONNECTED
@@ -233,10 +237,10 @@ class Vcom5sFingerprintScanner(ImageDevice):
         )
 
     def _open_failed(self, exc: usb.core.USBError) -> DeviceUnavailable:
-        if exc.errno == errno.EBUSY or exc.backend_error_code == LIBUSB_ERROR_BUSY:
+        if _is_busy(exc):
             detail = f"USB device {self.port} is held by another process (fprintd?): {exc}"
             return DeviceUnavailable(detail, code=BUSY_CODE, port=self.port)
-        if exc.errno == errno.EACCES or exc.backend_error_code == LIBUSB_ERROR_ACCESS:
+        if _is_denied(exc):
             detail = f"no permission to open USB device {self.port} (udev rule missing?): {exc}"
             return DeviceUnavailable(detail, code=NO_PERMISSION_CODE, port=self.port)
         return DeviceUnavailable(f"USB error opening {self.port}: {exc}", code=UNAVAILABLE_CODE)
