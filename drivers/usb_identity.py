@@ -243,7 +243,10 @@ def find_video_device(spec: str, devices: Iterable[UsbIdentity] | None = None) -
     link = _v4l_link(spec)
     if link is None:
         return spec
-    return os.path.realpath(link) if os.path.exists(link) else None
+    if not os.path.exists(link):
+        return None
+    # udev links a camera's node, which always sits right in /dev (``../../video2``)
+    return f"/dev/{os.path.basename(os.readlink(link))}"
 
 
 def resolve_video_device(spec: str, unavailable_code: str) -> str:

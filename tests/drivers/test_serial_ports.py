@@ -10,8 +10,15 @@ import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
 from drivers import usb_identity
+from drivers.errors import DeviceUnavailable
 from drivers.serial_ports import find_port, parse_port, remember_opened, resolve_port
-from drivers.usb_identity import AmbiguousPort, UsbMatch, natural_key, port_moved
+from drivers.usb_identity import (
+    AmbiguousPort,
+    UsbMatch,
+    natural_key,
+    port_moved,
+    resolve_video_device,
+)
 
 CP210X = (0x10C4, 0xEA60)
 
@@ -126,3 +133,15 @@ def test_port_moved_tells_an_open_device_re_enumerated(monkeypatch, tmp_path) ->
     assert port_moved(spec)
     listing[:] = []
     assert not port_moved(spec)  # gone: the presence probe reports that
+
+
+def test_a_camera_spec_with_no_match_is_unavailable_with_the_drivers_code() -> None:
+    with pytest.raises(DeviceUnavailable) as caught:
+        resolve_video_device("usb:046d:0000", "DEVICE_FACE_CAMERA_NOT_CONNECTED")
+    assert caught.value.code == "DEVICE_FACE_CAMERA_NOT_CONNECTED"
+    with pytest.raises(DeviceUnavailable):
+        resolve_video_device("usb:046d", "DEVICE_FACE_CAMERA_NOT_CONNECTED")
+    assert (
+        resolve_video_device("http://127.0.0.1:9/stream.mjpg", "X")
+        == "http://127.0.0.1:9/stream.mjpg"
+    )
