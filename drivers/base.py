@@ -22,6 +22,9 @@ import numpy as np
 
 from domain.vocabulary import Modality, Position
 from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceUnavailable
+from drivers.usb_identity import port_moved
+
+EXPECT_PREFIX = "expect_"
 
 
 class DeviceStatus(StrEnum):
@@ -41,6 +44,10 @@ class DeviceIdentity:
     firmware: str = ""
     transport: str = ""  # "uart", "usb", "uvc", ...
     port: str = ""  # serial port / URL / USB bus address / camera source
+    # The settings negotiated with the device, by name: "baudrate", "image_size" ("256x288"),
+    # "fourcc", "fps", "pressure_levels", ... What the diagnostics report and compare with
+    # the configured expectations (``Device.expected``).
+    mode: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -96,10 +103,23 @@ class SignatureTrace:
     max_pressure: int = 0
 
 
+def split_expectations(options: dict[str, object]) -> tuple[dict[str, object], dict[str, str]]:
+    """A ``[[devices]]`` entry's options split into the driver's keyword arguments and the
+    configured expectations: ``expect_model = "R503"`` -> ``{"model": "R503"}``."""
+    driver_options = {k: v for k, v in options.items() if not k.startswith(EXPECT_PREFIX)}
+    expected = {
+        k[len(EXPECT_PREFIX) :]: str(v) for k, v in options.items() if k.startswith(EXPECT_PREFIX)
+    }
+    return driver_options, expected
+
+
 class Device(ABC):
     """A device the station drives. Subclasses implement one protocol over one transport.
 
     ``device_id`` is the station-local name from configuration (e.g. "fingerprint-0").
+    ``expected`` holds what the configuration says the device should be (``expect_*`` options:
+    "model", "vendor", "serial", "firmware", or any ``identity.mode`` setting such as
+    "image_size" or "baudrate"); diagnostics report a device that differs.
     ``lock`` serialises transfers on the device (re-entrant; drivers take it around each
     transfer). Reserving a device for a whole capture is the caller's business.
     ``status`` is DISCONNECTED exactly while the transport is closed: ``open()`` sets READY,
@@ -114,6 +134,7 @@ class Device(ABC):
         self.port = port
         self.status = DeviceStatus.DISCONNECTED
         self.identity = DeviceIdentity(vendor="unknown", model="unknown", port=port)
+        self.expected: dict[str, str] = {}
         self.lock = threading.RLock()
 
     @property
@@ -132,6 +153,12 @@ class Device(ABC):
     def present(self) -> bool:
         """Whether the device is there to be opened (port, bus or source); cheap, no I/O."""
         return True
+
+    def moved(self) -> bool:
+        """Whether the device re-enumerated at another node since it was opened (its port spec
+        resolves elsewhere now); the hotplug monitor then reopens it. Default: what the port
+        resolvers of ``drivers.usb_identity`` remember of the port opened."""
+        return port_moved(self.port)
 
     def supports(self, ability: Ability) -> bool:
         """Whether this driver declares ``ability``."""

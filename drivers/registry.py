@@ -7,6 +7,9 @@ missing.
 A device spec is what the station's configuration holds for one device::
 
     {"id": "fingerprint-0", "driver": "r30x", "port": "/dev/ttyUSB0", "options": {...}}
+
+Options named ``expect_<setting>`` are not the driver's: they become ``Device.expected``, what
+the diagnostics compare the identified device with.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from drivers.base import Device
+from drivers.base import Device, split_expectations
 from drivers.errors import DriverImportError
 
 ENTRY_POINT_GROUP = "rekam.drivers"
@@ -69,10 +72,12 @@ def create_device(spec: dict[str, Any]) -> Device:
     if missing:
         raise InvalidDeviceSpec(f"device spec lacks {', '.join(missing)}: {spec!r}")
     cls = driver_class(str(spec["driver"]))
-    options = dict(spec.get("options") or {})
+    options, expected = split_expectations(dict(spec.get("options") or {}))
     try:
-        return cls(str(spec["id"]), str(spec["port"]), **options)
+        device = cls(str(spec["id"]), str(spec["port"]), **options)
     except TypeError as error:
         raise InvalidDeviceSpec(
             f"device {spec['id']!r} (driver {spec['driver']!r}): {error}"
         ) from None
+    device.expected = expected
+    return device

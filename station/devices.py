@@ -4,8 +4,15 @@ Hotplug works with or without udev. A monitor thread polls every device's presen
 ``present()``: the serial port exists or a USB-serial adapter matches through
 ``serial.tools.list_ports``, the USB device enumerates, the camera source answers) and compares
 it with what it last published: a device that went away is released and reported ``detached``;
-one that came back is reopened and reported ``attached``. Where pyudev can open a udev netlink
-monitor, a kernel event wakes the poll at once instead of at the next interval.
+one that came back is reopened and reported ``attached``. A device configured by what it is
+(``usb-serial:VID:PID/SERIAL``, ``usb-path:1-1.2``, a plain path whose adapter was seen at open)
+that re-enumerated at another node between two rounds (``ttyUSB0`` back as ``ttyUSB1``:
+``Device.moved()``) is released and reopened where it is now. Where pyudev can open a udev
+netlink monitor, a kernel event wakes the poll at once instead of at the next interval.
+
+A device that is unavailable (absent, or present but failing to open) is logged as a warning
+once when it becomes so, then at most once every ``UNAVAILABLE_LOG_EVERY_S`` while it stays so,
+and once more (info) when it is back.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ log = logging.getLogger(__name__)
 UDEV_SUBSYSTEMS = ("tty", "usb", "video4linux")
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
+UNAVAILABLE_LOG_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class _Tracking:
     status: DeviceStatus = DeviceStatus.DISCONNECTED
     retry_at: float = 0.0
     retry_delay: float = RETRY_FIRST_S
+    unavailable_since: float | None = None  # clock time it became unavailable
+    warned_at: float = 0.0
 
 
 def is_present(device: Device) -> bool:
@@ -70,6 +80,15 @@ def is_present(device: Device) -> bool:
         return False
 
 
+def _moved(device: Device) -> bool:
+    """The driver's re-enumeration probe (``Device.moved``); a probe that fails means no."""
+    try:
+        return bool(device.moved())
+    except Exception:  # a probe that fails tells nothing about where the device is
+        log.debug("re-enumeration probe of %s failed", device.device_id, exc_info=True)
+        return False
+
+
 class DeviceManager:
     """Creates devices from configuration specs, opens them, follows hotplug, reopens on use.
 
@@ -77,7 +96,10 @@ class DeviceManager:
     diagnosed with its cause); an unknown driver or a malformed spec stops the manager.
     """
 
-    def __init__(self, specs: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, specs: list[dict[str, Any]], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._devices: dict[str, Device] = {}
         self._unusable: list[UnusableDevice] = []
@@ -145,11 +167,41 @@ class DeviceManager:
         try:
             with device.lock:
                 device.open()
-            return True
         except DeviceError as exc:
             device.status = DeviceStatus.DISCONNECTED
-            log.warning("device %s could not be opened: %s", device.device_id, exc.detail)
+            self._note_unavailable(device, f"could not be opened: {exc.detail}")
             return False
+        self._note_available(device)
+        return True
+
+    def _note_unavailable(self, device: Device, why: str) -> None:
+        """Log that ``device`` is unavailable: a warning when it becomes so, then at most once
+        every ``UNAVAILABLE_LOG_EVERY_S``; debug in between."""
+        now = self._clock()
+        with self._lock:
+            tracking = self._tracking[device.device_id]
+            since = tracking.unavailable_since
+            due = since is None or now - tracking.warned_at >= UNAVAILABLE_LOG_EVERY_S
+            if since is None:
+                tracking.unavailable_since = since = now
+            if due:
+                tracking.warned_at = now
+        if not due:
+            log.debug("device %s %s", device.device_id, why)
+        elif since == now:
+            log.warning("device %s unavailable: %s", device.device_id, why)
+        else:
+            log.warning(
+                "device %s still unavailable after %.0f s: %s", device.device_id, now - since, why
+            )
+
+    def _note_available(self, device: Device) -> None:
+        with self._lock:
+            tracking = self._tracking[device.device_id]
+            was_unavailable = tracking.unavailable_since is not None
+            tracking.unavailable_since = None
+        if was_unavailable:
+            log.info("device %s available again", device.device_id)
 
     def sync(self, device: Device, present: bool = True) -> None:
         """Publish what changed about ``device`` since the last event about it."""
@@ -173,24 +225,33 @@ class DeviceManager:
                 self.sync(device, present)  # in use: its capture will see the outcome
                 continue
             try:
-                if not present and device.status is not DeviceStatus.DISCONNECTED:
-                    with contextlib.suppress(DeviceError):
-                        device.close()
-                elif present and device.status is DeviceStatus.DISCONNECTED:
+                if not present:
+                    self._release(device)
+                    self._note_unavailable(device, f"not present at {device.port}")
+                elif device.status is DeviceStatus.DISCONNECTED:
                     self._reopen_when_due(device)
+                elif _moved(device):
+                    log.info("device %s re-enumerated; reopening it", device.device_id)
+                    self._release(device)
+                    self._try_open(device)
             finally:
                 device.lock.release()
             self.sync(device, present)
 
+    def _release(self, device: Device) -> None:
+        if device.status is not DeviceStatus.DISCONNECTED:
+            with contextlib.suppress(DeviceError):
+                device.close()
+
     def _reopen_when_due(self, device: Device) -> None:
         with self._lock:
             tracking = self._tracking[device.device_id]
-            if time.monotonic() < tracking.retry_at:
+            if self._clock() < tracking.retry_at:
                 return
         if self._try_open(device):
             return
         with self._lock:
-            tracking.retry_at = time.monotonic() + tracking.retry_delay
+            tracking.retry_at = self._clock() + tracking.retry_delay
             tracking.retry_delay = min(RETRY_MAX_S, tracking.retry_delay * 2)
 
     # -- events -----------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Technician diagnostics: per device, a sequence of pass/fail checks with a remedy sentence.
 
-Every device gets ``connectivity`` (its port, bus or source is there and it opens) and
-``identity`` (it names itself). Then, by kind:
+Every device gets ``connectivity`` (its port, bus or source is there and it opens),
+``identity`` (it names itself, as the configuration expects) and ``mode`` (the settings
+negotiated with it: baud rate, image size, camera format and rate, pen ranges; what the driver
+reports in ``identity.mode`` on top of its capabilities) compared with the ``expect_*`` options
+of its ``[[devices]]`` entry (``Device.expected``). Then, by kind:
 
 - fingerprint scanners: ``platen`` (nothing on the glass must read blank: no residue, no dirt)
   and, with a test capture, ``test_capture`` (a finger image of usable quality);
@@ -28,10 +31,18 @@ import cv2
 import numpy as np
 
 from domain.messages import Message, msg
-from drivers.base import Ability, Device, DeviceStatus, ImageDevice, Modality, PenDevice
+from drivers.base import (
+    EXPECT_PREFIX,
+    Ability,
+    Device,
+    DeviceStatus,
+    ImageDevice,
+    Modality,
+    PenDevice,
+)
 from drivers.errors import DeviceError, DeviceUnavailable
 from quality.fingerprint import assess_fingerprint
-from station.devices import UnusableDevice, is_present
+from station.devices import UnusableDevice
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,8 @@ class CheckResult:
 REMEDY_CODES: dict[str, str] = {
     "connectivity": "DEVICE_DIAG_REMEDY_CONNECTIVITY",
     "identity": "DEVICE_DIAG_REMEDY_IDENTITY",
+    "identity_mismatch": "DEVICE_DIAG_REMEDY_IDENTITY_MISMATCH",
+    "mode": "DEVICE_DIAG_REMEDY_MODE",
     "platen": "DEVICE_DIAG_REMEDY_PLATEN",
     "fingerprint_capture": "DEVICE_DIAG_REMEDY_FINGERPRINT_CAPTURE",
     "stream": "DEVICE_DIAG_REMEDY_STREAM",
@@ -132,6 +145,9 @@ def diagnose(
     if not connected:
         return
     yield _identity(device)
+    mode = _mode(device)
+    if mode is not None:
+        yield mode
     modality = device.capabilities.modality
     if isinstance(device, PenDevice):
         yield from _pen_checks(device, include_capture, limits, cancel)
@@ -153,16 +169,83 @@ def diagnose_unusable(entry: UnusableDevice) -> Iterator[CheckResult]:
     )
 
 
+IDENTITY_FIELDS = ("vendor", "model", "serial", "firmware")
+
+
 def _identity(device: Device) -> CheckResult:
     identity = device.identity
     known = identity.vendor not in ("", "unknown") and identity.model not in ("", "unknown")
     name = " ".join(p for p in (identity.vendor, identity.model, identity.serial) if p)
+    differing = {
+        key: value
+        for key, value in device.expected.items()
+        if key in IDENTITY_FIELDS and not same_setting(getattr(identity, key), value)
+    }
+    if differing:
+        expected = ", ".join(f"{key} {value}" for key, value in differing.items())
+        detail = msg("DEVICE_DIAG_IDENTITY_MISMATCH", name=name, expected=expected)
+        return _result(device, "identity", False, detail, remedy="identity_mismatch")
     detail = (
         msg("DEVICE_DIAG_IDENTITY_FIRMWARE", name=name, firmware=identity.firmware)
         if identity.firmware
         else msg("DEVICE_DIAG_IDENTITY", name=name)
     )
     return _result(device, "identity", known, detail)
+
+
+def observed_mode(device: Device) -> dict[str, str]:
+    """The settings negotiated with the device: what its capabilities tell (image size and
+    resolution, pen ranges), then what the driver reports in ``identity.mode``."""
+    caps = device.capabilities
+    mode: dict[str, str] = {}
+    if caps.width and caps.height:
+        key = "range" if isinstance(device, PenDevice) else "image_size"
+        mode[key] = f"{caps.width}x{caps.height}"
+    if caps.ppi:
+        mode["ppi"] = str(caps.ppi)
+    if caps.max_pressure:
+        mode["max_pressure"] = str(caps.max_pressure)
+    mode.update(device.identity.mode)
+    return mode
+
+
+def same_setting(actual: str, expected: str) -> bool:
+    """Whether a reported setting is the configured one: case and spacing aside, numbers by
+    value (57600 = 57600.0), sizes either way of writing (640x480 = 640X480)."""
+    a, e = (str(v).strip().lower().replace(" ", "").replace("×", "x") for v in (actual, expected))
+    if a == e:
+        return True
+    try:
+        return float(a) == float(e)
+    except ValueError:
+        return False
+
+
+def _mode(device: Device) -> CheckResult | None:
+    """The ``mode`` check: None when the device reports nothing and nothing is expected."""
+    mode = observed_mode(device)
+    expected = {k: v for k, v in device.expected.items() if k not in IDENTITY_FIELDS}
+    if not mode and not expected:
+        return None
+    text = ", ".join(f"{key} {value}" for key, value in mode.items())
+    differing = [
+        f'{EXPECT_PREFIX}{key}="{value}" -> {mode.get(key, "?")}'
+        for key, value in expected.items()
+        if key not in mode or not same_setting(mode[key], value)
+    ]
+    figures = {k: float(v) for k, v in mode.items() if _is_number(v)}
+    if differing:
+        detail = msg("DEVICE_DIAG_MODE_MISMATCH", mode=text, differences="; ".join(differing))
+        return _result(device, "mode", False, detail, figures)
+    return _result(device, "mode", True, msg("DEVICE_DIAG_MODE", mode=text), figures)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _failed(
@@ -180,7 +263,17 @@ def _connectivity(
     device: Device, reopen: Callable[[Device], bool] | None
 ) -> Generator[CheckResult, None, bool]:
     started = time.perf_counter()
-    if not is_present(device):
+    try:
+        present = bool(device.present())
+    except DeviceError as error:  # e.g. the port names two adapters: its sentence says which
+        with device.lock:
+            device.close()
+        failed = msg("DEVICE_DIAG_DEVICE_FAILED", detail=error.detail)
+        yield CheckResult(device.device_id, "connectivity", False, failed, error.message)
+        return False
+    except Exception:  # a probe that fails otherwise says the device is not usable
+        present = False
+    if not present:
         with device.lock:
             device.close()
         absent = msg("DEVICE_DIAG_PORT_ABSENT", port=device.port)

@@ -1,4 +1,4 @@
-"""Fault injection per simulated device, presence probes, and serial ports named by USB identity."""
+"""Fault injection per simulated device, presence probes, and a missing USB-serial adapter."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import time
 
 import numpy as np
 import pytest
-from serial.tools.list_ports_common import ListPortInfo
 
 from drivers.camera import source_present
 from drivers.errors import DeviceUnavailable
 from drivers.r30x import R30xFingerprintScanner
 from drivers.registry import create_device
-from drivers.serial_ports import UsbSerialMatch, find_port, resolve_port
 from drivers.vcom5s import Vcom5sFingerprintScanner
 from simulator.control import KitControlServer, coerce_param
 from simulator.devices.platen import DIRT_LEVEL
@@ -27,30 +25,7 @@ pytestmark = pytest.mark.timeout(30)
 FINGER = np.random.default_rng(5).integers(0, 256, (300, 270), dtype=np.uint8)
 
 
-def adapter(device: str, vid: int, pid: int, serial_number: str) -> ListPortInfo:
-    info = ListPortInfo(device, skip_link_detection=True)
-    info.vid, info.pid, info.serial_number = vid, pid, serial_number
-    return info
-
-
-# -- serial ports by USB identity ----------------------------------------------------------
-def test_usb_serial_port_is_matched_by_vid_pid_and_serial() -> None:
-    ports = [
-        adapter("/dev/ttyUSB0", 0x067B, 0x2303, "PL1"),
-        adapter("/dev/ttyUSB1", 0x1A86, 0x7523, "CH-A"),
-        adapter("/dev/ttyUSB2", 0x1A86, 0x7523, "CH-B"),
-    ]
-    assert find_port("usb-serial:1a86:7523/CH-B", ports) == "/dev/ttyUSB2"
-    assert find_port("usb-serial:1a86:7523", ports) == "/dev/ttyUSB1"  # first by device path
-    assert find_port("usb-serial:1a86:7523/CH-Z", ports) is None
-    assert resolve_port("usb-serial:067b:2303", ports) == "/dev/ttyUSB0"
-    with pytest.raises(FileNotFoundError):
-        resolve_port("usb-serial:0403:6001", ports)
-    assert UsbSerialMatch.parse("usb-serial:0403:6001/FT1") == UsbSerialMatch(0x0403, 0x6001, "FT1")
-    with pytest.raises(ValueError):
-        UsbSerialMatch.parse("usb-serial:0403")
-
-
+# -- serial ports by USB identity (the matching rules: test_serial_ports.py) -------------
 def test_a_missing_usb_serial_adapter_is_unavailable_not_a_crash() -> None:
     scanner = R30xFingerprintScanner("fp", "usb-serial:0403:6001/NOT-HERE")
     assert not scanner.present()

@@ -61,8 +61,8 @@ def test_every_device_passes_its_checks_on_a_healthy_kit(station, clean_kit) -> 
     assert {s.device_id for s in steps} == KIT_DEVICES
     assert all(s.passed for s in steps), [(s.device_id, s.check, s.detail) for s in steps]
     assert all(s.remedy == "" for s in steps)
-    assert set(by_check(steps, "fingerprint-0")) == {"connectivity", "identity", "platen"}
-    assert set(by_check(steps, "face-camera-0")) == {"connectivity", "identity", "stream"}
+    assert set(by_check(steps, "fingerprint-0")) == {"connectivity", "identity", "mode", "platen"}
+    assert set(by_check(steps, "face-camera-0")) == {"connectivity", "identity", "mode", "stream"}
     pen = by_check(steps, "signature-0")["pen"]
     assert pen.figures["max_pressure"] > 0 and pen.figures["max_x"] > 0
 
