@@ -12,12 +12,14 @@ Capture: GenImg polled until a finger is on the glass, then UpImage: an acknowle
 followed by data packets (PID 02) ending with PID 08, four bits per pixel, high nibble first.
 Every packet's checksum is verified; a damaged transfer is fetched again from the module's
 image buffer, and never returned as an image. GenImg has its own answer timeout
-(``capture_answer_timeout``, 2 s: twice the "< 1.0 s" image time of the ZFM manuals); a GenImg
-left unanswered is a ProtocolError and the port stays open.
+(``capture_answer_timeout``, 2 s: twice the "< 1.0 s" image acquiring time of the R30x
+datasheets; the R503's is "< 0.2 s"); a GenImg left unanswered is a ProtocolError and the port
+stays open.
 
-Baud changes (SetSysPara parameter 4): the R503 manual says new settings apply once the module
-is powered on again; ZFM-era modules switch at once (pyfingerprint issue #52). The driver asks
-the module at the new rate and, failing that, at the old one, and reports which happened.
+Baud changes (SetSysPara parameter 4): the R307 and R503 manuals say new settings apply at the
+next startup; hosts that keep talking at the new rate at once are common too (a firmware may
+switch right away). The driver asks the module at the new rate and, failing that, at the old
+one, and reports which happened.
 """
 
 from __future__ import annotations
@@ -66,14 +68,14 @@ _BAUD_SETTLE_S = 0.1  # before the first word at a new line speed
 
 # Image size per module, for modules that do not answer ReadProdInfo (or leave the size out).
 MODEL_GEOMETRY: dict[str, proto.Geometry] = {
-    # ZFM user manual, AS608 user manual; pyfingerprint's downloadImage (256x288, on a ZFM-20,
-    # and on R301T per pyfingerprint issue #48).
+    # R307 user manual ("the image format is 256*288 pixels"); pyfingerprint's downloadImage
+    # draws 256x288, written on a ZFM-20 and confirmed on an R301T (pyfingerprint issue #48).
+    # AS608: assumed the same (the same protocol family), not checked against its own manual.
+    # Not listed: the R305, whose image pyfingerprint issue #50 reports as different.
     "ZFM-20": proto.ZFM_GEOMETRY,
     "R301T": proto.ZFM_GEOMETRY,
-    "R305": proto.ZFM_GEOMETRY,
     "R307": proto.ZFM_GEOMETRY,
     "AS608": proto.ZFM_GEOMETRY,
-    "FPM10A": proto.ZFM_GEOMETRY,
     # R503 user manual v1.4.1: "Sensing array 192*192 pixel" (also adafruit/
     # Adafruit_CircuitPython_Fingerprint issue #24, pyfingerprint pull request #117).
     "R503": proto.Geometry(192, 192),
@@ -179,7 +181,7 @@ class R30xFingerprintScanner(ImageDevice):
             self.system_parameters = self.read_system_parameters()
             self.product_info = self.read_product_info()
             self.geometry = self._geometry()
-            if self.target_baudrate and self.target_baudrate != self.baudrate:
+            if self.target_baudrate not in (None, self.baudrate, self.pending_baudrate):
                 self.change_baudrate(self.target_baudrate)
         except BaseException:
             self.close()
@@ -304,11 +306,11 @@ class R30xFingerprintScanner(ImageDevice):
     def change_baudrate(self, baudrate: int) -> BaudChange:
         """SetSysPara (0x0E) parameter 4, then find out when the module applies it.
 
-        ZFM-era modules switch right after their answer; the R503 manual says settings apply
-        once the module is powered on again. The driver talks at the new rate (and, failing
-        that, at the old one, then the new one again) and follows whichever answers: APPLIED,
-        or AT_NEXT_POWER_UP with ``pending_baudrate`` set (the next ``open`` probes it).
-        """
+        The R307 and R503 manuals say settings apply at the next startup; a firmware that
+        switches right after its answer must work too. The driver talks at the new rate (and,
+        failing that, at the old one, then the new one again) and follows whichever answers:
+        APPLIED, or AT_NEXT_POWER_UP with ``pending_baudrate`` set (the next ``open`` probes
+        it first)."""
         multiplier, remainder = divmod(baudrate, proto.BAUD_UNIT)
         if remainder or multiplier not in proto.BAUD_MULTIPLIERS:
             raise ValueError(f"baud rate must be 9600 x {proto.BAUD_MULTIPLIERS}, got {baudrate}")
@@ -416,6 +418,7 @@ class R30xFingerprintScanner(ImageDevice):
         try:
             confirmation, _ = self._request(Instruction.GEN_IMG, b"", self.capture_answer_timeout)
         except _NoAnswer:
+            self._drain()  # an answer arriving late must not pass for the next command's
             raise ProtocolError(
                 f"no answer to GenImg within {self.capture_answer_timeout:.1f} s",
                 code=SLOW_CODE,

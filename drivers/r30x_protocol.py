@@ -3,7 +3,7 @@
 A packet is ``EF01`` + 4-byte address + PID + 2-byte length + payload + 2-byte checksum, all
 big-endian. ``length`` counts the payload plus the checksum; the checksum is the low 16 bits of
 the sum of the PID byte, both length bytes and every payload byte (R503 user manual v1.4.1,
-"Data package format"; the ZFM and AS608 manuals draw the same frame). Images travel at four
+"Data package format"; the R307 user manual draws the same frame). Images travel at four
 bits per pixel, two pixels to a byte, the left one in the high nibble. The simulated module in
 ``simulator/devices/r30x.py`` has its own codec, written from the same documents.
 """
@@ -27,7 +27,7 @@ BAUD_UNIT = 9600
 BAUD_MULTIPLIERS = (1, 2, 4, 6, 12)
 FACTORY_BAUDRATE = 57600
 
-# The ZFM / R30x / AS608 sensor (ZFM and AS608 user manuals): 256 x 288 pixels.
+# The ZFM / R30x sensor (R307 user manual: "the image format is 256*288 pixels").
 IMAGE_WIDTH = 256
 IMAGE_HEIGHT = 288
 IMAGE_BYTES = IMAGE_WIDTH * IMAGE_HEIGHT // 2  # 4 bits per pixel

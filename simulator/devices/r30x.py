@@ -33,12 +33,18 @@ Written from the public documents, with its own constants and codec (it imports 
     System reserved" that the length field leaves out; this model follows the length field.
   - AuraLedConfig 35h + control (1 breathing .. 6 fade out), speed, colour index, count.
   - "Sensing array 192*192 pixel", library 200, image acquiring time < 0.2 s.
-- The ZFM/R30x and AS608 user manuals (the same packet format): a 256x288 image, the settings
-  taking effect at once. pyfingerprint (``downloadImage``: 256x288, its author's ZFM-20) and the
-  R305/R301T user who set N=100 with SetSysPara and went on talking at the new speed
-  (bastianraschke/pyfingerprint issue #52) read these modules the same way.
+- Hangzhou Grow, R307 user manual, as quoted in a public project report
+  (CLOUD-AND-FINGERPRINT-BASED-LICENSE-AUTHENTICATION-SYSTEM, 2019): the same packets; "Image
+  Buffer serves for image storage and the image format is 256*288 pixels", upper four bits,
+  two adjacent pixels of a row to a byte; N = [1, 12]; "Module first responses with original
+  configurations, then performs the parameter modification and writes configuration record
+  into Flash. At the next startup, system will run with the new configurations."; about 200 ms
+  of initialisation at power-on (no 0x55 is mentioned).
 - bastianraschke/pyfingerprint issue #44: an R308 answers ReadSysPara with 0x01
   ("Communication error"); its other instructions work.
+
+The AS608 entry assumes the R307's behaviour (the same Synochip protocol family); it is not
+checked against a manual of its own. Library sizes other than the R503's are nominal.
 
 A module whose UART runs at another speed than the host's reads noise and answers nothing: the
 model compares its speed with the speed the host set on the pty (termios).
@@ -164,12 +170,23 @@ class ModuleModel:
 
 
 MODELS: dict[str, ModuleModel] = {
-    # ZFM/R30x user manual: 256x288; R307 library 1000.
-    "R307": ModuleModel("R307", 256, 288, 1000, illegal_instruction=RECEIVE_ERROR),
-    # AS608 user manual: the same sensor geometry and packets; library 300.
-    "AS608": ModuleModel("AS608", 256, 288, 300, illegal_instruction=RECEIVE_ERROR),
+    # R307 user manual: 256x288, settings from the next startup.
+    "R307": ModuleModel(
+        "R307", 256, 288, 1000, settings_at_power_up=True, illegal_instruction=RECEIVE_ERROR
+    ),
+    "AS608": ModuleModel(
+        "AS608", 256, 288, 300, settings_at_power_up=True, illegal_instruction=RECEIVE_ERROR
+    ),
     # pyfingerprint issue #44: ReadSysPara answered 0x01, everything else works.
-    "R308": ModuleModel("R308", 256, 288, 1000, sys_para=False, illegal_instruction=RECEIVE_ERROR),
+    "R308": ModuleModel(
+        "R308",
+        256,
+        288,
+        1000,
+        sys_para=False,
+        settings_at_power_up=True,
+        illegal_instruction=RECEIVE_ERROR,
+    ),
     # R503 user manual v1.4.1.
     "R503": ModuleModel(
         "R503",

@@ -4,8 +4,9 @@
 - a module without ReadProdInfo takes its size from the configured model's table entry;
 - an R308-like module whose ReadSysPara answers 0x01 opens and captures;
 - a GenImg answered after 1.05 s is a capture, an unanswered one a ProtocolError on an open port;
-- a baud change is followed as the module applies it: at once (ZFM era) or at the next power-up
-  (R503 manual); the line speed is probed at open and named in the identity.
+- a baud change is followed as the module applies it: at the next startup (R307 and R503
+  manuals) or at once (a firmware variant); the line speed is probed at open and named in the
+  identity.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from simulator.devices.r30x import MODELS, SimulatedR30x
 pytestmark = pytest.mark.timeout(30)
 
 FINGER = np.random.default_rng(23).integers(0, 256, (320, 300), dtype=np.uint8)
+# A firmware that switches its UART right after acknowledging SetSysPara, unlike the manuals.
+SWITCHES_AT_ONCE = replace(MODELS["R307"], name="R307-variant", settings_at_power_up=False)
 
 
 @pytest.fixture
@@ -164,8 +167,8 @@ def test_without_probing_a_module_at_another_speed_is_unavailable(start_module) 
     assert scanner.status == DeviceStatus.DISCONNECTED
 
 
-def test_a_zfm_module_applies_a_baud_change_at_once(start_module, open_scanner, platen) -> None:
-    sim = start_module("R307")
+def test_a_module_that_switches_at_once_is_followed(start_module, open_scanner, platen) -> None:
+    sim = start_module(SWITCHES_AT_ONCE)
     scanner = open_scanner(sim)
     assert scanner.change_baudrate(115200) is BaudChange.APPLIED
     assert sim.baudrate == 115200 and scanner.baudrate == 115200
@@ -179,10 +182,11 @@ def test_a_zfm_module_applies_a_baud_change_at_once(start_module, open_scanner, 
         scanner.change_baudrate(100000)
 
 
-def test_an_r503_applies_a_baud_change_at_the_next_power_up(
-    start_module, open_scanner, platen
+@pytest.mark.parametrize("model", ["R307", "R503"])
+def test_a_baud_change_waits_for_the_next_power_up_as_the_manuals_say(
+    start_module, open_scanner, platen, model
 ) -> None:
-    sim = start_module("R503")
+    sim = start_module(model)
     scanner = open_scanner(sim)
     assert scanner.change_baudrate(115200) is BaudChange.AT_NEXT_POWER_UP
     assert sim.baudrate == 57600 and scanner.baudrate == 57600  # both still at the old rate
@@ -202,8 +206,16 @@ def test_an_r503_applies_a_baud_change_at_the_next_power_up(
     assert np.array_equal(scanner.capture(timeout=2), sim.last_image * 17)
 
 
-def test_a_target_baudrate_at_open_is_asked_for(start_module, open_scanner) -> None:
-    sim = start_module("R307")
+@pytest.mark.parametrize(("model", "line_after"), [(SWITCHES_AT_ONCE, 38400), ("R503", 57600)])
+def test_a_target_baudrate_at_open_is_asked_for(
+    start_module, open_scanner, model, line_after
+) -> None:
+    sim = start_module(model)
     scanner = open_scanner(sim, target_baudrate=38400)
-    assert sim.baudrate == 38400 and scanner.baudrate == 38400
+    assert sim.baudrate == line_after and scanner.baudrate == line_after
+    assert scanner.pending_baudrate == (None if line_after == 38400 else 38400)
     assert scanner.status == DeviceStatus.READY
+    assert f"{line_after} baud" in scanner.identity.firmware
+    scanner.close()
+    scanner.open()  # not asked again while the change waits for the power-up
+    assert sim.commands_seen.count(0x0E) == 1

@@ -122,13 +122,18 @@ def test_pyfingerprint_reads_the_r503_image_packets(start, client, platen) -> No
     assert np.array_equal(levels, sim.sensor_image(FINGER))
 
 
-def test_pyfingerprint_changes_a_zfm_module_s_speed_at_once(start, client) -> None:
+def test_pyfingerprint_sets_the_speed_for_the_next_startup(start, client) -> None:
+    """R307 manual: the module answers with the old configuration, writes the new one to
+    flash, and runs with it "at the next startup"."""
     sim = start("R307")
     session = client(sim)
     assert session.verifyPassword()
     assert session.setSystemParameter(4, 12) is True  # N = 12: 115200 baud
+    assert session.getBaudRate() == 115200  # stored, while still talking at 57600
     session._PyFingerprint__serial.close()
-    assert client(sim, baudrate=115200).getBaudRate() == 115200
+    sim.unplug()
+    sim.plug()  # the next startup
+    assert client(sim, baudrate=115200).verifyPassword() is True
 
 
 def test_pyfingerprint_meets_the_r308_as_reported(start, client, platen) -> None:
