@@ -44,7 +44,8 @@ Written from the public documents, with its own constants and codec (it imports 
   ("Communication error"); its other instructions work.
 
 The AS608 entry assumes the R307's behaviour (the same Synochip protocol family); it is not
-checked against a manual of its own. Library sizes other than the R503's are nominal.
+checked against a manual of its own. Library sizes other than the R503's, and the
+sensor name and batch in its product information, are nominal.
 
 A module whose UART runs at another speed than the host's reads noise and answers nothing: the
 model compares its speed with the speed the host set on the pty (termios).
