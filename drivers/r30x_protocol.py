@@ -1,9 +1,11 @@
-"""Packet codec of the ZhianTec ZFM / R30x / R503 fingerprint module protocol.
+"""Packet codec of the ZhianTec ZFM / R30x / R503 fingerprint module protocol (host side).
 
 A packet is ``EF01`` + 4-byte address + PID + 2-byte length + payload + 2-byte checksum, all
 big-endian. ``length`` counts the payload plus the checksum; the checksum is the low 16 bits of
-the sum of the PID byte, both length bytes and every payload byte. The codec is shared by the
-driver (host side) and the simulated module (device side).
+the sum of the PID byte, both length bytes and every payload byte (R503 user manual v1.4.1,
+"Data package format"; the R307 user manual draws the same frame). Images travel at four
+bits per pixel, two pixels to a byte, the left one in the high nibble. The simulated module in
+``simulator/devices/r30x.py`` has its own codec, written from the same documents.
 """
 
 from __future__ import annotations
@@ -21,10 +23,30 @@ HEADER_SIZE = 9  # start code + address + PID + length
 MAX_PAYLOAD = 256
 PACKET_SIZE_CODES = {0: 32, 1: 64, 2: 128, 3: 256}
 BAUD_UNIT = 9600
+# SetSysPara parameter 4 takes N = 1/2/4/6/12 (9600 x N baud); 57,600 leaves the factory.
+BAUD_MULTIPLIERS = (1, 2, 4, 6, 12)
+FACTORY_BAUDRATE = 57600
 
+# The ZFM / R30x sensor (R307 user manual: "the image format is 256*288 pixels").
 IMAGE_WIDTH = 256
 IMAGE_HEIGHT = 288
 IMAGE_BYTES = IMAGE_WIDTH * IMAGE_HEIGHT // 2  # 4 bits per pixel
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The size of a module's image, in pixels."""
+
+    width: int
+    height: int
+
+    @property
+    def packed_bytes(self) -> int:
+        """Bytes of one UpImage transfer (two pixels a byte)."""
+        return self.width * self.height // 2
+
+
+ZFM_GEOMETRY = Geometry(IMAGE_WIDTH, IMAGE_HEIGHT)
 
 
 class Pid(IntEnum):
@@ -242,12 +264,16 @@ class SystemParameters:
         return cls(*struct.unpack_from(">HHHHIHH", data))
 
 
-_PROD_INFO = struct.Struct(">16s4s8sBB8sHHHH")  # 46 bytes, then 4 reserved
+# R503 user manual v1.4.1, ReadProdInfo (0x3C): model 16, batch 4, serial 8 (ASCII, 0-padded),
+# hardware version (major, minor), sensor type 8, image width, height, template size, library
+# size (16-bit, high byte first). The field table ends with 4 reserved bytes that the manual's
+# acknowledge length (0x0031: 46 bytes after the confirmation code) leaves out: both are read.
+_PROD_INFO = struct.Struct(">16s4s8sBB8sHHHH")
 
 
 @dataclass(frozen=True)
 class ProductInfo:
-    """The product information block of ReadProdInfo (R503)."""
+    """The product information block of ReadProdInfo (R503 and later modules)."""
 
     model: str
     batch: str
@@ -258,6 +284,15 @@ class ProductInfo:
     image_height: int
     template_size: int = 0
     library_size: int = 0
+
+    @property
+    def geometry(self) -> Geometry | None:
+        """The sensor's image size, None when the block leaves it out (zero) or it cannot be
+        an image the module uploads (odd width, over 1024 pixels a side)."""
+        width, height = self.image_width, self.image_height
+        if 0 < width <= 1024 and 0 < height <= 1024 and width % 2 == 0:
+            return Geometry(width, height)
+        return None
 
     def pack(self) -> bytes:
         major, _, minor = self.hardware_version.partition(".")
@@ -299,19 +334,22 @@ def _ascii(field: bytes) -> str:
 
 
 def pack_image(image: np.ndarray) -> bytes:
-    """A (288, 256) array of 4-bit values 0..15 -> 36,864 bytes, high nibble first."""
+    """A (height, width) array of 4-bit values 0..15 -> bytes, high nibble first."""
     values = np.asarray(image, dtype=np.uint8)
-    if values.shape != (IMAGE_HEIGHT, IMAGE_WIDTH) or int(values.max(initial=0)) > 15:
-        raise ValueError("image must be (288, 256) with values 0..15")
+    if values.ndim != 2 or values.shape[1] % 2 or int(values.max(initial=0)) > 15:
+        raise ValueError("image must be (height, even width) with values 0..15")
     return ((values[:, 0::2] << 4) | values[:, 1::2]).tobytes()
 
 
-def unpack_image(data: bytes) -> np.ndarray:
-    """36,864 bytes -> (288, 256) uint8 of 4-bit values 0..15."""
-    if len(data) != IMAGE_BYTES:
-        raise ValueError(f"image needs {IMAGE_BYTES} bytes, got {len(data)}")
-    packed = np.frombuffer(data, dtype=np.uint8).reshape(IMAGE_HEIGHT, IMAGE_WIDTH // 2)
-    image = np.empty((IMAGE_HEIGHT, IMAGE_WIDTH), dtype=np.uint8)
+def unpack_image(data: bytes, geometry: Geometry = ZFM_GEOMETRY) -> np.ndarray:
+    """``geometry.packed_bytes`` bytes -> (height, width) uint8 of 4-bit values 0..15."""
+    if len(data) != geometry.packed_bytes:
+        raise ValueError(
+            f"a {geometry.width}x{geometry.height} image needs {geometry.packed_bytes} bytes, "
+            f"got {len(data)}"
+        )
+    packed = np.frombuffer(data, dtype=np.uint8).reshape(geometry.height, geometry.width // 2)
+    image = np.empty((geometry.height, geometry.width), dtype=np.uint8)
     image[:, 0::2] = packed >> 4
     image[:, 1::2] = packed & 0x0F
     return image

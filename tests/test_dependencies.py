@@ -30,8 +30,6 @@ ALLOWED: dict[str, set[str]] = {
 # import anywhere else fails.
 KNOWN_SIMULATOR_DRIVER_IMPORTS = {
     ("simulator.devices.isdv4", "drivers.isdv4"),
-    ("simulator.devices.r30x", "drivers"),  # from drivers import r30x_protocol
-    ("simulator.devices.r30x", "drivers.r30x_protocol"),
 }
 
 

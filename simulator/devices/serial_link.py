@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import select
+import termios
 import threading
 import time
 import tty
@@ -20,6 +21,12 @@ from typing import Any
 _POLL_S = 0.02
 _WRITE_STALL_S = 2.0
 _PACE_CHUNK = 64
+# termios speed constants (B9600, B57600, ...) -> bits per second.
+_TERMIOS_SPEEDS = {
+    getattr(termios, name): int(name[1:])
+    for name in dir(termios)
+    if name.startswith("B") and name[1:].isdigit()
+}
 
 
 class PtyPort:
@@ -61,6 +68,16 @@ class PtyPort:
                 if fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
+
+    def host_baudrate(self) -> int | None:
+        """The line speed the host set on its end (termios of the tty); None when closed."""
+        if self.slave_fd < 0:
+            return None
+        try:
+            speed = termios.tcgetattr(self.slave_fd)[5]  # output speed
+        except (OSError, termios.error):
+            return None
+        return _TERMIOS_SPEEDS.get(speed)
 
     def read(self, timeout: float) -> bytes:
         """Whatever the host sent, waiting at most ``timeout``; b"" if nothing."""
@@ -127,6 +144,10 @@ class SerialDeviceSimulator:
     @property
     def slave_path(self) -> str:
         return self._pty.slave_path
+
+    def host_baudrate(self) -> int | None:
+        """The speed the host's end of the line is set to (a UART at another speed reads noise)."""
+        return self._pty.host_baudrate()
 
     @property
     def connected(self) -> bool:

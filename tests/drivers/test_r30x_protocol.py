@@ -76,3 +76,23 @@ def test_system_parameters_and_product_info_round_trip() -> None:
     info = proto.ProductInfo("R503", "2311", "SN1", "1.2", "FPC", 256, 288, 1536, 200)
     assert len(info.pack()) == 50
     assert proto.ProductInfo.unpack(info.pack()) == info
+
+
+def test_a_192x192_image_unpacks_with_its_geometry() -> None:
+    geometry = proto.Geometry(192, 192)
+    image = np.random.default_rng(4).integers(0, 16, (192, 192), dtype=np.uint8)
+    packed = proto.pack_image(image)
+    assert len(packed) == geometry.packed_bytes == 18432
+    assert np.array_equal(proto.unpack_image(packed, geometry), image)
+    with pytest.raises(ValueError, match="256x288 image needs 36864 bytes, got 18432"):
+        proto.unpack_image(packed)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "geometry"),
+    [(192, 192, proto.Geometry(192, 192)), (0, 0, None), (193, 192, None), (4096, 288, None)],
+)
+def test_product_info_geometry_is_used_only_when_plausible(width, height, geometry) -> None:
+    info = proto.ProductInfo("R503", "2311", "SN1", "1.2", "FPC", width, height)
+    assert info.geometry == geometry
+    assert proto.ProductInfo.unpack(info.pack()[:46]).geometry == geometry  # 46 or 50 bytes

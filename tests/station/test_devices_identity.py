@@ -23,10 +23,11 @@ pytestmark = pytest.mark.timeout(120)
 TWIN_ID = "fingerprint-twin"
 FIRST_TWO = ("fingerprint-0", "face-camera-0")
 # What each kit device is configured to be, where it differs from what the kit has: the
-# simulated module is an R503 with a 256x288 sensor, the face camera streams 640x480, and the
+# simulated module is an R307-class ZhianTec module (no ReadProdInfo: it names itself R30x)
+# with a 256x288 sensor, the face camera streams 640x480, and the
 # pad's driver reports no baud rate in its mode (yet).
 EXPECTATIONS: dict[str, dict[str, str]] = {
-    "fingerprint-0": {"expect_model": "R307"},
+    "fingerprint-0": {"expect_model": "R503"},
     "face-camera-0": {"expect_image_size": "1280x720"},
     "signature-0": {"expect_baudrate": "19200"},
     "fingerprint-usb-0": {"expect_image_size": "300X288", "expect_vendor": "veridicom"},
@@ -69,8 +70,9 @@ def expecting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kit]:
 def test_the_report_shows_each_devices_identity_and_negotiated_mode(station) -> None:
     steps = run_steps(station.client(station.technician_token))
     scanner = by_check(steps, "fingerprint-0")
-    assert "R503" in scanner["identity"].detail
+    assert "ZhianTec R30x" in scanner["identity"].detail
     assert scanner["mode"].passed and "image_size 256x288" in scanner["mode"].detail
+    assert "baudrate 57600" in scanner["mode"].detail
     assert scanner["mode"].figures["ppi"] == 500
     pad = by_check(steps, "signature-0")["mode"]
     assert "range 15360x9600" in pad.detail and pad.figures["max_pressure"] > 0
@@ -81,7 +83,7 @@ def test_a_device_other_than_configured_fails_identity_with_its_remedy(expecting
     steps = run_steps(expecting.client(expecting.technician_token, language="id"))
     identity = by_check(steps, "fingerprint-0")["identity"]
     assert not identity.passed
-    assert "R503" in identity.detail and "R307" in identity.detail
+    assert "R30x" in identity.detail and "R503" in identity.detail
     assert "expect_" in identity.remedy and "Perangkat" in identity.remedy  # Bahasa Indonesia
     assert by_check(steps, "fingerprint-0")["platen"].passed  # the checks go on
 
