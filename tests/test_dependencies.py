@@ -29,7 +29,6 @@ ALLOWED: dict[str, set[str]] = {
 # Simulated devices that still share their driver's protocol codec; a new simulator -> drivers
 # import anywhere else fails.
 KNOWN_SIMULATOR_DRIVER_IMPORTS = {
-    ("simulator.devices.isdv4", "drivers.isdv4"),
     ("simulator.devices.r30x", "drivers"),  # from drivers import r30x_protocol
     ("simulator.devices.r30x", "drivers.r30x_protocol"),
 }

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import select
+import termios
 import threading
 import time
 import tty
@@ -61,6 +62,13 @@ class PtyPort:
                 if fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
+
+    def line_speed(self) -> int | None:
+        """The termios speed constant (``termios.B19200``, ...) the host set on its end."""
+        try:
+            return termios.tcgetattr(self.slave_fd)[5]  # ospeed; pyserial sets both alike
+        except (OSError, termios.error):
+            return None
 
     def read(self, timeout: float) -> bytes:
         """Whatever the host sent, waiting at most ``timeout``; b"" if nothing."""
@@ -162,6 +170,11 @@ class SerialDeviceSimulator:
         self._stop.set()
         self._pty.close()
         raise DeviceUnplugged
+
+    def line_speed(self) -> int | None:
+        """The termios speed constant the host set on the line (a device at another speed
+        would hear only garbage); None when the line is closed."""
+        return self._pty.line_speed()
 
     def on_connect(self) -> None:
         """Reset per-connection state (power-on)."""
