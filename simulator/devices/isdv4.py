@@ -114,6 +114,9 @@ class Isdv4Model:
     touch_max: tuple[int, int] = (0, 0)
 
 
+# The ranges and versions below are plausible figures, not a particular product's; the line
+# speeds and packet kinds follow the sensor classes xf86's isdv4ParseOptions and
+# isdv4GetRanges name.
 # A pen-only (tablet id 0x90) sensor: 19200 baud, 256 pressure levels, slow to settle.
 PEN_ONLY_19200 = Isdv4Model(
     name="penabled-19200",
@@ -137,7 +140,6 @@ PEN_AND_TOUCH_38400 = Isdv4Model(
     touch_sensor=0,
     touch_max=(4095, 4095),
 )
-MODELS = {model.name: model for model in (PEN_ONLY_19200, PEN_AND_TOUCH_38400)}
 
 
 @dataclass(frozen=True)
