@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from domain.vocabulary import EYES, Position
-from simulator.devices.isdv4 import SimulatedIsdv4Pad
+from simulator.devices.isdv4 import PEN_ONLY_19200, SimulatedIsdv4Pad
 from simulator.devices.mjpeg import MjpegCameraServer
 from simulator.devices.r30x import SimulatedR30x
 from simulator.devices.vcom5s_usb import SimulatedVcom5s
@@ -94,6 +94,7 @@ class SimulatedKit:
         )
         self.signature_pad = SimulatedIsdv4Pad(
             self._signature_strokes,
+            model=PEN_ONLY_19200,
             link_path=self.workdir / "ttyISDV4-0",
             pace=pace_serial,
             speed=signature_speed,
@@ -147,7 +148,10 @@ class SimulatedKit:
     # -- configuration ----------------------------------------------------------------------
     def device_specs(self) -> list[dict[str, Any]]:
         """One spec per device, as the daemon's configuration would hold real devices."""
-        pen_options: dict[str, Any] = {"baudrate": self.signature_pad.baudrate}
+        pen_options: dict[str, Any] = {
+            "baudrate": self.signature_pad.baudrate,
+            "report_hz": self.signature_pad.report_hz,
+        }
         if self.signature_speed > 1:
             pen_options["pen_away_s"] = max(0.25, 1.0 / self.signature_speed)
         return [
@@ -252,7 +256,7 @@ class SimulatedKit:
         ``fingerprint-0`` no_finger, corrupt_checksum, truncate, garbage, unplug_mid_transfer,
         sensor_error, timeout, slow_link, dirty_platen; ``fingerprint-usb-0`` short_read,
         timeout, unplug_mid_transfer, dirty_platen, slow_link; ``signature-0`` no_pen,
-        unplug_mid_signature, silent, slow_link; cameras dark, blur, stall, slow_link.
+        unplug_mid_signature, silent, slow_link, eraser; cameras dark, blur, stall, slow_link.
         """
         if name == "clear":
             self.clear_faults(device_id)

@@ -26,13 +26,6 @@ ALLOWED: dict[str, set[str]] = {
     "bench": set(PROJECT),
 }
 
-# Simulated devices that still share their driver's protocol codec; a new simulator -> drivers
-# import anywhere else fails.
-KNOWN_SIMULATOR_DRIVER_IMPORTS = {
-    ("simulator.devices.isdv4", "drivers.isdv4"),
-}
-
-
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -56,7 +49,7 @@ def violations() -> list[str]:
             module = module_name(path)
             for imported in imported_modules(path):
                 target = imported.split(".")[0]
-                if target == package or (module, imported) in KNOWN_SIMULATOR_DRIVER_IMPORTS:
+                if target == package:
                     continue
                 if target not in ALLOWED[package]:
                     found.append(f"{module} imports {imported}")
@@ -75,13 +68,3 @@ def test_the_check_reads_imports_inside_functions(tmp_path: Path) -> None:
         "def run():\n    from simulator.control import post\n    import station.cli\n"
     )
     assert imported_modules(source) == ["simulator.control", "station.cli"]
-
-
-def test_every_exempted_simulator_import_still_exists() -> None:
-    """The exemptions shrink as simulated devices stop sharing driver code, never silently."""
-    present = {
-        (module_name(path), imported)
-        for path in (ROOT / "simulator" / "devices").glob("*.py")
-        for imported in imported_modules(path)
-    }
-    assert present >= KNOWN_SIMULATOR_DRIVER_IMPORTS

@@ -25,11 +25,11 @@ FIRST_TWO = ("fingerprint-0", "face-camera-0")
 # What each kit device is configured to be, where it differs from what the kit has: the
 # simulated module is an R307-class ZhianTec module (no ReadProdInfo: it names itself R30x)
 # with a 256x288 sensor, the face camera streams 640x480, and the
-# pad's driver reports no baud rate in its mode (yet).
+# pad runs at 19200 baud; no driver reports a sensor name in its mode.
 EXPECTATIONS: dict[str, dict[str, str]] = {
-    "fingerprint-0": {"expect_model": "R503"},
+    "fingerprint-0": {"expect_model": "R503", "expect_sensor": "FPC1011"},
     "face-camera-0": {"expect_image_size": "1280x720"},
-    "signature-0": {"expect_baudrate": "19200"},
+    "signature-0": {"expect_baudrate": "38400"},
     "fingerprint-usb-0": {"expect_image_size": "300X288", "expect_vendor": "veridicom"},
 }
 
@@ -95,7 +95,9 @@ def test_a_mode_other_than_configured_fails_the_mode_check(expecting) -> None:
     assert 'expect_image_size="1280x720" -> 640x480' in camera.detail
     assert "camera format" in camera.remedy
     pad = by_check(steps, "signature-0")["mode"]
-    assert not pad.passed and 'expect_baudrate="19200" -> ?' in pad.detail  # not reported
+    assert not pad.passed and 'expect_baudrate="38400" -> 19200' in pad.detail
+    scanner = by_check(steps, "fingerprint-0")["mode"]
+    assert not scanner.passed and 'expect_sensor="FPC1011" -> ?' in scanner.detail  # unreported
     usb = by_check(steps, "fingerprint-usb-0")
     assert usb["identity"].passed and usb["mode"].passed  # case and spelling aside
 
@@ -119,7 +121,11 @@ def test_rekam_diag_json_carries_the_mismatch_and_its_remedy(expecting) -> None:
     assert args.func(args, out, err) == 1
     report = json.loads(out.getvalue())
     failed = {(s["device_id"], s["check"]): s for s in report["steps"] if not s["passed"]}
-    assert set(failed) == {("fingerprint-0", "identity"), ("face-camera-0", "mode")}
+    assert set(failed) == {
+        ("fingerprint-0", "identity"),
+        ("fingerprint-0", "mode"),
+        ("face-camera-0", "mode"),
+    }
     assert all(s["remedy"] for s in failed.values())
     modes = [s for s in report["steps"] if s["check"] == "mode"]
     assert any("image_size 256x288" in s["detail"] for s in modes)
