@@ -332,6 +332,16 @@ class OpenCvCamera(ImageDevice):
         )
         if mode is None:
             self._below_minimum(describe_modes(camera.modes))
+        wanted = (self.requested_width, self.requested_height)
+        if all(wanted) and wanted != (mode.width, mode.height):
+            log.warning(
+                "camera %s (%s) does not offer %dx%d; using %s (it offers %s)",
+                self.device_id,
+                node,
+                *wanted,
+                mode,
+                describe_modes(camera.modes),
+            )
         source = int(self.port.strip()) if self.port.strip().isdigit() else node
         capture = cv2.VideoCapture(source, cv2.CAP_V4L2)
         if not capture.isOpened():

@@ -111,7 +111,7 @@ class EmulatedCamera:
 
     def run(self, driver: str, port: str, stalls: tuple[float, ...] = (0.0,), **options) -> dict:
         """Open ``driver`` on ``port`` in a child process with the shim preloaded; capture once
-        after each stall; return what the probe saw."""
+        after each stall; return what the probe saw, and the child's stderr."""
         self.write()
         self.log.unlink(missing_ok=True)
         request = {
@@ -133,7 +133,9 @@ class EmulatedCamera:
             timeout=PROBE_TIMEOUT_S,
         )
         assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        seen = json.loads(done.stdout.strip().splitlines()[-1])
+        seen["stderr"] = done.stderr  # the driver's log warnings and OpenCV's own messages
+        return seen
 
     def log_lines(self, kind: str) -> list[list[str]]:
         """The shim's log lines of one kind ("S_CTRL", "STREAMON", "DQBUF"...), split."""

@@ -135,6 +135,7 @@ def test_the_smallest_larger_mode_at_full_rate_when_the_size_is_not_offered(came
     assert (seen["width"], seen["height"], seen["fourcc"], seen["fps"]) == (1280, 720, "MJPG", 30)
     assert camera.log_lines("STREAMON")[-1] == ["MJPG", "1280x720", "30"]
     assert seen["shapes"] == [[720, 1280, 3]]
+    assert "does not offer 800x600; using MJPG 1280x720@30" in seen["stderr"]
 
 
 @pytest.mark.parametrize(
@@ -173,6 +174,7 @@ def test_manual_controls_are_set_in_v4l2_units_and_missing_ones_reported(camera)
     ]
     assert seen["applied"] == {"exposure": 8.0, "white_balance": 6500.0}  # read back (G_CTRL)
     assert seen["unsupported"] == ["focus"]
+    assert "has no focus control" in seen["stderr"]
 
 
 def test_automatic_controls(camera) -> None:
