@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from drivers.base import DeviceStatus, Modality
-from drivers.camera import FaceCamera, IrisCamera
+from drivers.camera import MODE_BELOW_MINIMUM_CODE, FaceCamera, IrisCamera
 from drivers.errors import DeviceUnavailable
 from drivers.registry import create_device
 from simulator.kit import FACE_ID, IRIS_ID, empty_face_scene
@@ -127,7 +127,7 @@ def test_image_sequence_source(tmp_path) -> None:
     for index in range(3):
         frame = np.full((120, 160, 3), 50 * (index + 1), dtype=np.uint8)
         cv2.imwrite(str(tmp_path / f"frame{index:03d}.png"), frame)
-    camera = FaceCamera("face-file", str(tmp_path / "frame%03d.png"))
+    camera = FaceCamera("face-file", str(tmp_path / "frame%03d.png"), min_width=0, min_height=0)
     camera.open()
     try:
         assert (camera.width, camera.height) == (160, 120)
@@ -137,6 +137,20 @@ def test_image_sequence_source(tmp_path) -> None:
             camera.capture(timeout=1)  # the sequence has ended
     finally:
         camera.close()
+
+
+def test_a_source_below_the_standard_minimum_is_refused(tmp_path) -> None:
+    cv2.imwrite(str(tmp_path / "frame000.png"), np.full((120, 160, 3), 90, dtype=np.uint8))
+    camera = FaceCamera("face-small", str(tmp_path / "frame%03d.png"))
+    with pytest.raises(DeviceUnavailable) as caught:
+        camera.open()
+    assert caught.value.code == MODE_BELOW_MINIMUM_CODE
+    assert caught.value.params == {
+        "camera": "face-small",
+        "minimum": "315x420",
+        "offered": "160x120",
+    }
+    assert camera.status == DeviceStatus.DISCONNECTED
 
 
 def test_missing_source_is_unavailable(tmp_path) -> None:
