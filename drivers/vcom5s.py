@@ -215,6 +215,10 @@ class Vcom5sFingerprintScanner(ImageDevice):
 
     def _identity(self, dev: usb.core.Device, strings: UsbStrings) -> DeviceIdentity:
         firmware = f"{dev.bcdDevice >> 8}.{dev.bcdDevice & 0xFF:02d}"
+        mode = {
+            "usb_id": f"{dev.idVendor:04x}:{dev.idProduct:04x}",
+            "image_size": f"{WIDTH}x{HEIGHT}",
+        }
         if not strings.problem:
             self.identity_note = ""
             return DeviceIdentity(
@@ -224,6 +228,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
                 firmware=firmware,
                 transport="usb",
                 port=self.port,
+                mode=mode,
             )
         node = f"/dev/bus/usb/{dev.bus:03d}/{dev.address:03d}"
         self.identity_note = f"{strings.problem}; identified by USB ids and bus address {node}"
@@ -234,6 +239,7 @@ class Vcom5sFingerprintScanner(ImageDevice):
             firmware=firmware,
             transport="usb",
             port=node,
+            mode=mode,
         )
 
     def _open_failed(self, exc: usb.core.USBError) -> DeviceUnavailable:

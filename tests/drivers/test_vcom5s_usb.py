@@ -53,6 +53,7 @@ def test_open_reads_identity_from_usb_string_descriptors(sensor):
         assert driver.identity.model == "5thSense"
         assert driver.identity.serial == "V5S-TEST1"
         assert driver.identity.transport == "usb"
+        assert driver.identity.mode == {"usb_id": "061a:0110", "image_size": "300x288"}
         assert driver.capabilities.width == WIDTH and driver.capabilities.height == HEIGHT
     finally:
         driver.close()
