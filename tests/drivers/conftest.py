@@ -110,3 +110,24 @@ def no_leaks() -> Iterator[None]:
         time.sleep(0.02)
     assert not (_simulator_threads() - threads_before), "simulator threads left running"
     assert _open_fds() <= fds_before, "file descriptors left open"
+
+
+@pytest.fixture
+def start_module(platen, tmp_path) -> Iterator:
+    """Start simulated R30x modules of a model (name or model record) on ptys; stopped after."""
+    started: list[SimulatedR30x] = []
+
+    def start(model="R307", **options) -> SimulatedR30x:
+        sim = SimulatedR30x(
+            lambda: platen["image"],
+            model=model,
+            link_path=tmp_path / f"tty{len(started)}",
+            **options,
+        )
+        sim.start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()

@@ -30,26 +30,6 @@ SWITCHES_AT_ONCE = replace(MODELS["R307"], name="R307-variant", settings_at_powe
 
 
 @pytest.fixture
-def start_module(platen, tmp_path) -> Iterator:
-    started: list[SimulatedR30x] = []
-
-    def start(model="R307", **options) -> SimulatedR30x:
-        sim = SimulatedR30x(
-            lambda: platen["image"],
-            model=model,
-            link_path=tmp_path / f"tty{len(started)}",
-            **options,
-        )
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
-
-
-@pytest.fixture
 def open_scanner() -> Iterator:
     opened: list[R30xFingerprintScanner] = []
 

@@ -40,23 +40,8 @@ def client() -> Iterator:
         session._PyFingerprint__serial.close()
 
 
-@pytest.fixture
-def start(platen) -> Iterator:
-    started: list[SimulatedR30x] = []
-
-    def start_(model: str, **options) -> SimulatedR30x:
-        sim = SimulatedR30x(lambda: platen["image"], model=model, **options)
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start_
-    for sim in started:
-        sim.stop()
-
-
-def test_pyfingerprint_verifies_the_password_and_reads_the_parameters(start, client) -> None:
-    sim = start("R307")
+def test_pyfingerprint_verifies_the_password_and_reads_the_parameters(start_module, client) -> None:
+    sim = start_module("R307")
     session = client(sim)
     assert session.verifyPassword() is True
     status, system_id, capacity, level, address, size_code, baud_n = session.getSystemParameters()
@@ -67,16 +52,16 @@ def test_pyfingerprint_verifies_the_password_and_reads_the_parameters(start, cli
     assert status & 0x08 == 0  # no image in the buffer yet
 
 
-def test_pyfingerprint_sees_a_wrong_password(start, client) -> None:
-    sim = start("R307", password=0x1234)
+def test_pyfingerprint_sees_a_wrong_password(start_module, client) -> None:
+    sim = start_module("R307", password=0x1234)
     assert client(sim, password=0x9999).verifyPassword() is False
     assert client(sim, password=0x1234).verifyPassword() is True
 
 
 def test_pyfingerprint_downloads_what_the_resident_presented(
-    start, client, platen, tmp_path
+    start_module, client, platen, tmp_path
 ) -> None:
-    sim = start("R307")
+    sim = start_module("R307")
     session = client(sim)
     assert session.verifyPassword()
     assert session.readImage() is False  # GenImg: no finger on the glass
@@ -98,10 +83,10 @@ def test_pyfingerprint_downloads_what_the_resident_presented(
         driver.close()
 
 
-def test_pyfingerprint_reads_the_r503_image_packets(start, client, platen) -> None:
+def test_pyfingerprint_reads_the_r503_image_packets(start_module, client, platen) -> None:
     """pyfingerprint's downloadImage draws a fixed 256x288 (its pull request #117 adds the
     192x192 of capacitive sensors); its packet reader takes the R503's image as it is."""
-    sim = start("R503")
+    sim = start_module("R503")
     session = client(sim)
     assert session.verifyPassword()
     assert session.getStorageCapacity() == 200
@@ -122,10 +107,10 @@ def test_pyfingerprint_reads_the_r503_image_packets(start, client, platen) -> No
     assert np.array_equal(levels, sim.sensor_image(FINGER))
 
 
-def test_pyfingerprint_sets_the_speed_for_the_next_startup(start, client) -> None:
+def test_pyfingerprint_sets_the_speed_for_the_next_startup(start_module, client) -> None:
     """R307 manual: the module answers with the old configuration, writes the new one to
     flash, and runs with it "at the next startup"."""
-    sim = start("R307")
+    sim = start_module("R307")
     session = client(sim)
     assert session.verifyPassword()
     assert session.setSystemParameter(4, 12) is True  # N = 12: 115200 baud
@@ -136,10 +121,10 @@ def test_pyfingerprint_sets_the_speed_for_the_next_startup(start, client) -> Non
     assert client(sim, baudrate=115200).verifyPassword() is True
 
 
-def test_pyfingerprint_meets_the_r308_as_reported(start, client, platen) -> None:
+def test_pyfingerprint_meets_the_r308_as_reported(start_module, client, platen) -> None:
     """bastianraschke/pyfingerprint issue #44: on an R308 getSystemParameters raises
     "Communication error" while readImage works. The R308 model must give the same."""
-    sim = start("R308")
+    sim = start_module("R308")
     session = client(sim)
     assert session.verifyPassword()
     with pytest.raises(Exception, match="Communication error"):
