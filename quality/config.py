@@ -98,8 +98,13 @@ class IrisConfig(Settings):
     min_margin_vertical: float = 0.1
     min_usable_area: float = 0.70
     reflection_margin: float = 25.0  # grey levels above the sclera that count as a reflection
-    min_grey_scale_bits: float = 5.5  # entropy of the usable iris pixels
+    # Entropy of the usable iris pixels; in-focus real NIR eyes measure 5.3..6.3 bits.
+    min_grey_scale_bits: float = 5.0
     min_sharpness: float = 50.0  # ISO 29794-6 sharpness, 0..100
+    # Focus power (mean squared 8x8 band-pass response / 64, grey levels) scoring sharpness 50.
+    # Fitted on real NIR eyes (iris ~100 px radius): in-focus eyes 2000..3900, the same eyes
+    # blurred with sigma 1.5 px ~1200, sigma 2 ~750, sigma 3 ~290.
+    sharpness_half_power: float = 1000.0
 
 
 @dataclass(frozen=True)

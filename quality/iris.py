@@ -21,10 +21,12 @@ from quality.reasons import reason
 
 _MIN_SIDE = 64
 _ANGLES = 180
-# ISO/IEC 29794-6 style sharpness kernel: 8x8, -1 around, +3 in the central 4x4 (zero sum).
+# Focus: Daugman's 8x8 band-pass kernel (-1 around, +3 in the central 4x4, zero sum), its
+# response power x over the iris, scored f(x) = 100 x^2 / (x^2 + c^2) (J. Daugman, "How iris
+# recognition works", IEEE TCSVT 14(1), 2004, focus assessment; ISO/IEC 29794-6 scores its
+# sharpness with the same form). c, the power scoring 50, is IrisConfig.sharpness_half_power.
 _SHARPNESS_KERNEL = np.full((8, 8), -1.0, np.float32)
 _SHARPNESS_KERNEL[2:6, 2:6] = 3.0
-_SHARPNESS_C = 180.0
 # The outer boundary is searched for pupil/iris ratios in this range (wider than the
 # standard's 0.2..0.7 so that a dilated or constricted pupil is measured, then refused).
 _SEARCH_MIN_RATIO = 0.15
@@ -300,9 +302,13 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
     radii = np.arange(polar.shape[1], dtype=np.float32)[None, :]
     angles = np.arange(_ANGLES) * (2 * math.pi / _ANGLES)
     lateral = np.abs(np.cos(angles)) > math.cos(math.radians(30))
-    y0, y1 = max(0, int(py - pr / 2)), min(height, int(py + pr / 2) + 1)
-    x0, x1 = max(0, int(px - pr / 2)), min(width, int(px + pr / 2) + 1)
-    pupil_level = _median(grey[y0:y1, x0:x1], 0.0)
+    # The pupil's level is its lower quartile inside 0.8 of its radius: illuminator glints and
+    # their glow (up to half the pupil on some cameras) are not pupil.
+    y0, y1 = max(0, int(py - 0.8 * pr)), min(height, int(py + 0.8 * pr) + 1)
+    x0, x1 = max(0, int(px - 0.8 * pr)), min(width, int(px + 0.8 * pr) + 1)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    disc = grey[y0:y1, x0:x1][(yy - py) ** 2 + (xx - px) ** 2 < (0.8 * pr) ** 2]
+    pupil_level = float(np.percentile(disc, 25)) if disc.size else 0.0
     ring = (radii > pr + 0.15 * (ir - pr)) & (radii < 0.92 * ir)
     iris_pixels = polar[np.broadcast_to(ring, polar.shape)]
     iris_level = _median(polar[lateral][:, ring[0]], pupil_level)
@@ -363,8 +369,11 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
     roi = grey[y0:y1, x0:x1].astype(np.float32)
     response = cv2.filter2D(roi, -1, _SHARPNESS_KERNEL)[4:-4:4, 4:-4:4] if roi.size else roi
     power = float(np.mean(response**2)) / 64.0 if response.size else 0.0
-    m["sharpness"] = 100 * power**2 / (power**2 + _SHARPNESS_C**2)
+    m["sharpness_power"] = power
+    m["sharpness"] = 100 * power**2 / (power**2 + config.sharpness_half_power**2)
 
+    if not all(map(math.isfinite, m.values())):  # no measure may carry a NaN into the score
+        return QualityResult("iris", 0, {}, [reason("EYE_NOT_FOUND")])
     return _score(m, ir, config)
 
 
@@ -444,7 +453,13 @@ def _score(m: dict[str, float], ir: float, config: IrisConfig) -> QualityResult:
         "IRIS_LOW_CONTRAST",
     )
     check(
-        _ramp(m["sharpness"], 0.3 * config.min_sharpness, 1.6 * config.min_sharpness),
+        # On a log scale: sharpness falls with the square of the power, so focus keeps
+        # ranking blurred eyes long after a linear ramp would reach zero.
+        _ramp(
+            math.log10(max(m["sharpness"], 1e-6)),
+            math.log10(config.min_sharpness) - 2.0,
+            math.log10(1.6 * config.min_sharpness),
+        ),
         1.5,
         m["sharpness"] < config.min_sharpness,
         "IRIS_BLURRED",
@@ -452,6 +467,6 @@ def _score(m: dict[str, float], ir: float, config: IrisConfig) -> QualityResult:
     score = 100.0
     for value, weight in parts:
         score *= max(value, 0.0) ** weight
-    if reasons:  # a refused measure refuses the eye, whatever the others say
-        score = min(score, config.min_score - 1)
+    if reasons:  # a refused measure refuses the eye: failed eyes rank below min_score
+        score *= (config.min_score - 1) / 100
     return QualityResult("iris", round(score), m, reasons)
