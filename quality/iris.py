@@ -146,19 +146,38 @@ def _fit_circle(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float] | 
     return (float(cx), float(cy), float(math.sqrt(r2))) if r2 > 0 else None
 
 
-def _deglare(grey: np.ndarray, size: int) -> np.ndarray:
+def _deglare(grey: np.ndarray, factor: float) -> np.ndarray:
     """The image with the small specular spots that sit in a dark surround (illuminator glints
     in the pupil) and their halos set to the surround's dark level, so that they neither
     break the pupil nor look like its edge. Used for segmentation only."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    spots = (cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel) > 90) & (grey > 200)
+    bright = (grey > 200).astype(np.uint8)
+    if not bright.any():
+        return grey
+    size = max(5, round(11 / factor))  # the largest glint, in original pixels
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    small_ids = np.flatnonzero(
+        (stats[:, cv2.CC_STAT_WIDTH] <= size)
+        & (stats[:, cv2.CC_STAT_HEIGHT] <= size)
+        & (stats[:, cv2.CC_STAT_AREA] >= max(4.0, (0.3 * size) ** 2))  # not iris speckle
+    )
+    small_ids = small_ids[small_ids > 0]
+    if not small_ids.size:
+        return grey
+    keep = np.zeros(count, bool)
+    keep[small_ids] = True
+    grow = max(3, size // 2) | 1
+    spots = cv2.dilate(keep[labels].astype(np.uint8), np.ones((grow, grow), np.uint8))
+    # The surround's level: a minimum over the glint size, at reduced resolution.
+    reduced = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    window = max(3, round(size * factor) | 1)
+    floor = cv2.resize(
+        cv2.erode(reduced, np.ones((window, window), np.uint8)),
+        (grey.shape[1], grey.shape[0]),
+        interpolation=cv2.INTER_NEAREST,
+    )
+    spots = spots.astype(bool) & (floor < np.percentile(reduced, 1.0) + 40)
     if not spots.any():
         return grey
-    floor = cv2.erode(grey, np.ones((size, size), np.uint8))
-    spots &= floor < np.percentile(grey, 1.0) + 40
-    grow = max(3, size // 2) | 1
-    spots = cv2.dilate(spots.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool)
-    floor = cv2.erode(grey, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     out = grey.copy()
     out[spots] = floor[spots]
     return out
@@ -200,21 +219,20 @@ def _iris_circle(
     left = np.flatnonzero(lateral_sin & (np.cos(angles) < 0))
     prof_r = _arc_profile(polar, right, width - px - 2)
     prof_l = _arc_profile(polar, left, px - 2)
-    n = polar.shape[1]
-    radii = np.arange(n, dtype=np.float64)
-    valid = (radii >= r_lo) & (radii <= r_hi)
-    prof_r = np.where(valid, prof_r, 0.0)
-    prof_l = np.where(valid, prof_l, 0.0)
+    # Candidate radii (every other pixel: the rays refine it below).
+    radii = np.arange(math.ceil(r_lo), min(int(r_hi), polar.shape[1] - 1) + 1, 1)
+    if radii.size < 2:
+        return None
+    left_step, right_step = prof_l[radii], prof_r[radii]
     # Joint left/right choice: the centres may differ by at most max_concentricity radii.
-    total = prof_l[:, None] + prof_r[None, :]
+    total = left_step[:, None] + right_step[None, :]
     mean_r = (radii[:, None] + radii[None, :]) / 2
     total[np.abs(radii[:, None] - radii[None, :]) > 2 * config.max_concentricity * mean_r] = 0
-    both = np.minimum(prof_l[:, None], prof_r[None, :])
     # One side may be hidden (image edge, lid); accept when the other side carries it.
-    best = int(np.argmax(total))
-    rl, rr = divmod(best, n)
-    if total[rl, rr] < _MIN_ARC_STEP or both[rl, rr] < 0.25 * _MIN_ARC_STEP:
+    il, ir_ = divmod(int(np.argmax(total)), radii.size)
+    if total[il, ir_] < _MIN_ARC_STEP or min(left_step[il], right_step[ir_]) < 0.25 * _MIN_ARC_STEP:
         return None
+    rl, rr = int(radii[il]), int(radii[ir_])
     cx, cr = px + (rr - rl) / 2.0, (rl + rr) / 2.0
     # Ray-by-ray refinement near the coarse circle, then a least-squares circle.
     rows = np.concatenate([left, right])
@@ -240,7 +258,7 @@ def _iris_circle(
 def _segment(grey: np.ndarray, config: IrisConfig) -> dict[str, float] | None:
     _height, width = grey.shape
     factor = min(1.0, config.analysis_width / width)
-    grey = _deglare(grey, max(5, round(11 / factor) | 1))
+    grey = _deglare(grey, factor)
     coarse = _find_pupil(grey, factor)
     if coarse is None:
         return None
