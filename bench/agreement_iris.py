@@ -103,11 +103,11 @@ def agreement_iris() -> list[Row]:
     if not (CALIBRATION / "manifest.csv").exists():
         return [
             Row(
-                "quality.iris_plausible_geometry",
-                float("nan"),
-                "fraction",
+                "quality.iris_agreement_eyes",
+                0.0,
+                "eyes",
                 "",
-                f"skipped: {CALIBRATION} absent",
+                f"skipped: {CALIBRATION} absent (set REKAM_CALIBRATION)",
             )
         ]
     from quality.config import IrisConfig
