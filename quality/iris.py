@@ -1,11 +1,14 @@
 """Iris quality after ISO/IEC 29794-6 on one uint8 grey NIR eye image.
 
-Segmentation: the pupil is the darkest compact blob (found at reduced resolution), refined with
-the strongest dark-to-bright edge along rays from its centre; the iris boundary is the strongest
-dark-to-bright edge on the lateral rays (away from the eyelids), fitted with a circle. Measures:
-radii and centres, pupil/iris ratio, iris-sclera and iris-pupil contrast, concentricity, margin
-adequacy, usable iris area, grey-scale utilisation and sharpness. Pixel measures are in the
-original image's pixels.
+Segmentation: illuminator glints in the pupil are filled in; the pupil is the darkest compact
+blob (found at reduced resolution, at several dark levels), refined twice with the strongest
+dark-to-bright edge along rays from its centre; the iris boundary is Daugman's
+integro-differential search on the left and right arcs (clear of the lids), its radius bounded
+by the pupil (pupil/iris ratios 0.15..0.85) and by the image, refined ray by ray and fitted
+with a circle. The lids are measured (how far the iris runs up and down before they hide it)
+and count as occlusion, never as the boundary. Measures: radii and centres, pupil/iris ratio,
+iris-sclera and iris-pupil contrast, concentricity, margins, usable iris area, grey-scale
+utilisation and focus. Pixel measures are in the original image's pixels.
 """
 
 from __future__ import annotations
