@@ -1,11 +1,14 @@
 """Iris quality after ISO/IEC 29794-6 on one uint8 grey NIR eye image.
 
-Segmentation: the pupil is the darkest compact blob (found at reduced resolution), refined with
-the strongest dark-to-bright edge along rays from its centre; the iris boundary is the strongest
-dark-to-bright edge on the lateral rays (away from the eyelids), fitted with a circle. Measures:
-radii and centres, pupil/iris ratio, iris-sclera and iris-pupil contrast, concentricity, margin
-adequacy, usable iris area, grey-scale utilisation and sharpness. Pixel measures are in the
-original image's pixels.
+Segmentation: illuminator glints in the pupil are filled in; the pupil is the darkest compact
+blob (found at reduced resolution, at several dark levels), refined twice with the strongest
+dark-to-bright edge along rays from its centre; the iris boundary is Daugman's
+integro-differential search on the left and right arcs (clear of the lids), its radius bounded
+by the pupil (pupil/iris ratios 0.15..0.85) and by the image, refined ray by ray and fitted
+with a circle. The lids are measured (how far the iris runs up and down before they hide it)
+and count as occlusion, never as the boundary. Measures: radii and centres, pupil/iris ratio,
+iris-sclera and iris-pupil contrast, concentricity, margins, usable iris area, grey-scale
+utilisation and focus. Pixel measures are in the original image's pixels.
 """
 
 from __future__ import annotations
@@ -21,10 +24,18 @@ from quality.reasons import reason
 
 _MIN_SIDE = 64
 _ANGLES = 180
-# ISO/IEC 29794-6 style sharpness kernel: 8x8, -1 around, +3 in the central 4x4 (zero sum).
+# Focus: Daugman's 8x8 band-pass kernel (-1 around, +3 in the central 4x4, zero sum), its
+# response power x over the iris, scored f(x) = 100 x^2 / (x^2 + c^2) (J. Daugman, "How iris
+# recognition works", IEEE TCSVT 14(1), 2004, focus assessment; ISO/IEC 29794-6 scores its
+# sharpness with the same form). c, the power scoring 50, is IrisConfig.sharpness_half_power.
 _SHARPNESS_KERNEL = np.full((8, 8), -1.0, np.float32)
 _SHARPNESS_KERNEL[2:6, 2:6] = 3.0
-_SHARPNESS_C = 180.0
+# The outer boundary is searched for pupil/iris ratios in this range (wider than the
+# standard's 0.2..0.7 so that a dilated or constricted pupil is measured, then refused).
+_SEARCH_MIN_RATIO = 0.15
+_SEARCH_MAX_RATIO = 0.85
+_STEP_CAP = 24.0  # grey levels: cap on one ray's step in the arc operator
+_MIN_ARC_STEP = 3.0  # mean capped step (left + right) below which there is no iris edge
 
 
 def _validated(image: object) -> np.ndarray:
@@ -41,6 +52,23 @@ def _validated(image: object) -> np.ndarray:
     return image
 
 
+def _visible_run(is_iris: np.ndarray, start: int, stop: int) -> float:
+    """Median over the rays of the radius where, going outwards from ``start``, the iris
+    first gives way to something else for 4 pixels running (``stop`` when it never does)."""
+    if stop - start < 4 or not is_iris.size:
+        return float(stop)
+    hidden = ~is_iris[:, start:stop]
+    runs = np.cumsum(hidden, axis=1, dtype=np.int32)
+    runs[:, 4:] -= runs[:, :-4].copy()
+    blocked = runs >= 4
+    first = np.where(blocked.any(axis=1), np.argmax(blocked, axis=1) - 3, stop - start)
+    return float(start + np.median(first))
+
+
+def _median(values: np.ndarray, default: float) -> float:
+    return float(np.median(values)) if values.size else default
+
+
 def _ramp(value: float, bad: float, good: float) -> float:
     if good == bad:
         return 1.0 if value >= good else 0.0
@@ -54,11 +82,14 @@ def _find_pupil(grey: np.ndarray, factor: float) -> tuple[float, float, float] |
     darkest = float(np.percentile(small, 0.5))
     if darkest > 80:
         return None
-    mask = (small < darkest + 28).astype(np.uint8)
-    mask = cv2.morphologyEx(
-        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    )
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    middle = float(np.median(small))
+    # Several dark levels: an unevenly lit pupil is whole only at the higher ones.
+    levels = sorted({darkest + 28, darkest + 0.3 * (middle - darkest)})
+    open_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    contours = []
+    for level in levels:
+        mask = cv2.morphologyEx((small < level).astype(np.uint8), cv2.MORPH_OPEN, open_kernel)
+        contours += cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
     best = None
     min_area = math.pi * (6 * factor / 0.5) ** 2
     max_area = 0.25 * small.shape[0] * small.shape[1]
@@ -94,8 +125,14 @@ def _edge_radii(polar: np.ndarray, rows: np.ndarray, r_lo: int, r_hi: int) -> np
         return np.full(len(rows), np.nan)
     window = grad[:, r_lo:r_hi]
     best = np.argmax(window, axis=1)
-    strength = window[np.arange(len(rows)), best]
-    radii = (best + r_lo + 2).astype(np.float64)
+    idx = np.arange(len(rows))
+    strength = window[idx, best]
+    # Sub-pixel: the vertex of the parabola through the peak and its neighbours.
+    left = window[idx, np.maximum(best - 1, 0)]
+    right = window[idx, np.minimum(best + 1, window.shape[1] - 1)]
+    curve = left - 2 * strength + right
+    shift = np.where(curve < 0, 0.5 * (left - right) / np.where(curve < 0, curve, -1.0), 0.0)
+    radii = best + r_lo + 2 + np.clip(shift, -0.5, 0.5).astype(np.float64)
     radii[strength < 6.0] = np.nan
     return radii
 
@@ -112,39 +149,145 @@ def _fit_circle(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float] | 
     return (float(cx), float(cy), float(math.sqrt(r2))) if r2 > 0 else None
 
 
+def _deglare(grey: np.ndarray, factor: float) -> np.ndarray:
+    """The image with the small specular spots that sit in a dark surround (illuminator glints
+    in the pupil) and their halos set to the surround's dark level, so that they neither
+    break the pupil nor look like its edge. Used for segmentation only."""
+    bright = (grey > 200).astype(np.uint8)
+    if not bright.any():
+        return grey
+    size = max(5, round(11 / factor))  # the largest glint, in original pixels
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    small_ids = np.flatnonzero(
+        (stats[:, cv2.CC_STAT_WIDTH] <= size)
+        & (stats[:, cv2.CC_STAT_HEIGHT] <= size)
+        & (stats[:, cv2.CC_STAT_AREA] >= max(4.0, (0.3 * size) ** 2))  # not iris speckle
+    )
+    small_ids = small_ids[small_ids > 0]
+    if not small_ids.size:
+        return grey
+    keep = np.zeros(count, bool)
+    keep[small_ids] = True
+    grow = max(3, size // 2) | 1
+    spots = cv2.dilate(keep[labels].astype(np.uint8), np.ones((grow, grow), np.uint8))
+    # The surround's level: a minimum over the glint size, at reduced resolution.
+    reduced = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    window = max(3, round(size * factor) | 1)
+    floor = cv2.resize(
+        cv2.erode(reduced, np.ones((window, window), np.uint8)),
+        (grey.shape[1], grey.shape[0]),
+        interpolation=cv2.INTER_NEAREST,
+    )
+    spots = spots.astype(bool) & (floor < np.percentile(reduced, 1.0) + 40)
+    if not spots.any():
+        return grey
+    out = grey.copy()
+    out[spots] = floor[spots]
+    return out
+
+
+def _arc_profile(polar: np.ndarray, rows: np.ndarray, limit: float) -> np.ndarray:
+    """Daugman's integro-differential operator on an arc: the mean smoothed radial
+    dark-to-bright step over the given angle rows, per radius (zero past ``limit``).
+
+    Each ray's step is capped, so a few strong lash or lid edges cannot outweigh a boundary
+    that is present on most rays.
+    """
+    band = cv2.GaussianBlur(polar[rows], (0, 0), sigmaX=2.0, sigmaY=0.8)
+    grad = np.zeros_like(band)
+    grad[:, 2:-2] = band[:, 4:] - band[:, :-4]
+    profile = np.clip(grad, 0.0, _STEP_CAP).mean(axis=0)
+    profile[int(max(limit, 0)) :] = 0.0
+    return profile
+
+
+def _iris_circle(
+    grey: np.ndarray, px: float, py: float, pr: float, config: IrisConfig
+) -> tuple[float, float, float] | None:
+    """Outer iris boundary: the strongest circular dark-to-bright step on the left and right
+    arcs (clear of the lids), with radii bounded by the pupil (the pupil/iris ratio range)
+    and by the image, refined ray by ray and fitted with a circle."""
+    height, width = grey.shape
+    r_lo = max(pr / _SEARCH_MAX_RATIO, pr + 4.0)
+    r_hi = min(pr / _SEARCH_MIN_RATIO, 0.5 * max(height, width))
+    if r_hi <= r_lo + 4:
+        return None
+    polar = _polar(grey, (px, py), r_hi + 4)
+    angles = np.arange(_ANGLES) * (2 * math.pi / _ANGLES)
+    up = np.radians(config.arc_above_deg)
+    down = np.radians(config.arc_below_deg)
+    sin = np.sin(angles)
+    lateral_sin = (sin >= -math.sin(up)) & (sin <= math.sin(down))
+    right = np.flatnonzero(lateral_sin & (np.cos(angles) > 0))
+    left = np.flatnonzero(lateral_sin & (np.cos(angles) < 0))
+    prof_r = _arc_profile(polar, right, width - px - 2)
+    prof_l = _arc_profile(polar, left, px - 2)
+    # Candidate radii (every other pixel: the rays refine it below).
+    radii = np.arange(math.ceil(r_lo), min(int(r_hi), polar.shape[1] - 1) + 1, 1)
+    if radii.size < 2:
+        return None
+    left_step, right_step = prof_l[radii], prof_r[radii]
+    # Joint left/right choice: the centres may differ by at most max_concentricity radii.
+    total = left_step[:, None] + right_step[None, :]
+    mean_r = (radii[:, None] + radii[None, :]) / 2
+    total[np.abs(radii[:, None] - radii[None, :]) > 2 * config.max_concentricity * mean_r] = 0
+    # One side may be hidden (image edge, lid); accept when the other side carries it.
+    il, ir_ = divmod(int(np.argmax(total)), radii.size)
+    if total[il, ir_] < _MIN_ARC_STEP or min(left_step[il], right_step[ir_]) < 0.25 * _MIN_ARC_STEP:
+        return None
+    rl, rr = int(radii[il]), int(radii[ir_])
+    cx, cr = px + (rr - rl) / 2.0, (rl + rr) / 2.0
+    # Ray-by-ray refinement near the coarse circle, then a least-squares circle.
+    rows = np.concatenate([left, right])
+    xs, ys = [], []
+    for side_rows, r0 in ((left, rl), (right, rr)):
+        found = _edge_radii(polar, side_rows, int(0.9 * r0), int(1.1 * r0) + 1)
+        ok = ~np.isnan(found)
+        xs.append(px + found[ok] * np.cos(angles[side_rows][ok]))
+        ys.append(py + found[ok] * np.sin(angles[side_rows][ok]))
+    del rows
+    fitted = _fit_circle(np.concatenate(xs), np.concatenate(ys))
+    if fitted is not None:
+        fx, fy, fr = fitted
+        if (
+            all(map(math.isfinite, fitted))
+            and abs(fr - cr) < 0.08 * cr
+            and math.hypot(fx - cx, fy - py) < 0.08 * cr
+        ):
+            return fx, fy, fr
+    return cx, py, cr
+
+
 def _segment(grey: np.ndarray, config: IrisConfig) -> dict[str, float] | None:
     _height, width = grey.shape
     factor = min(1.0, config.analysis_width / width)
+    grey = _deglare(grey, factor)
     coarse = _find_pupil(grey, factor)
     if coarse is None:
         return None
     px, py, pr = coarse
     angles = np.arange(_ANGLES) * (2 * math.pi / _ANGLES)
     all_rows = np.arange(_ANGLES)
-    # Pupil boundary: strongest dark-to-bright step near the coarse radius, all around.
-    polar = _polar(grey, (px, py), 1.6 * pr + 8)
-    pupil_radii = _edge_radii(polar, all_rows, int(0.6 * pr), int(1.4 * pr))
-    ok = ~np.isnan(pupil_radii)
-    fitted = _fit_circle(
-        px + pupil_radii[ok] * np.cos(angles[ok]), py + pupil_radii[ok] * np.sin(angles[ok])
-    )
-    if fitted is None:
-        return None
-    px, py, pr = fitted
-    # Iris boundary on the lateral rays (within 40 degrees of horizontal, clear of the lids).
-    lateral = all_rows[np.abs(np.cos(angles)) > math.cos(math.radians(40))]
-    max_r = min(6.0 * pr, 0.6 * width)
-    polar = _polar(grey, (px, py), max_r)
-    iris_radii = _edge_radii(polar, lateral, int(1.15 * pr), int(max_r) - 6)
-    ok = ~np.isnan(iris_radii)
-    if ok.sum() < 8:
-        return None
-    median = float(np.median(iris_radii[ok]))
-    ok &= np.abs(iris_radii - median) < 0.12 * median
-    sel = lateral[ok]
-    circle = _fit_circle(
-        px + iris_radii[ok] * np.cos(angles[sel]), py + iris_radii[ok] * np.sin(angles[sel])
-    )
+    # Pupil boundary: strongest dark-to-bright step near the current circle, all around, with
+    # rays far from the median radius (glints, lashes) left out; twice, since the dark blob can
+    # be off-centre when the pupil is unevenly lit.
+    cx, cy, cr = px, py, pr
+    for lo, hi in ((0.8, 1.2), (0.88, 1.12)):
+        polar = _polar(grey, (px, py), hi * pr + 8)
+        radii = _edge_radii(polar, all_rows, int(lo * pr), int(hi * pr) + 1)
+        ok = ~np.isnan(radii)
+        if ok.sum() < 12:
+            return None
+        ok &= np.abs(radii - np.median(radii[ok])) < 0.15 * np.median(radii[ok])
+        fitted = _fit_circle(
+            px + radii[ok] * np.cos(angles[ok]), py + radii[ok] * np.sin(angles[ok])
+        )
+        if fitted is None or not all(map(math.isfinite, fitted)):
+            return None
+        if abs(fitted[2] - cr) > 0.4 * cr or math.hypot(fitted[0] - cx, fitted[1] - cy) > 0.4 * cr:
+            break
+        px, py, pr = fitted
+    circle = _iris_circle(grey, px, py, pr, config)
     if circle is None:
         return None
     ix, iy, ir = circle
@@ -172,24 +315,26 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
     m: dict[str, float] = dict(seg)
     px, py, pr = seg["pupil_x"], seg["pupil_y"], seg["pupil_radius"]
     ix, iy, ir = seg["iris_x"], seg["iris_y"], seg["iris_radius"]
-    if not pr < ir:
-        return QualityResult("iris", 0, m, [reason("EYE_NOT_FOUND")])
+    if not (all(map(math.isfinite, seg.values())) and 0 < pr < ir):
+        return QualityResult("iris", 0, {}, [reason("EYE_NOT_FOUND")])
 
     # Grey levels of pupil, iris and sclera from a polar strip around the iris centre.
     polar = _polar(grey, (ix, iy), 1.35 * ir)
     radii = np.arange(polar.shape[1], dtype=np.float32)[None, :]
     angles = np.arange(_ANGLES) * (2 * math.pi / _ANGLES)
     lateral = np.abs(np.cos(angles)) > math.cos(math.radians(30))
-    pupil_level = float(
-        np.median(
-            grey[int(py - pr / 2) : int(py + pr / 2) + 1, int(px - pr / 2) : int(px + pr / 2) + 1]
-        )
-    )
+    # The pupil's level is its lower quartile inside 0.8 of its radius: illuminator glints and
+    # their glow (up to half the pupil on some cameras) are not pupil.
+    y0, y1 = max(0, int(py - 0.8 * pr)), min(height, int(py + 0.8 * pr) + 1)
+    x0, x1 = max(0, int(px - 0.8 * pr)), min(width, int(px + 0.8 * pr) + 1)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    disc = grey[y0:y1, x0:x1][(yy - py) ** 2 + (xx - px) ** 2 < (0.8 * pr) ** 2]
+    pupil_level = float(np.percentile(disc, 25)) if disc.size else 0.0
     ring = (radii > pr + 0.15 * (ir - pr)) & (radii < 0.92 * ir)
-    iris_pixels = polar[:, :][np.broadcast_to(ring, polar.shape)]
-    iris_level = float(np.median(polar[lateral][:, ring[0]]))
+    iris_pixels = polar[np.broadcast_to(ring, polar.shape)]
+    iris_level = _median(polar[lateral][:, ring[0]], pupil_level)
     outside = (radii[0] > 1.1 * ir) & (radii[0] < 1.3 * ir)
-    sclera_level = float(np.median(polar[lateral][:, outside])) if outside.any() else iris_level
+    sclera_level = _median(polar[lateral][:, outside], iris_level)
     m.update(pupil_level=pupil_level, iris_level=iris_level, sclera_level=sclera_level)
     m["iris_sclera_contrast"] = (
         100 * abs(sclera_level - iris_level) / max(sclera_level + iris_level - 2 * pupil_level, 1.0)
@@ -200,15 +345,20 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
 
     # Usable area: iris-ring pixels that look like iris (not lid, lashes or reflections).
     low = pupil_level + 0.45 * (iris_level - pupil_level)
-    high = (
-        iris_level + 0.4 * (sclera_level - iris_level)
-        if sclera_level > iris_level + 10
-        else iris_level + 30
-    )
+    # Inside the iris circle, brighter than the iris means lid skin or a reflection; NIR
+    # lighting leaves the iris unevenly bright, so the cut sits well above its median.
+    high = iris_level + max(0.4 * (sclera_level - iris_level), 20.0)
     # Judge occlusion on the locally averaged strip, so iris texture does not look like lid.
-    smooth = cv2.blur(polar, (9, 5))[np.broadcast_to(ring, polar.shape)]
+    blurred = cv2.blur(polar, (9, 5))
+    smooth = blurred[np.broadcast_to(ring, polar.shape)]
     usable = (smooth > low) & (smooth < high)
     m["usable_iris_area"] = float(usable.mean()) if usable.size else 0.0
+    # Eyelids: on the rays within 30 degrees of straight up and down, how far the iris runs
+    # from the pupil before the lid (or the image edge) hides it, as a fraction of the radius.
+    is_iris = (blurred > low) & (blurred < high)
+    start = int(pr + 0.15 * (ir - pr))
+    for name, sector in (("lid_up", np.sin(angles) < -0.866), ("lid_down", np.sin(angles) > 0.866)):
+        m[name] = _visible_run(is_iris[sector], start, int(ir)) / ir
     # Specular reflections (windows, spectacles): ring pixels brighter than the sclera.
     glare_level = max(sclera_level, iris_level) + config.reflection_margin
     m["reflection_fraction"] = float((smooth > glare_level).mean()) if smooth.size else 0.0
@@ -218,10 +368,20 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
 
     m["pupil_iris_ratio"] = pr / ir
     m["concentricity"] = math.hypot(px - ix, py - iy) / ir
-    margins = ((ix - ir) / ir, (width - ix - ir) / ir, (iy - ir) / ir, (height - iy - ir) / ir)
+    # Margins of the visible iris: beside it the whole circle, above and below it the part the
+    # lids leave open (an iris running under a lid and off the image is not badly framed).
+    margins = (
+        (ix - ir) / ir,
+        (width - ix - ir) / ir,
+        (iy - m["lid_up"] * ir) / ir,
+        (height - iy - m["lid_down"] * ir) / ir,
+    )
     m["margin_left"], m["margin_right"], m["margin_up"], m["margin_down"] = margins
-    m["margin_adequacy"] = float(
-        np.clip(min(min(margins[:2]) / config.min_margin, min(margins[2:]) / 0.2), 0, 1)
+    # ISO/IEC 29794-6 margin adequacy against the ISO/IEC 19794-6 margins (0.6 R beside, 0.2 R
+    # above and below); the iris is refused as not centred below the configured margins.
+    m["margin_adequacy"] = float(np.clip(min(min(margins[:2]) / 0.6, min(margins[2:]) / 0.2), 0, 1))
+    m["margin_short"] = float(
+        min(margins[:2]) < config.min_margin or min(margins[2:]) < config.min_margin_vertical
     )
 
     # Sharpness on the iris's bounding box.
@@ -230,8 +390,11 @@ def assess_iris(image_grey: np.ndarray, config: IrisConfig | None = None) -> Qua
     roi = grey[y0:y1, x0:x1].astype(np.float32)
     response = cv2.filter2D(roi, -1, _SHARPNESS_KERNEL)[4:-4:4, 4:-4:4] if roi.size else roi
     power = float(np.mean(response**2)) / 64.0 if response.size else 0.0
-    m["sharpness"] = 100 * power**2 / (power**2 + _SHARPNESS_C**2)
+    m["sharpness_power"] = power
+    m["sharpness"] = 100 * power**2 / (power**2 + config.sharpness_half_power**2)
 
+    if not all(map(math.isfinite, m.values())):  # no measure may carry a NaN into the score
+        return QualityResult("iris", 0, {}, [reason("EYE_NOT_FOUND")])
     return _score(m, ir, config)
 
 
@@ -260,7 +423,7 @@ def _score(m: dict[str, float], ir: float, config: IrisConfig) -> QualityResult:
     check(
         min(
             _ramp(ratio, config.min_pupil_iris_ratio - 0.08, config.min_pupil_iris_ratio + 0.1),
-            _ramp(ratio, config.max_pupil_iris_ratio + 0.1, config.max_pupil_iris_ratio - 0.1),
+            _ramp(ratio, config.max_pupil_iris_ratio + 0.08, config.max_pupil_iris_ratio - 0.1),
         ),
         1.0,
         not config.min_pupil_iris_ratio <= ratio <= config.max_pupil_iris_ratio,
@@ -272,7 +435,7 @@ def _score(m: dict[str, float], ir: float, config: IrisConfig) -> QualityResult:
         m["concentricity"] > config.max_concentricity,
         "IRIS_OFF_AXIS",
     )
-    check(m["margin_adequacy"] ** 0.5, 1.0, m["margin_adequacy"] < 1.0, "IRIS_NOT_CENTRED")
+    check(m["margin_adequacy"] ** 0.5, 1.0, m["margin_short"] > 0, "IRIS_NOT_CENTRED")
     # The iris is hidden by the lids or by reflections, whichever covers more of it.
     hidden = 1.0 - m["usable_iris_area"]
     cover = "IRIS_REFLECTIONS" if m["reflection_fraction"] > hidden / 2 else "IRIS_OCCLUDED"
@@ -311,7 +474,13 @@ def _score(m: dict[str, float], ir: float, config: IrisConfig) -> QualityResult:
         "IRIS_LOW_CONTRAST",
     )
     check(
-        _ramp(m["sharpness"], 0.3 * config.min_sharpness, 1.6 * config.min_sharpness),
+        # On a log scale: sharpness falls with the square of the power, so focus keeps
+        # ranking blurred eyes long after a linear ramp would reach zero.
+        _ramp(
+            math.log10(max(m["sharpness"], 1e-6)),
+            math.log10(config.min_sharpness) - 2.0,
+            math.log10(1.6 * config.min_sharpness),
+        ),
         1.5,
         m["sharpness"] < config.min_sharpness,
         "IRIS_BLURRED",
@@ -319,4 +488,6 @@ def _score(m: dict[str, float], ir: float, config: IrisConfig) -> QualityResult:
     score = 100.0
     for value, weight in parts:
         score *= max(value, 0.0) ** weight
+    if reasons:  # a refused measure refuses the eye: failed eyes rank below min_score
+        score *= (config.min_score - 1) / 100
     return QualityResult("iris", round(score), m, reasons)
