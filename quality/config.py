@@ -55,9 +55,13 @@ class FaceConfig(Settings):
     detect_scale_factor: float = 1.2  # Haar pyramid step: larger is faster, coarser
     min_inter_eye_px: float = 60.0  # in the original frame
     min_face_width: float = 0.22  # face box width / frame width
-    # Faces are searched for down to this share of the frame width: smaller than the resident's
-    # must be, so that the people of a group photo are counted (MULTIPLE_FACES, not NO_FACE).
-    min_detected_face_width: float = 0.1
+    # The face search looks for faces down to this share of the frame width (smaller faces cost
+    # the most to search for). When it finds none, or only one narrower than min_face_width,
+    # smaller faces are looked for on the frame scaled to group_search_width (0: never), so that
+    # the people of a group photo standing back are counted (MULTIPLE_FACES, not NO_FACE).
+    min_detected_face_width: float = 0.18
+    group_search_width: int = 448
+    group_search_scale_factor: float = 1.3  # its pyramid step: coarser than the main search
     max_face_width: float = 0.60
     max_centre_offset_x: float = 0.12  # face centre from frame centre, fraction of width
     max_centre_offset_y: float = 0.15
@@ -71,7 +75,7 @@ class FaceConfig(Settings):
     min_background_saturation: float = 70.0  # HSV saturation of a proper red or blue backdrop
     # HSV value (brightness) of a lit red or blue backdrop: a dark brown is a dim, saturated
     # orange-red, so hue and saturation alone would take it for red. Half credit at 80% of it.
-    min_background_value: float = 120.0
+    min_background_value: float = 140.0
     # Backdrop hue (OpenCV 0..180) distance from the required red (0) or blue (110): full credit
     # within the first, none beyond the second; the reason is given halfway.
     background_hue_good: float = 12.0

@@ -1,9 +1,13 @@
 """Face-photo quality: ICAO-style checks on one uint8 BGR camera frame.
 
-Exactly one face (OpenCV Haar cascades shipped in ``cv2.data``), inter-eye distance, centring,
-head size, roll, sharpness, exposure, dynamic range, illumination uniformity, eyes visible, and a
-plain backdrop of the right colour: red for residents born in an odd year, blue for an even year.
-Each check yields a sub-score 0..1; the score is 100 x their weighted product.
+Exactly one face (OpenCV Haar cascades shipped in ``cv2.data``; people standing back, as in a
+group photo, are looked for at a finer scale when no face of the right size is found),
+inter-eye distance (each eye searched on its half of the face, with the eyeglasses cascade when
+the plain one misses), centring, head size, roll, sharpness, exposure, dynamic range,
+illumination uniformity, eyes visible, and a plain, lit backdrop of the right colour: red for
+residents born in an odd year, blue for an even year. Each check yields a sub-score 0..1; the
+score is 100 x their weighted product, each failing rule leaving a floor of it so the score
+stays graded; any reason keeps the score below the pass mark.
 """
 
 from __future__ import annotations
@@ -175,6 +179,33 @@ def _find_eyes(
     )
 
 
+def _small_faces(
+    grey: np.ndarray,
+    found: list[tuple[int, int, int, int]],
+    smallest_found: float,
+    config: FaceConfig,
+) -> list[tuple[int, int, int, int]]:
+    """Faces smaller than the first search can see, looked for at a finer scale only when that
+    search found no face or one too small: people far from the camera (a group photo) are
+    counted rather than read as no face. Boxes in frame pixels, other than those in ``found``."""
+    width = grey.shape[1]
+    if config.group_search_width <= config.detect_width or width <= config.detect_width:
+        return []
+    factor = min(1.0, config.group_search_width / width)
+    fine = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    largest = max(25, int(smallest_found * factor * 1.25))
+    detections = _cascades()[0].detectMultiScale(
+        fine, config.group_search_scale_factor, 4, minSize=(24, 24), maxSize=(largest, largest)
+    )
+    extra = []
+    for bx, by, bw, bh in detections:
+        box = (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        if not any(x <= cx <= x + w and y <= cy <= y + h for x, y, w, h in found):
+            extra.append(box)
+    return extra
+
+
 def assess_face(
     image_bgr: np.ndarray, birth_year: int | None = None, config: FaceConfig | None = None
 ) -> QualityResult:
@@ -191,16 +222,16 @@ def assess_face(
     detections = face_cascade.detectMultiScale(
         small, config.detect_scale_factor, 4, minSize=(min_side, min_side)
     )
-    measures: dict[str, float] = {"faces": float(len(detections))}
-    if len(detections) == 0:
+    boxes = [
+        (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
+        for bx, by, bw, bh in detections
+    ]
+    if len(boxes) < 2 and (not boxes or boxes[0][2] < config.min_face_width * width):
+        boxes += _small_faces(grey, boxes, min_side / factor, config)
+    boxes.sort(key=lambda b: -b[2])
+    measures: dict[str, float] = {"faces": float(len(boxes))}
+    if not boxes:
         return QualityResult("face", 0, measures, [reason("NO_FACE")])
-    boxes = sorted(
-        (
-            (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
-            for bx, by, bw, bh in detections
-        ),
-        key=lambda b: -b[2],
-    )
     x, y, w, h = boxes[0]
     reasons: list[Reason] = []
     parts: dict[str, tuple[float, float]] = {}  # name -> (sub-score, weight)
