@@ -30,6 +30,7 @@ _local = threading.local()  # CascadeClassifier objects are not shared between t
 # The head-size sub-score is 0 at this share of the minimum face width, 1 just above it.
 SMALLEST_DETECTED = 0.8
 _EYE_FACE_WIDTH = 120  # the face is scaled to this width for the eye search
+_MIRROR_MATCH = 0.6  # normalised correlation of a mirrored eye that counts as the other eye
 
 
 @functools.lru_cache(maxsize=1)
@@ -136,6 +137,35 @@ def _pick_eye(
     return float(np.median([c[0] for c in near])), float(np.median([c[1] for c in near]))
 
 
+def _mirror_eye(
+    small: np.ndarray,
+    picked: list[tuple[float, float] | None],
+    halves: tuple[tuple[float, float], tuple[float, float]],
+) -> list[tuple[float, float] | None]:
+    """The missing eye where the mirror image of the found one matches best on the other half of
+    the face (faces are near mirror-symmetric; a glint or a frame can hide one eye from the
+    cascades), if it matches well; ``picked`` unchanged otherwise."""
+    side = 0 if picked[0] is not None else 1
+    ex, ey = picked[side]  # type: ignore[misc]
+    r = int(0.1 * _EYE_FACE_WIDTH)
+    x0, y0 = int(ex) - r, int(ey) - r
+    if x0 < 0 or y0 < 0 or x0 + 2 * r > small.shape[1] or y0 + 2 * r > small.shape[0]:
+        return picked
+    template = cv2.flip(small[y0 : y0 + 2 * r, x0 : x0 + 2 * r], 1)
+    lo, hi = halves[1 - side]
+    top = max(0, y0 - r)
+    band = small[top : min(small.shape[0], y0 + 3 * r), int(lo) : int(hi)]
+    if band.shape[0] < 2 * r or band.shape[1] < 2 * r or template.std() < 1.0:
+        return picked
+    match = cv2.matchTemplate(band, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (mx, my) = cv2.minMaxLoc(match)
+    if best < _MIRROR_MATCH:
+        return picked
+    found = list(picked)
+    found[1 - side] = (lo + mx + r, top + my + r)
+    return found
+
+
 def _find_eyes(
     grey: np.ndarray, box: tuple[int, int, int, int]
 ) -> tuple[tuple[float, float], tuple[float, float]] | None:
@@ -165,6 +195,8 @@ def _find_eyes(
     if None in picked:
         candidates += _eye_candidates(glasses_cascade, small)
         picked = [_pick_eye(candidates, s, e) for s, e in zip(halves, expected, strict=True)]
+    if picked.count(None) == 1:
+        picked = _mirror_eye(small, picked, halves)
     left, right = picked
     if left is None or right is None:
         return None

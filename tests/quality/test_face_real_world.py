@@ -92,3 +92,22 @@ def test_any_reason_keeps_the_score_below_the_pass_mark() -> None:
     result = assess_face(render_face(640, 480, FaceKnobs(background="blue")), 1987, config)
     assert "WRONG_BACKGROUND_COLOUR" in _codes(result)
     assert result.score == config.min_score - 1
+
+
+@pytest.mark.parametrize("covered", ["right", "left"])
+def test_an_eye_under_a_dressing_is_not_made_up(covered: str) -> None:
+    # A skin-coloured dressing over one eye: the other eye's mirror image must not stand in.
+    knobs = FaceKnobs(scale=1.3)
+    frame = render_face(640, 480, knobs)
+    truth = face_truth(640, 480, knobs)
+    eye = truth.right_eye if covered == "right" else truth.left_eye
+    cx, cy = round(eye[0]), round(eye[1] + 0.45 * truth.inter_eye_px)
+    skin = frame[cy - 5 : cy + 5, cx - 5 : cx + 5].reshape(-1, 3).mean(axis=0)
+    axes = (round(0.35 * truth.inter_eye_px), round(0.25 * truth.inter_eye_px))
+    centre = (round(eye[0]), round(eye[1]))
+    cv2.ellipse(frame, centre, axes, 0, 0, 360, tuple(float(c) for c in skin), -1)
+    frame = cv2.GaussianBlur(frame, (0, 0), 1.0)
+    result = assess_face(frame, 1987)
+    assert result.measures.get("eyes_found", 0.0) == 0.0
+    assert {"EYES_NOT_VISIBLE", "NO_FACE"} & set(_codes(result))
+    assert result.score < THRESHOLD
