@@ -10,7 +10,16 @@ from pathlib import Path
 from bench.report import Row, render, write_json
 
 # Each module has BENCHES: {suite name: function returning rows}.
-MODULES = ("daemon", "drivers", "capture", "quality", "package", "delivery", "agreement_iris")
+MODULES = (
+    "daemon",
+    "drivers",
+    "capture",
+    "quality",
+    "package",
+    "delivery",
+    "agreement_iris",
+    "agreement_face",
+)
 SUITES = {
     name: bench
     for module in MODULES

@@ -55,6 +55,13 @@ class FaceConfig(Settings):
     detect_scale_factor: float = 1.2  # Haar pyramid step: larger is faster, coarser
     min_inter_eye_px: float = 60.0  # in the original frame
     min_face_width: float = 0.22  # face box width / frame width
+    # The face search looks for faces down to this share of the frame width (smaller faces cost
+    # the most to search for). When it finds none, or only one narrower than min_face_width,
+    # smaller faces are looked for on the frame scaled to group_search_width (0: never), so that
+    # the people of a group photo standing back are counted (MULTIPLE_FACES, not NO_FACE).
+    min_detected_face_width: float = 0.18
+    group_search_width: int = 448
+    group_search_scale_factor: float = 1.3  # its pyramid step: coarser than the main search
     max_face_width: float = 0.60
     max_centre_offset_x: float = 0.12  # face centre from frame centre, fraction of width
     max_centre_offset_y: float = 0.15
@@ -66,6 +73,9 @@ class FaceConfig(Settings):
     max_illumination_ratio: float = 1.6  # brighter / darker face half
     max_background_std: float = 22.0
     min_background_saturation: float = 70.0  # HSV saturation of a proper red or blue backdrop
+    # HSV value (brightness) of a lit red or blue backdrop: a dark brown is a dim, saturated
+    # orange-red, so hue and saturation alone would take it for red. Half credit at 80% of it.
+    min_background_value: float = 140.0
     # Backdrop hue (OpenCV 0..180) distance from the required red (0) or blue (110): full credit
     # within the first, none beyond the second; the reason is given halfway.
     background_hue_good: float = 12.0
@@ -74,6 +84,10 @@ class FaceConfig(Settings):
     second_face_tolerated: float = 0.3
     second_face_worst: float = 0.9
     require_eyes: bool = True
+    # The least share of the score a failing rule leaves, so that a photo failing one rule still
+    # ranks above one failing many and above a frame with no face (which scores 0). Any reason
+    # keeps the score below min_score.
+    failed_rule_floor: float = 0.3
 
 
 @dataclass(frozen=True)

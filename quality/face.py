@@ -1,9 +1,13 @@
 """Face-photo quality: ICAO-style checks on one uint8 BGR camera frame.
 
-Exactly one face (OpenCV Haar cascades shipped in ``cv2.data``), inter-eye distance, centring,
-head size, roll, sharpness, exposure, dynamic range, illumination uniformity, eyes visible, and a
-plain backdrop of the right colour: red for residents born in an odd year, blue for an even year.
-Each check yields a sub-score 0..1; the score is 100 x their weighted product.
+Exactly one face (OpenCV Haar cascades shipped in ``cv2.data``; people standing back, as in a
+group photo, are looked for at a finer scale when no face of the right size is found),
+inter-eye distance (each eye searched on its half of the face, with the eyeglasses cascade when
+the plain one misses), centring, head size, roll, sharpness, exposure, dynamic range,
+illumination uniformity, eyes visible, and a plain, lit backdrop of the right colour: red for
+residents born in an odd year, blue for an even year. Each check yields a sub-score 0..1; the
+score is 100 x their weighted product, each failing rule leaving a floor of it so the score
+stays graded; any reason keeps the score below the pass mark.
 """
 
 from __future__ import annotations
@@ -23,23 +27,27 @@ _MIN_SIDE = 64
 _local = threading.local()  # CascadeClassifier objects are not shared between threads
 
 
-# Faces narrower than this share of the minimum face width are not searched for (it keeps
-# the detector within budget); between it and the minimum, the face is reported too small.
+# The head-size sub-score is 0 at this share of the minimum face width, 1 just above it.
 SMALLEST_DETECTED = 0.8
+_EYE_FACE_WIDTH = 120  # the face is scaled to this width for the eye search
+_MIRROR_MATCH = 0.6  # normalised correlation of a mirrored eye that counts as the other eye
 
 
 @functools.lru_cache(maxsize=1)
-def _cascade_paths() -> tuple[str, str]:
+def _cascade_paths() -> tuple[str, str, str]:
     base = cv2.data.haarcascades
-    return base + "haarcascade_frontalface_default.xml", base + "haarcascade_eye.xml"
+    return (
+        base + "haarcascade_frontalface_default.xml",
+        base + "haarcascade_eye.xml",
+        base + "haarcascade_eye_tree_eyeglasses.xml",
+    )
 
 
-def _cascades() -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
+def _cascades() -> tuple[cv2.CascadeClassifier, ...]:
     found = getattr(_local, "cascades", None)
     if found is None:
-        face_path, eye_path = _cascade_paths()
-        found = (cv2.CascadeClassifier(face_path), cv2.CascadeClassifier(eye_path))
-        if found[0].empty() or found[1].empty():
+        found = tuple(cv2.CascadeClassifier(path) for path in _cascade_paths())
+        if any(cascade.empty() for cascade in found):
             raise RuntimeError("OpenCV Haar cascades are missing (opencv-python-headless 4.x)")
         _local.cascades = found
     return found
@@ -74,10 +82,10 @@ def _ramp(value: float, bad: float, good: float) -> float:
 _HUES = {"red": 0.0, "blue": 110.0}  # OpenCV hue (0..180) of a red and a blue backdrop
 
 
-def _hue_saturation(mean_bgr: np.ndarray) -> tuple[float, float]:
+def _hsv(mean_bgr: np.ndarray) -> tuple[float, float, float]:
     pixel = np.uint8([[np.clip(mean_bgr, 0, 255)]])
-    hue, saturation, _ = cv2.cvtColor(pixel, cv2.COLOR_BGR2HSV)[0, 0].astype(float)
-    return hue, saturation
+    hue, saturation, value = cv2.cvtColor(pixel, cv2.COLOR_BGR2HSV)[0, 0].astype(float)
+    return hue, saturation, value
 
 
 def _hue_distance(hue: float, colour: str) -> float:
@@ -86,51 +94,148 @@ def _hue_distance(hue: float, colour: str) -> float:
     return min(diff, 180.0 - diff)
 
 
-def _colour_match(hue: float, saturation: float, colour: str, config: FaceConfig) -> float:
-    """0..1: how plainly the backdrop is ``colour`` (hue close to it and saturated enough)."""
+def _colour_match(hsv: tuple[float, float, float], colour: str, config: FaceConfig) -> float:
+    """0..1: how plainly the backdrop is ``colour``: hue close to it, saturated enough, and
+    bright enough (a dim saturated red-orange is brown, not red)."""
+    hue, saturation, value = hsv
     hue_fit = _ramp(
         _hue_distance(hue, colour), config.background_hue_bad, config.background_hue_good
     )
-    return hue_fit * _ramp(
+    saturation_fit = _ramp(
         saturation, 0.5 * config.min_background_saturation, config.min_background_saturation
     )
+    value_fit = _ramp(value, 0.6 * config.min_background_value, config.min_background_value)
+    return hue_fit * saturation_fit * value_fit
 
 
-def _colour_name(hue: float, saturation: float, config: FaceConfig) -> str:
+def _colour_name(hsv: tuple[float, float, float], config: FaceConfig) -> str:
     """ "red", "blue" or "other" for the backdrop's mean colour."""
-    best = max(_HUES, key=lambda colour: _colour_match(hue, saturation, colour, config))
-    return best if _colour_match(hue, saturation, best, config) >= 0.5 else "other"
+    best = max(_HUES, key=lambda colour: _colour_match(hsv, colour, config))
+    return best if _colour_match(hsv, best, config) >= 0.5 else "other"
+
+
+def _eye_candidates(
+    cascade: cv2.CascadeClassifier, small: np.ndarray
+) -> list[tuple[float, float, float]]:
+    found = cascade.detectMultiScale(small, 1.1, 2, minSize=(14, 14), maxSize=(48, 48))
+    return [(ex + ew / 2, ey + eh / 2, float(ew)) for ex, ey, ew, eh in found]
+
+
+def _pick_eye(
+    candidates: list[tuple[float, float, float]], side: tuple[float, float], expected_x: float
+) -> tuple[float, float] | None:
+    """One eye on one half of the face: the candidate nearest where an eye of a typical size
+    sits, then the median of the detections that overlap it (the cascades fire several times,
+    at several scales, around one eye; one box alone is off by a few pixels)."""
+    on_side = [c for c in candidates if side[0] <= c[0] < side[1]]
+    if not on_side:
+        return None
+    size = side[1] - side[0]  # half the face width
+    best = min(on_side, key=lambda c: abs(c[0] - expected_x) + 0.5 * abs(c[2] - 0.5 * size))
+    reach = best[2] / 2
+    near = [c for c in on_side if abs(c[0] - best[0]) < reach and abs(c[1] - best[1]) < reach]
+    return float(np.median([c[0] for c in near])), float(np.median([c[1] for c in near]))
+
+
+def _mirror_eye(
+    small: np.ndarray,
+    picked: list[tuple[float, float] | None],
+    halves: tuple[tuple[float, float], tuple[float, float]],
+) -> list[tuple[float, float] | None]:
+    """The missing eye where the mirror image of the found one matches best on the other half of
+    the face (faces are near mirror-symmetric; a glint or a frame can hide one eye from the
+    cascades), if it matches well; ``picked`` unchanged otherwise."""
+    side = 0 if picked[0] is not None else 1
+    ex, ey = picked[side]  # type: ignore[misc]
+    r = int(0.1 * _EYE_FACE_WIDTH)
+    x0, y0 = int(ex) - r, int(ey) - r
+    if x0 < 0 or y0 < 0 or x0 + 2 * r > small.shape[1] or y0 + 2 * r > small.shape[0]:
+        return picked
+    template = cv2.flip(small[y0 : y0 + 2 * r, x0 : x0 + 2 * r], 1)
+    lo, hi = halves[1 - side]
+    top = max(0, y0 - r)
+    band = small[top : min(small.shape[0], y0 + 3 * r), int(lo) : int(hi)]
+    if band.shape[0] < 2 * r or band.shape[1] < 2 * r or template.std() < 1.0:
+        return picked
+    match = cv2.matchTemplate(band, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (mx, my) = cv2.minMaxLoc(match)
+    if best < _MIRROR_MATCH:
+        return picked
+    found = list(picked)
+    found[1 - side] = (lo + mx + r, top + my + r)
+    return found
 
 
 def _find_eyes(
     grey: np.ndarray, box: tuple[int, int, int, int]
 ) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    """The two eye centres (image left first) in the upper part of the face box."""
+    """The two eye centres (image left first) in the upper part of the face box.
+
+    Each half of the face is searched on its own, so one eye hidden by a glint or squeezed by a
+    smile does not hide the other from the pairing; the eyeglasses cascade is asked only when
+    the plain eye cascade misses an eye."""
     x, y, w, h = box
-    top, bottom = y + int(0.15 * h), y + int(0.6 * h)
-    roi = grey[top:bottom, x : x + w]
-    if roi.size == 0:
+    top, bottom = max(0, y + int(0.15 * h)), y + int(0.6 * h)
+    roi = grey[top:bottom, max(0, x) : x + w]
+    if roi.size == 0 or roi.shape[1] < w // 2:
         return None
-    # Run the eye cascade on the face scaled to 100 px wide: enough for eyes, and quick.
-    factor = 100.0 / w
-    small = cv2.resize(roi, (100, max(1, int(roi.shape[0] * factor))), interpolation=cv2.INTER_AREA)
-    _, eye_cascade = _cascades()
-    eyes = eye_cascade.detectMultiScale(small, 1.1, 3, minSize=(14, 14), maxSize=(40, 40))
-    if len(eyes) < 2:
-        return None
-    centres = sorted(
-        ((ex + ew / 2) / factor + x, (ey + eh / 2) / factor + top, ew) for ex, ey, ew, eh in eyes
+    # Run the eye cascades on the face scaled to 120 px wide: enough for eyes, and quick.
+    factor = _EYE_FACE_WIDTH / w
+    small = cv2.resize(
+        roi,
+        (max(1, int(roi.shape[1] * factor)), max(1, int(roi.shape[0] * factor))),
+        interpolation=cv2.INTER_AREA,
     )
-    best = None
-    for i, left in enumerate(centres):
-        for right in centres[i + 1 :]:
-            gap = right[0] - left[0]
-            if not 0.25 * w < gap < 0.7 * w or abs(right[1] - left[1]) > 0.25 * w:
-                continue
-            fit = abs(gap - 0.45 * w) + abs(((left[0] + right[0]) / 2) - (x + w / 2))
-            if best is None or fit < best[0]:
-                best = (fit, (left[0], left[1]), (right[0], right[1]))
-    return None if best is None else (best[1], best[2])
+    eye_cascade, glasses_cascade = _cascades()[1:]
+    half = _EYE_FACE_WIDTH / 2
+    halves = ((0.0, half), (half, float(_EYE_FACE_WIDTH)))
+    expected = (0.3 * _EYE_FACE_WIDTH, 0.7 * _EYE_FACE_WIDTH)
+    candidates = _eye_candidates(eye_cascade, small)
+    picked = [_pick_eye(candidates, s, e) for s, e in zip(halves, expected, strict=True)]
+    if None in picked:
+        candidates += _eye_candidates(glasses_cascade, small)
+        picked = [_pick_eye(candidates, s, e) for s, e in zip(halves, expected, strict=True)]
+    if picked.count(None) == 1:
+        picked = _mirror_eye(small, picked, halves)
+    left, right = picked
+    if left is None or right is None:
+        return None
+    gap = right[0] - left[0]
+    if not 0.25 * _EYE_FACE_WIDTH < gap < 0.7 * _EYE_FACE_WIDTH:
+        return None
+    if abs(right[1] - left[1]) > 0.3 * gap:
+        return None
+    return (
+        (left[0] / factor + x, left[1] / factor + top),
+        (right[0] / factor + x, right[1] / factor + top),
+    )
+
+
+def _small_faces(
+    grey: np.ndarray,
+    found: list[tuple[int, int, int, int]],
+    smallest_found: float,
+    config: FaceConfig,
+) -> list[tuple[int, int, int, int]]:
+    """Faces smaller than the first search can see, looked for at a finer scale only when that
+    search found no face or one too small: people far from the camera (a group photo) are
+    counted rather than read as no face. Boxes in frame pixels, other than those in ``found``."""
+    width = grey.shape[1]
+    if config.group_search_width <= config.detect_width or width <= config.detect_width:
+        return []
+    factor = min(1.0, config.group_search_width / width)
+    fine = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    largest = max(25, int(smallest_found * factor * 1.25))
+    detections = _cascades()[0].detectMultiScale(
+        fine, config.group_search_scale_factor, 4, minSize=(24, 24), maxSize=(largest, largest)
+    )
+    extra = []
+    for bx, by, bw, bh in detections:
+        box = (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        if not any(x <= cx <= x + w and y <= cy <= y + h for x, y, w, h in found):
+            extra.append(box)
+    return extra
 
 
 def assess_face(
@@ -144,21 +249,21 @@ def assess_face(
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     factor = min(1.0, config.detect_width / width)
     small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    face_cascade, _ = _cascades()
-    min_side = max(24, int(config.min_face_width * SMALLEST_DETECTED * small.shape[1]))
+    face_cascade = _cascades()[0]
+    min_side = max(24, int(config.min_detected_face_width * small.shape[1]))
     detections = face_cascade.detectMultiScale(
         small, config.detect_scale_factor, 4, minSize=(min_side, min_side)
     )
-    measures: dict[str, float] = {"faces": float(len(detections))}
-    if len(detections) == 0:
+    boxes = [
+        (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
+        for bx, by, bw, bh in detections
+    ]
+    if len(boxes) < 2 and (not boxes or boxes[0][2] < config.min_face_width * width):
+        boxes += _small_faces(grey, boxes, min_side / factor, config)
+    boxes.sort(key=lambda b: -b[2])
+    measures: dict[str, float] = {"faces": float(len(boxes))}
+    if not boxes:
         return QualityResult("face", 0, measures, [reason("NO_FACE")])
-    boxes = sorted(
-        (
-            (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
-            for bx, by, bw, bh in detections
-        ),
-        key=lambda b: -b[2],
-    )
     x, y, w, h = boxes[0]
     reasons: list[Reason] = []
     parts: dict[str, tuple[float, float]] = {}  # name -> (sub-score, weight)
@@ -285,11 +390,14 @@ def assess_face(
 
     _assess_background(frame, boxes, birth_year, config, measures, reasons, parts)
 
+    floor = float(np.clip(config.failed_rule_floor, 0.0, 1.0))
     product = 1.0
     for name, (sub, weight) in parts.items():
         measures[f"sub_{name}"] = sub
-        product *= max(sub, 0.0) ** weight
+        product *= (floor + (1.0 - floor) * float(np.clip(sub, 0.0, 1.0))) ** weight
     score = round(100 * product)
+    if reasons:
+        score = min(score, config.min_score - 1)
     return QualityResult("face", score, measures, reasons)
 
 
@@ -318,9 +426,11 @@ def _assess_background(
         measures["background_std"] = 0.0
         return
     background_std = float(pixels.std(axis=0).mean())
-    hue, saturation = _hue_saturation(pixels.mean(axis=0))
-    colour = _colour_name(hue, saturation, config)
+    hsv = _hsv(pixels.mean(axis=0))
+    hue, saturation, value = hsv
+    colour = _colour_name(hsv, config)
     measures["background_hue"] = hue
+    measures["background_value"] = value
     measures["background_std"] = background_std
     measures["background_saturation"] = saturation
     measures["background_is_red"] = 1.0 if colour == "red" else 0.0
@@ -333,7 +443,7 @@ def _assess_background(
     )
     expected = expected_background(birth_year)
     if expected is not None:
-        match = _colour_match(hue, saturation, expected, config)
+        match = _colour_match(hsv, expected, config)
         measures["background_colour_match"] = match
         if match < 0.5:
             reasons.append(

@@ -15,6 +15,7 @@ BACKGROUNDS_BGR: dict[str, tuple[int, int, int]] = {
     "blue": (196, 112, 28),
     "grey": (150, 150, 150),
     "white": (235, 235, 235),
+    "brown": (40, 62, 100),  # a dark brown: the hue of an orange-red, but dim
 }
 # Ground truth in the source portrait (512x512): the face centre and the eye centres.
 _SOURCE_FACE_CENTRE = (224.0, 113.0)
