@@ -13,8 +13,8 @@ per-frame score the preview shows; ``measures.nfiq2`` is the NIST NFIQ 2 score t
 whether the station keeps a capture, and ``nfiq2`` says how it compares with
 ``[quality.fingerprint] min_nfiq2`` (``score``, ``threshold``, ``passes``).
 
-Exit status: 0 when every file passed its threshold, 1 when one scored below it, 2 when a file
-could not be read or the arguments are wrong.
+Exit status: 0 when every file passed its threshold (and, for fingerprints, NFIQ 2's), 1 when
+one scored below it, 2 when a file could not be read or the arguments are wrong.
 """
 
 from __future__ import annotations
@@ -229,6 +229,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             _print_text(report, args.language, out)
         if "error" in report:
             status = 2
-        elif not report["passes"]:
+        elif not report["passes"] or not report.get("nfiq2", {}).get("passes", True):
             status = max(status, 1)
     return status
