@@ -8,7 +8,8 @@ Layout of a Rekam transaction:
   reference, 2.012 category, 2.013 birth date (YYYYMMDD, needed for the card-age rule).
   Name, sex and address stay in the demographic system.
 - Type-14, one per finger: 14.013 FGP = position code 1..10, WSQ at 500 ppi (CGA "WSQ20"),
-  14.024 FQM = position/score/vendor/product. A finger that could not be printed carries
+  14.024 FQM = position/score/vendor/product (NFIQ 2's score with its CBEFF identifiers,
+  0101/57, where NFIQ 2 measured the print). A finger that could not be printed carries
   14.018 AMP = position/"XX" (amputated) or "UP" (unable to print) and no 14.999 image.
 - Type-10 face: IMT "FACE", SAP 14 (ISO/IEC 19794-5 full frontal), JPEG 2000 ("JP2"), sRGB,
   10.024 SQS quality.
