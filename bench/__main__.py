@@ -19,6 +19,7 @@ MODULES = (
     "delivery",
     "agreement_iris",
     "agreement_face",
+    "agreement_fingerprint",
 )
 SUITES = {
     name: bench

@@ -21,6 +21,24 @@ def thresholds_from(config: QualityConfig) -> dict[Modality, int]:
     }
 
 
+def final_thresholds_from(config: QualityConfig) -> dict[Modality, int]:
+    """The kept capture's pass threshold where a slower measure judges it: NFIQ 2 for prints."""
+    return {Modality.FINGERPRINT: config.fingerprint.min_nfiq2}
+
+
+def finaliser_lookup(config: QualityConfig) -> Callable[[Modality], Callable | None]:
+    """Per modality, the judgement of the kept capture (NFIQ 2 for fingerprints), or None."""
+    from quality.nfiq2 import final_fingerprint_quality
+
+    def finalise_print(image, live: QualityResult, threshold: int) -> QualityResult:
+        return final_fingerprint_quality(image, live, threshold, config.fingerprint)
+
+    def lookup(modality: Modality) -> Callable | None:
+        return finalise_print if modality is Modality.FINGERPRINT else None
+
+    return lookup
+
+
 def assessor_lookup(config: QualityConfig) -> Callable[[str, Subject], Callable]:
     """A function giving, for a position and subject, the quality function to apply."""
     from quality.face import assess_face

@@ -41,7 +41,11 @@ WIND_DOWN_S = 3.0
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Pass thresholds per modality, and the relaxed ones a category's plan may allow."""
+    """Pass thresholds per modality, and the relaxed ones a category's plan may allow.
+
+    ``normal`` is the per-frame score that triggers auto-capture. Where ``final`` names a
+    modality, the kept capture is judged again by a slower measure (NFIQ 2 for fingerprints)
+    and ``final`` (or, where the plan allows it, ``relaxed``) is its pass threshold."""
 
     normal: dict[Modality, int] = field(
         default_factory=lambda: {
@@ -53,12 +57,15 @@ class Thresholds:
     )
     relaxed: dict[Modality, int] = field(
         default_factory=lambda: {
-            Modality.FINGERPRINT: 20,
+            # On NFIQ 2's scale: a print NFIQ 2 can score at all (worn ridges of the elderly
+            # score 5-20 where a clean print scores 40-60).
+            Modality.FINGERPRINT: 5,
             Modality.FACE: 35,
             Modality.IRIS: 30,
             Modality.SIGNATURE: 30,
         }
     )
+    final: dict[Modality, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +86,10 @@ class CaptureResultEvent:
 
 DeviceLookup = Callable[[Modality], Device]
 AssessorLookup = Callable[[str, Subject], Callable]
+# The kept capture's final judgement: (image, live result, pass threshold) -> result, or None
+# where the live result stands.
+Finaliser = Callable[[np.ndarray, QualityResult, int], QualityResult]
+FinaliserLookup = Callable[[Modality], Finaliser | None]
 
 
 class EnrollmentWorkflow:
@@ -94,8 +105,10 @@ class EnrollmentWorkflow:
         today: Callable[[], date] = date.today,
         same_finger: SameFingerCheck | None = None,
         journal: EnrollmentJournal | None = None,
+        finalisers: FinaliserLookup | None = None,
     ) -> None:
         self.store = store
+        self.finalisers = finalisers or (lambda modality: None)
         self.devices = devices
         self.assessors = assessors
         self.thresholds = thresholds or Thresholds()
@@ -224,9 +237,19 @@ class EnrollmentWorkflow:
             lock.release()
 
     def _threshold(self, enrollment: Enrollment, modality: Modality) -> tuple[int, bool]:
+        """The kept capture's pass threshold, and whether the plan relaxes it."""
         if modality in enrollment.plan.relaxed:
             return self.thresholds.relaxed[modality], True
-        return self.thresholds.normal[modality], False
+        return self._normal(modality), False
+
+    def _normal(self, modality: Modality) -> int:
+        return self.thresholds.final.get(modality, self.thresholds.normal[modality])
+
+    def _live_threshold(self, modality: Modality, decision: int) -> int:
+        """The per-frame score that triggers auto-capture."""
+        if modality in self.thresholds.final:
+            return self.thresholds.normal[modality]
+        return decision
 
     def _attempt(
         self,
@@ -248,8 +271,9 @@ class EnrollmentWorkflow:
         assess = self.assessors(position, enrollment.subject)
         outcome: CaptureOutcome | None = None
         try:
+            live = self._live_threshold(modality, threshold)
             for event in run_capture(
-                device, position, modality, assess, threshold, settings or self.settings, cancel
+                device, position, modality, assess, live, settings or self.settings, cancel
             ):
                 if isinstance(event, CaptureOutcome):
                     outcome = event
@@ -268,6 +292,10 @@ class EnrollmentWorkflow:
         finally:
             reservation.release()
         assert outcome is not None
+        finalise = self.finalisers(modality)
+        if finalise is not None and outcome.image is not None:
+            # Once, on the capture the loop ended with (not per frame).
+            outcome.quality = finalise(outcome.image, outcome.quality, threshold)
         yield self._keep(
             enrollment, position, modality, device, outcome, threshold, relaxed_allowed
         )
@@ -288,7 +316,7 @@ class EnrollmentWorkflow:
                 return duplicate
         attempts = enrollment.attempts.get(position, 0) + 1
         enrollment.attempts[position] = attempts
-        normal = self.thresholds.normal[modality]
+        normal = self._normal(modality)
         sample = Sample(
             position=position,
             quality=outcome.quality,
@@ -332,7 +360,7 @@ class EnrollmentWorkflow:
         sample = Sample(
             position=position,
             quality=QualityResult("fingerprint", 0),
-            threshold=self.thresholds.normal[Modality.FINGERPRINT],
+            threshold=self._normal(Modality.FINGERPRINT),
             device_id="",
             image=None,
             attempts=enrollment.attempts.get(position, 0),

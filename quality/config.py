@@ -12,7 +12,11 @@ from domain.settings import Settings
 class FingerprintConfig(Settings):
     """Fingerprint (500 ppi grey) thresholds; measures are normalised to 0..1 before weighting."""
 
-    min_score: int = 40
+    min_score: int = 40  # the per-frame score that drives the preview and auto-capture
+    # The kept capture's NFIQ 2 score (ISO/IEC 29794-4) at or above which it is accepted. NIST
+    # publishes no universal NFIQ 2 threshold; 35 keeps the ~40-60 that clean plain prints on
+    # a small optical sensor score and refuses what NFIQ 2 rates poor (docs/configuration.md).
+    min_nfiq2: int = 35
     block_size: int = 32  # pixels; NFIQ 2 uses 32x32 blocks at 500 ppi
     foreground_min_std: float = 14.0  # grey-level std of a 16x16 tile that holds ridges
     foreground_good_area: float = 44000.0  # pixels (~17.6 mm² at 500 ppi) for full credit

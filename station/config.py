@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from capture.assess import thresholds_from
+from capture.assess import final_thresholds_from, thresholds_from
 from capture.engine import CaptureSettings
 from capture.workflow import Thresholds
 from domain.messages import languages, normalise_language
@@ -161,7 +161,11 @@ class StationConfig(Settings):
 
     @property
     def thresholds(self) -> Thresholds:
-        return Thresholds(normal=thresholds_from(self.quality), relaxed=self.relaxed_thresholds)
+        return Thresholds(
+            normal=thresholds_from(self.quality),
+            relaxed=self.relaxed_thresholds,
+            final=final_thresholds_from(self.quality),
+        )
 
     @property
     def host(self) -> str:

@@ -86,6 +86,7 @@ def record_content(
                     sample.quality.score,
                     sample.attempts,
                     sample.forced,
+                    nfiq2=_nfiq2(sample.quality.measures),
                 )
             )
     samples.extend(
@@ -199,3 +200,9 @@ class RecordSealer:
         if self.on_sealed is not None:
             self.on_sealed()
         return SealReceipt(sealed.record_id, sealed.sha256, sealed.size)
+
+
+def _nfiq2(measures: dict[str, float]) -> int | None:
+    """The sample's NFIQ 2 score, when it was measured."""
+    value = measures.get("nfiq2")
+    return None if value is None else int(value)

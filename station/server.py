@@ -14,7 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from capture.assess import assessor_lookup
+from capture.assess import assessor_lookup, finaliser_lookup
 from capture.enrollment import EnrollmentStore
 from capture.journal import EnrollmentJournal, load_or_create_key
 from capture.workflow import EnrollmentWorkflow
@@ -154,6 +154,7 @@ class StationDaemon:
             config.thresholds,
             config.capture,
             journal=journal,
+            finalisers=finaliser_lookup(config.quality),
         )
         sealer = RecordSealer(
             config.station_id,

@@ -27,7 +27,8 @@ class ImageSample:
     """One captured image: fingerprint (uint8 grey, 500 ppi), face (uint8 BGR) or iris (grey).
 
     ``image`` may be None when ``exception`` is set (an ``ExceptionKind``: "amputated",
-    "blind", "not_required", ...). ``quality`` is the 0..100 score of the kept capture.
+    "blind", "not_required", ...). ``quality`` is the 0..100 score of the kept capture;
+    ``nfiq2`` a fingerprint's NFIQ 2 score when it was measured (it is then ``quality``, too).
     """
 
     position: Position
@@ -37,6 +38,7 @@ class ImageSample:
     attempts: int
     forced: bool
     exception: str = ""
+    nfiq2: int | None = None
 
 
 @dataclass

@@ -8,7 +8,8 @@ Layout of a Rekam transaction:
   reference, 2.012 category, 2.013 birth date (YYYYMMDD, needed for the card-age rule).
   Name, sex and address stay in the demographic system.
 - Type-14, one per finger: 14.013 FGP = position code 1..10, WSQ at 500 ppi (CGA "WSQ20"),
-  14.024 FQM = position/score/vendor/product. A finger that could not be printed carries
+  14.024 FQM = position/score/vendor/product (NFIQ 2's score with its CBEFF identifiers,
+  0101/57, where NFIQ 2 measured the print). A finger that could not be printed carries
   14.018 AMP = position/"XX" (amputated) or "UP" (unable to print) and no 14.999 image.
 - Type-10 face: IMT "FACE", SAP 14 (ISO/IEC 19794-5 full frontal), JPEG 2000 ("JP2"), sRGB,
   10.024 SQS quality.
@@ -44,6 +45,13 @@ with warnings.catch_warnings():
 TOT = "KTPEL"
 QUALITY_VENDOR = "0000"  # no registered vendor id: the station's own 0..100 quality measure
 QUALITY_PRODUCT = "1"
+# A fingerprint's NFIQ 2 score carries NFIQ 2's CBEFF quality algorithm identifiers, as NIST's
+# reference implementation declares them (usnistgov/NFIQ2,
+# NFIQ2/NFIQ2Algorithm/src/nfiq2/nfiq2_cbeff.cpp, NFIQ2::Identifiers::CBEFF): vendor 0x0101
+# (ISO/IEC JTC 1/SC 37, an IBIA-registered CBEFF biometric organisation) as the four hex
+# digits of 14.024's QAV, and NFIQ 2.3's algorithm 0x39 ("NFIQ2Rev3") as QAP's decimal code.
+NFIQ2_VENDOR = "0101"
+NFIQ2_PRODUCT = str(0x39)
 FACE_JP2_LEVEL = 40
 IRIS_JP2_LEVEL = 42
 # ANSI/NIST-ITL 1-2011 amputated-or-bandaged codes: XX amputated, UP unable to print.
@@ -77,9 +85,14 @@ class SampleSummary:
     height: int
     encoded_bytes: int
     sha256: str = ""  # of the encoded image as stored in the transaction
+    nfiq2: int | None = None  # a fingerprint's NFIQ 2 score, when it was measured
 
     def to_dict(self) -> dict:
-        return self.__dict__.copy()
+        """JSON-ready; ``nfiq2`` only where it was measured."""
+        out = self.__dict__.copy()
+        if out["nfiq2"] is None:
+            del out["nfiq2"]
+        return out
 
 
 @dataclass
@@ -91,6 +104,8 @@ class DecodedTransaction:
     type2: dict[str, str] = field(default_factory=dict)
     fingerprints: dict[str, np.ndarray] = field(default_factory=dict)
     finger_quality: dict[str, int] = field(default_factory=dict)
+    # 14.024 FQM's quality algorithm per finger: (vendor id, product code), e.g. ("0101", "57").
+    finger_quality_algorithm: dict[str, tuple[str, str]] = field(default_factory=dict)
     finger_exceptions: dict[str, str] = field(default_factory=dict)
     face: np.ndarray | None = None
     irises: dict[str, np.ndarray] = field(default_factory=dict)
@@ -103,8 +118,9 @@ def _date(moment: datetime | None) -> str:
     return moment.strftime("%Y%m%d")
 
 
-def _quality_subfield(position_code: int | None, score: int) -> list:
-    items = [str(max(0, min(100, int(score)))), QUALITY_VENDOR, QUALITY_PRODUCT]
+def _quality_subfield(position_code: int | None, score: int, nfiq2: bool = False) -> list:
+    vendor, product = (NFIQ2_VENDOR, NFIQ2_PRODUCT) if nfiq2 else (QUALITY_VENDOR, QUALITY_PRODUCT)
+    items = [str(max(0, min(100, int(score)))), vendor, product]
     return [[str(position_code), *items]] if position_code is not None else [items]
 
 
@@ -231,7 +247,11 @@ def _finger_record(sample, station_id: str, day: str):
     r.TVPS = "500"
     r.CGA = "WSQ20"
     r.BPX = "8"
-    r.FQM = _quality_subfield(code, sample.quality)
+    nfiq2 = getattr(sample, "nfiq2", None)
+    if nfiq2 is not None:
+        r.FQM = _quality_subfield(code, nfiq2, nfiq2=True)
+    else:
+        r.FQM = _quality_subfield(code, sample.quality)
     if sample.exception:
         r.COM = _exception(sample.exception)
     r.DATA = data
@@ -301,6 +321,7 @@ def _summary(sample, encoding: str, width: int, height: int, data: bytes) -> Sam
         height=height,
         encoded_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest() if data else "",
+        nfiq2=getattr(sample, "nfiq2", None) if data else None,
     )
 
 
@@ -377,6 +398,8 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
             return
         fqm = _subfields(record.FQM)
         out.finger_quality[name] = int(fqm[0][1]) if fqm and len(fqm[0]) > 1 else -1
+        if fqm and len(fqm[0]) > 3:
+            out.finger_quality_algorithm[name] = (str(fqm[0][2]), str(fqm[0][3]))
         if decode_images:
             out.fingerprints[name] = decode_wsq(record.DATA)
     elif record.type == 10 and decode_images:

@@ -125,13 +125,18 @@ def _canonical_json(value: dict) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def quality_summary(summaries: list) -> dict[str, dict[str, float]]:
-    """Per modality: how many samples carry an image, and their lowest and mean quality."""
+def quality_summary(summaries: list) -> dict[str, dict]:
+    """Per modality: how many samples carry an image, and their lowest and mean quality.
+
+    Fingerprints measured by NFIQ 2 add ``nfiq2``: how many, their lowest and mean score."""
     scores: dict[str, list[int]] = {}
+    nfiq2: list[int] = []
     for summary in summaries:
         if summary.encoding:
             scores.setdefault(summary.modality, []).append(summary.quality)
-    return {
+            if getattr(summary, "nfiq2", None) is not None:
+                nfiq2.append(summary.nfiq2)
+    out: dict[str, dict] = {
         modality: {
             "captured": len(values),
             "min": min(values),
@@ -139,6 +144,13 @@ def quality_summary(summaries: list) -> dict[str, dict[str, float]]:
         }
         for modality, values in sorted(scores.items())
     }
+    if nfiq2 and "fingerprint" in out:
+        out["fingerprint"]["nfiq2"] = {
+            "measured": len(nfiq2),
+            "min": min(nfiq2),
+            "mean": round(sum(nfiq2) / len(nfiq2), 1),
+        }
+    return out
 
 
 def build_manifest(

@@ -8,10 +8,13 @@
 Reads PNG, JPEG, WSQ and JPEG 2000 (JP2 or raw codestream). Fingerprints are 500 ppi grey,
 iris images one near-infrared eye. ``--json`` prints one JSON object per file and line, with
 ``score``, ``threshold``, ``passes``, ``measures`` and ``reasons`` (code, English, Bahasa
-Indonesia), or ``error`` for a file that could not be read.
+Indonesia), or ``error`` for a file that could not be read. A fingerprint's ``score`` is the
+per-frame score the preview shows; ``measures.nfiq2`` is the NIST NFIQ 2 score that decides
+whether the station keeps a capture, and ``nfiq2`` says how it compares with
+``[quality.fingerprint] min_nfiq2`` (``score``, ``threshold``, ``passes``).
 
-Exit status: 0 when every file passed its threshold, 1 when one scored below it, 2 when a file
-could not be read or the arguments are wrong.
+Exit status: 0 when every file passed its threshold (and, for fingerprints, NFIQ 2's), 1 when
+one scored below it, 2 when a file could not be read or the arguments are wrong.
 """
 
 from __future__ import annotations
@@ -130,16 +133,31 @@ def assessor(
     from quality.iris import assess_iris
 
     if modality == "fingerprint":
-        return (lambda image: assess_fingerprint(image, config.fingerprint)), (
-            config.fingerprint.min_score
-        )
+        from quality.nfiq2 import final_fingerprint_quality
+
+        def fingerprint(image: np.ndarray) -> QualityResult:
+            # The per-frame score, with the NFIQ 2 score that judges a kept capture.
+            live = assess_fingerprint(image, config.fingerprint)
+            final = final_fingerprint_quality(
+                image, live, config.fingerprint.min_nfiq2, config.fingerprint
+            )
+            live.measures.update(
+                {name: value for name, value in final.measures.items() if "nfiq2" in name}
+            )
+            return live
+
+        return fingerprint, config.fingerprint.min_score
     if modality == "face":
         return (lambda image: assess_face(image, birth_year, config.face)), config.face.min_score
     return (lambda image: assess_iris(image, config.iris)), config.iris.min_score
 
 
 def score_file(
-    path: Path, modality: str, measure: Callable[[np.ndarray], QualityResult], threshold: int
+    path: Path,
+    modality: str,
+    measure: Callable[[np.ndarray], QualityResult],
+    threshold: int,
+    nfiq2_threshold: int | None = None,
 ) -> dict[str, Any]:
     """One file's report: score, threshold, measures and reasons, or an ``error``."""
     report: dict[str, Any] = {"file": str(path), "modality": modality}
@@ -156,6 +174,13 @@ def score_file(
         measures={name: round(float(value), 4) for name, value in result.measures.items()},
         reasons=[reason_to_dict(r) for r in result.reasons],
     )
+    if "nfiq2" in result.measures and nfiq2_threshold is not None:
+        score = int(result.measures["nfiq2"])
+        report["nfiq2"] = {
+            "score": score,
+            "threshold": nfiq2_threshold,
+            "passes": score >= nfiq2_threshold and "nfiq2_failed" not in result.measures,
+        }
     return report
 
 
@@ -166,9 +191,14 @@ def _print_text(report: dict[str, Any], language: str, out: TextIO) -> None:
         print(f"{report['file']}: {error['code']}: {error[key]} ({error['detail']})", file=out)
         return
     verdict = "pass" if report["passes"] else "FAIL"
+    detail = ""
+    if "nfiq2" in report:
+        nfiq2 = report["nfiq2"]
+        kept = "pass" if nfiq2["passes"] else "FAIL"
+        detail = f"; NFIQ 2 {nfiq2['score']} ({kept}, threshold {nfiq2['threshold']})"
     print(
         f"{report['file']}: {report['modality']} score {report['score']} "
-        f"({verdict}, threshold {report['threshold']})",
+        f"({verdict}, threshold {report['threshold']}{detail})",
         file=out,
     )
     for item in report["reasons"]:
@@ -186,13 +216,19 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     measure, threshold = assessor(args.modality, config, args.birth_year)
     status = 0
     for path in args.files:
-        report = score_file(path, args.modality, measure, threshold)
+        report = score_file(
+            path,
+            args.modality,
+            measure,
+            threshold,
+            config.fingerprint.min_nfiq2 if args.modality == "fingerprint" else None,
+        )
         if args.json:
             print(json.dumps(report, ensure_ascii=False), file=out)
         else:
             _print_text(report, args.language, out)
         if "error" in report:
             status = 2
-        elif not report["passes"]:
+        elif not report["passes"] or not report.get("nfiq2", {}).get("passes", True):
             status = max(status, 1)
     return status

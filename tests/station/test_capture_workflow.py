@@ -86,6 +86,19 @@ def test_elderly_plan_allows_the_relaxed_threshold_and_records_it(station):
     assert result.sample.quality.score < 40 <= 40 + result.sample.quality.threshold
 
 
+def test_the_kept_print_is_judged_by_nfiq2(station):
+    client, record = start(station, "adult", 27)
+    eid = record.enrollment_id
+    approve_face(client, eid)
+    result = client.capture(eid, position("right_index")).result
+    assert result.accepted
+    measures = result.sample.quality.measures
+    # The decision's score is NFIQ 2's; the per-frame score that triggered the capture is kept.
+    assert result.sample.quality.score == measures["nfiq2"] >= 35
+    assert result.sample.quality.threshold == 35
+    assert measures["live_score"] >= 40 and "orientation_certainty" in measures
+
+
 def test_mental_disorder_plan_skips_iris(station):
     client, record = start(station, "mental_disorder", 22)
     assert position("right_eye") not in record.plan

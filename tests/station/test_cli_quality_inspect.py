@@ -106,6 +106,31 @@ def test_quality_reports_reasons_and_fails_low_scores(finger_files):
     assert "tekan lebih pelan" in found["FINGER_TOO_HEAVY"]["id"]
 
 
+def test_quality_json_shows_the_nfiq2_score_that_decides(finger_files):
+    status, out = rekam(
+        quality_command,
+        ["quality", "--modality", "fingerprint", "--json", str(finger_files[".png"])],
+    )
+    (report,) = json_lines(out)
+    assert status == 0
+    nfiq2 = report["measures"]["nfiq2"]
+    assert 35 <= nfiq2 <= 70, "a clean synthetic print scores as clean plain prints do"
+    assert report["measures"]["nfiq2_minutiae"] >= 5
+    assert report["nfiq2"] == {"score": int(nfiq2), "threshold": 35, "passes": True}
+
+
+def test_quality_nfiq2_threshold_comes_from_the_configuration(tmp_path, finger_files):
+    config = tmp_path / "rekam.toml"
+    config.write_text("[quality.fingerprint]\nmin_nfiq2 = 90\n")
+    argv = ["quality", "--modality", "fingerprint", "--config", str(config)]
+    status, out = rekam(quality_command, [*argv, str(finger_files[".png"])])
+    assert "NFIQ 2" in out and "(FAIL, threshold 90)" in out
+    assert status == 1, "a print the station would not keep fails"
+    _, out = rekam(quality_command, [*argv, "--json", str(finger_files[".png"])])
+    (report,) = json_lines(out)
+    assert report["nfiq2"]["threshold"] == 90 and report["nfiq2"]["passes"] is False
+
+
 def test_quality_text_output_in_bahasa_indonesia(finger_files):
     status, out = rekam(
         quality_command,

@@ -232,3 +232,35 @@ def test_manifest_hashes_and_sizes_match_the_transaction(record):
     assert {"position": "right_little", "exception": "unusable"} in manifest["exceptions"]
     assert {"position": "left_ring", "exception": "worn"} in manifest["exceptions"]
     assert manifest["sealed_at"] == "2024-05-01T09:07:00+00:00"
+
+
+def test_nfiq2_travels_in_fqm_with_nist_identifiers_and_in_the_manifest():
+    content = full_record()
+    prints = [s for s in content.samples if s.modality == "fingerprint" and s.image is not None]
+    for value, sample in enumerate(prints):
+        sample.nfiq2 = sample.quality = 30 + value
+    data, summaries = build_transaction(content)
+    decoded = parse_transaction(data, decode_images=False)
+    for sample in prints:
+        assert decoded.finger_quality[sample.position] == sample.nfiq2
+        # ISO/IEC JTC 1/SC 37 (0x0101) and NFIQ 2.3 (0x39 = 57), as NIST's NFIQ 2 declares them.
+        assert decoded.finger_quality_algorithm[sample.position] == ("0101", "57")
+    face = next(s for s in summaries if s.position == "face")
+    assert "nfiq2" not in face.to_dict()
+    assert {s.position: s.to_dict()["nfiq2"] for s in summaries if s.nfiq2 is not None} == {
+        s.position: s.nfiq2 for s in prints
+    }
+    station, centre = StationKeys.generate(), CentreKeys.generate()
+    sealed = seal(content, station, centre.public_key)
+    manifest = open_package(sealed.data, centre.private_key, {"KIT-01": station.public_key})
+    summary = manifest.manifest["quality"]["fingerprint"]["nfiq2"]
+    assert summary == {
+        "measured": len(prints),
+        "min": 30,
+        "mean": round(sum(s.nfiq2 for s in prints) / len(prints), 1),
+    }
+
+
+def test_a_print_without_nfiq2_keeps_the_station_quality_identifiers(built, record):
+    decoded = parse_transaction(built[0], decode_images=False)
+    assert set(decoded.finger_quality_algorithm.values()) == {("0000", "1")}

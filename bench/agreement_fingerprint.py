@@ -1,0 +1,89 @@
+"""Fingerprint quality against NIST NFIQ 2 on real prints (``../shared/calibration``).
+
+Rows (skipped with a note when the calibration set is absent; set ``REKAM_CALIBRATION`` to
+its folder to use another copy):
+
+- ``quality.fingerprint_fast_vs_nfiq2_spearman``: rank correlation of the per-frame score with
+  the NFIQ 2 scores NIST's binary gave (the manifest's ``nfiq2_v2_3_0``);
+- ``quality.fingerprint_decision_agreement``: share of prints where the per-frame score's
+  pass/fail at ``min_score`` agrees with NFIQ 2's at ``min_nfiq2`` (what auto-capture
+  predicts of the decision; the decision itself is NFIQ 2's);
+- ``quality.nfiq2_ms``: median milliseconds of one NFIQ 2 score (nbis-python, with minutiae).
+
+Latent prints are left out: NFIQ 2 is defined for plain live-scan and ink prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bench.report import Row
+from quality.config import FingerprintConfig
+from quality.fingerprint import assess_fingerprint
+from quality.nfiq2 import nfiq2
+
+OUT_OF_SCOPE_GROUPS = {"fingernet_nistsd27"}  # latent (crime-scene) prints
+
+
+def calibration_root() -> Path:
+    default = Path(__file__).resolve().parents[1] / ".." / "shared" / "calibration"
+    return Path(os.environ.get("REKAM_CALIBRATION", default))
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def load_prints(folder: Path) -> list[tuple[str, np.ndarray, int]]:
+    """(file, grey image, NIST's NFIQ 2 score) for every in-scope print of the manifest."""
+    prints = []
+    with (folder / "manifest.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["group"] in OUT_OF_SCOPE_GROUPS or not row["nfiq2_v2_3_0"].isdigit():
+                continue
+            image = cv2.imread(str(folder / row["file"]), cv2.IMREAD_GRAYSCALE)
+            if image is not None:
+                prints.append((row["file"], image, int(row["nfiq2_v2_3_0"])))
+    return prints
+
+
+def bench_agreement() -> list[Row]:
+    folder = calibration_root() / "fingerprint"
+    names = (
+        "quality.fingerprint_fast_vs_nfiq2_spearman",
+        "quality.fingerprint_decision_agreement",
+        "quality.nfiq2_ms",
+    )
+    if not (folder / "manifest.csv").exists():
+        note = f"skipped: no calibration set at {folder}"
+        return [Row(name, float("nan"), "", "", note) for name in names]
+    config = FingerprintConfig()
+    prints = load_prints(folder)
+    fast, reference, agree, times = [], [], 0, []
+    for _file, image, nist in prints:
+        live = assess_fingerprint(image, config).score
+        fast.append(live)
+        reference.append(nist)
+        agree += (live >= config.min_score) == (nist >= config.min_nfiq2)
+        started = time.perf_counter()
+        nfiq2(image)
+        times.append((time.perf_counter() - started) * 1000.0)
+    count = f"{len(prints)} real prints"
+    return [
+        Row(names[0], spearman(fast, reference), "rho", ">= 0.85", count),
+        Row(names[1], agree / len(prints), "share", ">= 0.9", count),
+        Row(names[2], statistics.median(times), "ms", "", count),
+    ]
+
+
+BENCHES = {"agreement_fingerprint": bench_agreement}
