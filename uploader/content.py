@@ -28,6 +28,8 @@ class ImageSample:
 
     ``image`` may be None when ``exception`` is set (an ``ExceptionKind``: "amputated",
     "blind", "not_required", ...). ``quality`` is the 0..100 score of the kept capture.
+    ``minutiae`` is the print's ISO/IEC 19794-2:2005 finger minutiae record, for the fingers
+    the card chip holds (empty otherwise); it travels in a Type-9 record.
     """
 
     position: Position
@@ -37,6 +39,7 @@ class ImageSample:
     attempts: int
     forced: bool
     exception: str = ""
+    minutiae: bytes = b""
 
 
 @dataclass
