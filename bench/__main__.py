@@ -10,7 +10,15 @@ from pathlib import Path
 from bench.report import Row, render, write_json
 
 # Each module has BENCHES: {suite name: function returning rows}.
-MODULES = ("daemon", "drivers", "capture", "quality", "package", "delivery")
+MODULES = (
+    "daemon",
+    "drivers",
+    "capture",
+    "quality",
+    "package",
+    "delivery",
+    "agreement_matching",
+)
 SUITES = {
     name: bench
     for module in MODULES
