@@ -253,7 +253,9 @@ class FingerprintMatcher:
         key = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
         key += struct.pack(">II", *image.shape[:2])
         found = self._cache.get(key)
-        if found is None:
+        if found is not None:
+            self._cache.move_to_end(key)
+        else:
             found = extract(image)
             self._cache[key] = found
             while len(self._cache) > 32:

@@ -27,8 +27,8 @@ _GROWTH_ITERATIONS = 10
 # field is bent by a smooth displacement of this many pixels (standard deviation) varying over
 # this many pixels; without it, minutiae of different fingers sit at the same multiples of one
 # ridge period and a minutiae matcher (Bozorth3) scores strangers like real genuine pairs.
-_SKIN_WARP_PX = 10.0
-_SKIN_WARP_SCALE = 60.0
+_SKIN_WARP_PX = 12.0
+_SKIN_WARP_SCALE = 80.0
 _PATTERNS = ("left_loop", "right_loop", "whorl", "arch", "tented_arch")
 
 
