@@ -12,10 +12,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: system $(STAMP)
 	$(BIN)/rekam demo
 
-# Debian packages the tests need (installed as root; otherwise the exact command is printed).
+# Debian packages Rekam and its tests need (installed as root; otherwise the exact command is
+# printed).
 system:
 	sh .ci/setup-system
 

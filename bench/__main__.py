@@ -20,6 +20,7 @@ MODULES = (
     "agreement_iris",
     "agreement_face",
     "agreement_fingerprint",
+    "agreement_matching",
 )
 SUITES = {
     name: bench

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quality.matching import FINGER_THRESHOLD, FingerprintMatcher
+from quality.matching import BOZORTH3_THRESHOLD, FingerprintMatcher
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,9 @@ class SameFinger:
 
 
 class SameFingerCheck:
-    """Compares a new print with the record's other fingers (phase-only correlation)."""
+    """Compares a new print with the record's other fingers (MINDTCT minutiae, Bozorth3)."""
 
-    def __init__(self, threshold: float = FINGER_THRESHOLD) -> None:
+    def __init__(self, threshold: int = BOZORTH3_THRESHOLD) -> None:
         self.matcher = FingerprintMatcher(finger_threshold=threshold)
         self.threshold = threshold
 
@@ -28,10 +28,10 @@ class SameFingerCheck:
         """The best-matching other finger at or above the threshold, or None."""
         if not others:
             return None
-        probe = self.matcher.probe_template(image)
+        probe = self.matcher.template(image)
         best: SameFinger | None = None
         for position, other in others.items():
-            score = self.matcher.score(probe, self.matcher.gallery_template(other))
+            score = self.matcher.score(probe, self.matcher.template(other))
             if score >= self.threshold and (best is None or score > best.score):
                 best = SameFinger(position, score)
         return best

@@ -114,7 +114,7 @@ class EnrollmentWorkflow:
         self.thresholds = thresholds or Thresholds()
         self.settings = settings or CaptureSettings()
         self.today = today
-        self.same_finger = same_finger or SameFingerCheck()
+        self.same_finger = same_finger or SameFingerCheck(self.settings.same_finger_score)
         self._reservations: dict[str, threading.Lock] = {}
         self._reservations_lock = threading.Lock()
         self.journal = journal

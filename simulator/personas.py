@@ -159,9 +159,10 @@ def make_persona(kind: str, seed: int, *, on: date | None = None) -> Persona:
     }
     finger_knobs = FingerKnobs()
     if kind == "elderly":
-        # Worn, dry, lightly pressed: NFIQ 2 rates these prints 0-40 (median ~10), as it does
-        # real worn prints; heavier wear left no ridges NFIQ 2 could find at all.
-        finger_knobs = FingerKnobs(wear=0.6, dryness=0.3, pressure=-0.2)
+        # Worn, dry, lightly pressed: through the UART scanner's 4-bit image NFIQ 2 rates these
+        # prints 0-45 (median ~20, 5% under 5), as it does real worn prints; heavier wear left
+        # no ridges NFIQ 2 could find at all.
+        finger_knobs = FingerKnobs(wear=0.55, dryness=0.25, pressure=-0.2)
     if kind == "amputee":
         for pos in _AMPUTATED:
             fingers[pos] = None

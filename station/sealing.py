@@ -10,7 +10,8 @@ from pathlib import Path
 from capture.enrollment import Enrollment, utcnow
 from capture.errors import ErrorKind, WorkflowError
 from domain.messages import msg
-from domain.vocabulary import ExceptionKind, Position
+from domain.vocabulary import CARD_FINGERS, ExceptionKind, Position
+from quality.matching import extract
 from station.devices import DeviceManager
 from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
 from uploader.keys import StationKeys, load_centre_public_key
@@ -87,6 +88,7 @@ def record_content(
                     sample.attempts,
                     sample.forced,
                     nfiq2=_nfiq2(sample.quality.measures),
+                    minutiae=_card_template(position, sample.image, sample.quality.score),
                 )
             )
     samples.extend(
@@ -126,6 +128,13 @@ def record_content(
         completed_at=enrollment.completed_at or utcnow(),
         flags=flags,
     )
+
+
+def _card_template(position: Position, image, quality: int) -> bytes:
+    """The ISO/IEC 19794-2 minutiae record of a finger the card chip holds (else empty)."""
+    if position not in CARD_FINGERS or image is None:
+        return b""
+    return extract(image, position.finger_code, max(0, min(100, int(quality)))).to_bytes()
 
 
 class RecordSealer:

@@ -29,6 +29,8 @@ class ImageSample:
     ``image`` may be None when ``exception`` is set (an ``ExceptionKind``: "amputated",
     "blind", "not_required", ...). ``quality`` is the 0..100 score of the kept capture;
     ``nfiq2`` a fingerprint's NFIQ 2 score when it was measured (it is then ``quality``, too).
+    ``minutiae`` is the print's ISO/IEC 19794-2:2005 finger minutiae record, for the fingers
+    the card chip holds (empty otherwise); it travels in a Type-9 record.
     """
 
     position: Position
@@ -39,6 +41,7 @@ class ImageSample:
     forced: bool
     exception: str = ""
     nfiq2: int | None = None
+    minutiae: bytes = b""
 
 
 @dataclass

@@ -16,12 +16,19 @@ Layout of a Rekam transaction:
 - Type-17 iris, one per eye: 17.003 ELR (1 right, 2 left), JPEG 2000 grey, 17.024 IQS quality;
   an eye that was not captured carries 17.028 DME ("MA" missing, "UC" unable to capture) and
   no image.
+- Type-9, one per card finger (the two index fingers the KTP-el chip holds), with the IDC of
+  that finger's Type-14: 9.003 IMP 0, 9.004 FMT "U" (not the legacy standard minutiae fields),
+  the other-feature-set block 9.176 OOD "ISO/IEC JTC 1/SC 37", 9.177 PAG "NIST NBIS MINDTCT",
+  9.178 SOD station id, and 9.180 (user-defined in that block) the ISO/IEC 19794-2:2005 finger
+  minutiae record, base64: the Type-9 is a tagged ASCII record, and binary bytes would collide
+  with its separators.
 - Type-8 signature as vector data (8.004 SRT = 2): 5-byte vectors (X, Y in 0.0254 mm from the
   bottom-left corner, pressure 0 = pen up, 1..254, 255 = end of list).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import re
@@ -111,6 +118,8 @@ class DecodedTransaction:
     irises: dict[str, np.ndarray] = field(default_factory=dict)
     eye_exceptions: dict[str, str] = field(default_factory=dict)
     signature_vectors: list[tuple[int, int, int]] = field(default_factory=list)
+    # ISO/IEC 19794-2:2005 finger minutiae records from the Type-9 records, by finger.
+    minutiae: dict[str, bytes] = field(default_factory=dict)
 
 
 def _date(moment: datetime | None) -> str:
@@ -214,8 +223,12 @@ def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary
         else:
             raise TransactionError(f"unknown sample position {sample.position!r}")
         record.IDC = idc
-        idc += 1
         msg += record
+        if sample.position in FINGERS and sample.minutiae and sample.image is not None:
+            minutiae = _minutiae_record(sample, content.station_id)
+            minutiae.IDC = idc  # the Type-14 of the same print
+            msg += minutiae
+        idc += 1
         summaries.append(summary)
     if content.signature is not None and content.signature.exception != ExceptionKind.CANNOT_SIGN:
         record = _signature_record(content)
@@ -256,6 +269,23 @@ def _finger_record(sample, station_id: str, day: str):
         r.COM = _exception(sample.exception)
     r.DATA = data
     return r, _summary(sample, "WSQ20", image.shape[1], image.shape[0], data)
+
+
+MINUTIAE_OWNER = "ISO/IEC JTC 1/SC 37"
+MINUTIAE_ALGORITHM = "NIST NBIS MINDTCT"
+
+
+def _minutiae_record(sample, station_id: str):
+    if not sample.minutiae.startswith(b"FMR\x00"):
+        raise TransactionError(f"{sample.position}: minutiae are not an ISO/IEC 19794-2 record")
+    r = nistitl.AsciiRecord(9)
+    r._3 = "0"
+    r._4 = "U"
+    r._176 = MINUTIAE_OWNER
+    r._177 = MINUTIAE_ALGORITHM
+    r._178 = station_id
+    r._180 = base64.b64encode(sample.minutiae).decode("ascii")
+    return r
 
 
 def _face_record(sample, station_id: str, day: str):
@@ -402,6 +432,9 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
             out.finger_quality_algorithm[name] = (str(fqm[0][2]), str(fqm[0][3]))
         if decode_images:
             out.fingerprints[name] = decode_wsq(record.DATA)
+    elif record.type == 9:
+        data = base64.b64decode(str(record._180), validate=True)
+        out.minutiae[_finger_of_minutiae(data)] = data
     elif record.type == 10 and decode_images:
         rgb = imagecodecs.jpeg2k_decode(record.DATA)
         out.face = np.ascontiguousarray(rgb[:, :, ::-1])
@@ -414,6 +447,13 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
             out.irises[name] = np.asarray(imagecodecs.jpeg2k_decode(record._999))
     elif record.type == 8:
         out.signature_vectors = _read_vectors(bytes(record.value))
+
+
+def _finger_of_minutiae(data: bytes) -> Position:
+    """The finger an ISO/IEC 19794-2 record names (its first finger view's position)."""
+    if len(data) < 28 or not data.startswith(b"FMR\x00"):
+        raise ValueError("Type-9 minutiae are not an ISO/IEC 19794-2 record")
+    return FINGER_BY_CODE[data[24]]
 
 
 def _read_vectors(body: bytes) -> list[tuple[int, int, int]]:

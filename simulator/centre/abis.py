@@ -107,7 +107,7 @@ class Abis:
         if not gallery_side:
             status, detail = ADJUDICATE, "no usable fingerprints; manual adjudication"
         else:
-            probe = {p: self.matcher.probe_template(t) for p, t in gallery_side.items()}
+            probe = gallery_side
             status, detail = PRINT_READY, "no match in the gallery"
             for other_id, other in list(self._gallery.items()):
                 if other_id == record_id:

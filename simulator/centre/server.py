@@ -27,7 +27,8 @@ from urllib.parse import unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from quality.matching import FingerprintMatcher, foreground_fraction
+from domain.vocabulary import Position
+from quality.matching import FingerprintMatcher, extract
 from simulator.centre.abis import ENROLL_FAILURE, RECEIVED, Abis
 from simulator.centre.store import CentreRecord, CentreStore
 from uploader.bundle import BundleError, open_bundle
@@ -234,10 +235,10 @@ class CentreServer:
                 "code": "RECORD_ID_MISMATCH",
                 "message": f"package is record {opened.record_id}, URL says {record_id}",
             }
-        templates = {}
+        templates = {}  # ISO/IEC 19794-2 minutiae records of the prints that can be matched
         for position, image in opened.fingerprints.items():
-            template = self.matcher.gallery_template(image)
-            if foreground_fraction(template.prepared) > 0.05:
+            template = extract(image, Position(position).finger_code)
+            if template.usable:
                 templates[position] = template.to_bytes()
         now = time.time()
         record = CentreRecord(

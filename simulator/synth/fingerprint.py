@@ -23,6 +23,12 @@ SENSOR_WIDTH = 256
 _CANVAS_MARGIN = 48
 _ORIENTATION_BINS = 16
 _GROWTH_ITERATIONS = 10
+# Skin is not a regular grating: ridge spacing and course wander over the finger. The grown
+# field is bent by a smooth displacement of this many pixels (standard deviation) varying over
+# this many pixels; without it, minutiae of different fingers sit at the same multiples of one
+# ridge period and a minutiae matcher (Bozorth3) scores strangers like real genuine pairs.
+_SKIN_WARP_PX = 12.0
+_SKIN_WARP_SCALE = 80.0
 _PATTERNS = ("left_loop", "right_loop", "whorl", "arch", "tented_arch")
 
 
@@ -157,12 +163,27 @@ def finger_master(spec: FingerSpec) -> FingerMaster:
         field_ = (1 - weight) * stack[lower, rows, cols] + weight * stack[upper, rows, cols]
         field_ = np.clip(field_ / (field_.std() + 1e-6) * 1.5, -1.0, 1.0)
     ridges = cv2.resize(field_, (width, height), interpolation=cv2.INTER_CUBIC)
+    warp_rng = np.random.default_rng([spec.seed, 0xE1A5])
+    dx = _smooth_noise(warp_rng, (height, width), _SKIN_WARP_SCALE) * _SKIN_WARP_PX
+    dy = _smooth_noise(warp_rng, (height, width), _SKIN_WARP_SCALE) * _SKIN_WARP_PX
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    ridges = cv2.remap(ridges, xs + dx, ys + dy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
     ridges = np.clip(ridges, -1.0, 1.0).astype(np.float32)
+
+    def moved(points) -> tuple[tuple[float, float], ...]:
+        """Singular points after the warp (a feature at p is drawn near p - d(p))."""
+        out = []
+        for x, y in points:
+            cx = int(np.clip(round(x + _CANVAS_MARGIN), 0, width - 1))
+            cy = int(np.clip(round(y + _CANVAS_MARGIN), 0, height - 1))
+            out.append((float(x - dx[cy, cx]), float(y - dy[cy, cx])))
+        return tuple(out)
+
     return FingerMaster(
         spec=spec,
         ridges=ridges,
-        cores=tuple(cores),
-        deltas=tuple(deltas),
+        cores=moved(cores),
+        deltas=moved(deltas),
     )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from domain.messages import msg
+from quality.matching import minutiae_count
 from uploader import errors
 from uploader.keys import KeyFileError, StationKeyring, load_centre_private_key
 from uploader.package import (
@@ -115,6 +116,10 @@ def content_summary(opened: OpenedPackage) -> dict[str, Any]:
             "face": decoded.face is not None,
             "irises": len(decoded.irises),
             "signature_vectors": len(decoded.signature_vectors),
+            # ISO/IEC 19794-2 templates (Type-9) of the card fingers: minutiae per finger.
+            "minutiae": {
+                str(position): minutiae_count(data) for position, data in decoded.minutiae.items()
+            },
         },
     }
 
@@ -181,6 +186,8 @@ def _print_text(summary: dict[str, Any], out: TextIO) -> None:
         f"{decoded['signature_vectors']} signature vectors",
         file=out,
     )
+    templates = ", ".join(f"{p} {n} minutiae" for p, n in decoded["minutiae"].items())
+    print(f"templates  {templates or 'none'} (ISO/IEC 19794-2, Type-9)", file=out)
 
 
 def _refuse(error: errors.PackageError, path: Path, out: TextIO, as_json: bool) -> int:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import numpy as np
-from ridge_patterns import Finger, capture
 
 from domain.vocabulary import FINGERS, Category, Sex
+from simulator.synth import FingerSpec, render_capture
 from uploader.content import (
     ImageSample,
     RecordContent,
@@ -28,8 +28,8 @@ def person_record(
     """A record of synthetic ``person``; ``attempt`` varies every capture's conditions."""
     samples = []
     for name, code in ((f, f.finger_code) for f in FINGERS):
-        finger = Finger.random(person * 100 + code)
-        image = capture(finger, seed=attempt * 1000 + person * 100 + code)
+        finger = FingerSpec.random(person * 100 + code)
+        image = render_capture(finger, attempt)
         samples.append(ImageSample(name, "fingerprint", image, 70, 1, False))
     rng = np.random.default_rng(person)
     face = rng.integers(0, 255, (160, 120, 3), dtype=np.uint8)

@@ -14,7 +14,8 @@ import imagecodecs
 import numpy as np
 import pytest
 
-from domain.vocabulary import FINGERS, Category, Sex
+from domain.vocabulary import CARD_FINGERS, FINGERS, Category, Position, Sex
+from quality.matching import extract, minutiae_count
 from simulator.synth.face import FaceKnobs, render_face
 from simulator.synth.fingerprint import FingerKnobs, FingerSpec, quantise_4bit, render_capture
 from simulator.synth.iris import IrisKnobs, IrisSpec, render_eye
@@ -257,6 +258,10 @@ def kit(tmp_path_factory):
     record = full_record(7)
     record.samples[3].image = None
     record.samples[3].exception = "amputated"
+    for sample in record.samples:  # what the sealer adds: the card fingers' minutiae
+        if sample.position in CARD_FINGERS:
+            code = Position(sample.position).finger_code
+            sample.minutiae = extract(sample.image, code, sample.quality).to_bytes()
     package = root / "record.pkg"
     package.write_bytes(seal(record, station, centre.public_key).data)
     return {
@@ -309,6 +314,23 @@ def test_inspect_json_summary(kit):
     assert content["quality"]["fingerprint"]["captured"] == 9
     assert {"position": "right_ring", "exception": "amputated"} in content["exceptions"]
     assert all(len(s["sha256"]) == 64 for s in content["samples"] if s["encoding"])
+    expected = {
+        s.position: minutiae_count(s.minutiae) for s in kit["record"].samples if s.minutiae
+    }
+    assert set(expected) == {"right_index", "left_index"}
+    assert content["decoded"]["minutiae"] == expected and min(expected.values()) >= 12
+
+
+def test_inspect_shows_the_card_fingers_minutiae_counts(kit):
+    status, out = inspect(
+        kit, None, "--station-key", str(kit["station_dir"]), "--centre-key", str(kit["centre_key"])
+    )
+    counts = {s.position: minutiae_count(s.minutiae) for s in kit["record"].samples if s.minutiae}
+    assert status == 0, out
+    assert (
+        f"templates  right_index {counts['right_index']} minutiae, "
+        f"left_index {counts['left_index']} minutiae (ISO/IEC 19794-2, Type-9)"
+    ) in out
 
 
 def _variant(kit, name: str, data: bytes) -> Path:

@@ -14,6 +14,8 @@ from domain.categories import policy_for
 from domain.vocabulary import CARD_FINGERS, EYES, FINGERS, Category, Position, Sex
 from drivers.base import PenPoint, SignatureTrace
 from quality.base import QualityResult
+from quality.matching import BOZORTH3_THRESHOLD, FingerTemplate, bozorth3, extract
+from simulator.synth import FingerSpec, render_capture
 from station.devices import DeviceManager
 from station.sealing import RecordSealer
 from uploader.keys import CentreKeys, StationKeys
@@ -90,3 +92,31 @@ def test_the_sealed_manifest_carries_the_completion_time(tmp_path, outbox):
     completed_at = datetime.fromisoformat(opened.manifest["completed_at"])
     assert before <= completed_at <= after
     assert datetime.fromisoformat(opened.manifest["started_at"]) <= completed_at
+
+
+def test_the_card_fingers_minutiae_are_sealed_with_their_prints(tmp_path, outbox):
+    station_keys = StationKeys.load_or_create(tmp_path / "station-keys")
+    centre_keys = CentreKeys.load_or_create(tmp_path / "centre-keys")
+    assert centre_keys.public_key_path is not None
+    sealer = RecordSealer(
+        STATION, station_keys, centre_keys.public_key_path, outbox, DeviceManager([])
+    )
+    enrollment = finished_enrollment()
+    for seed, finger in enumerate(CARD_FINGERS):
+        enrollment.samples[finger].image = render_capture(FingerSpec.random(seed), 0)
+
+    receipt = sealer(enrollment, "op-ani")
+
+    opened = open_package(
+        outbox.read_package(receipt.record_id),
+        centre_keys.private_key,
+        {STATION: station_keys.public_key},
+    )
+    minutiae = opened.transaction.minutiae
+    assert set(minutiae) == set(CARD_FINGERS)
+    for finger, data in minutiae.items():
+        template = FingerTemplate.from_bytes(data)
+        assert template.position == Position(finger).finger_code
+        assert template.quality == 60 and template.count >= 12
+        printed = extract(opened.transaction.fingerprints[finger])
+        assert bozorth3(template, printed) >= BOZORTH3_THRESHOLD  # the template is that print's

@@ -3,6 +3,7 @@ every record, decode every image against its original, and tie the manifest's ha
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import warnings
 from datetime import UTC, datetime
@@ -264,3 +265,45 @@ def test_nfiq2_travels_in_fqm_with_nist_identifiers_and_in_the_manifest():
 def test_a_print_without_nfiq2_keeps_the_station_quality_identifiers(built, record):
     decoded = parse_transaction(built[0], decode_images=False)
     assert set(decoded.finger_quality_algorithm.values()) == {("0000", "1")}
+
+
+def test_card_finger_minutiae_travel_in_type9_records_beside_their_prints():
+    from domain.vocabulary import Position
+    from quality.matching import extract, minutiae_count
+    from simulator.synth import FingerSpec, render_capture
+
+    content = full_record()
+    by_position = {s.position: s for s in content.samples}
+    templates = {}
+    for seed, name in enumerate(("right_index", "left_index")):
+        sample = by_position[name]
+        sample.image = render_capture(FingerSpec.random(seed), 0)  # a print with real minutiae
+        templates[name] = extract(sample.image, Position(name).finger_code, 70).to_bytes()
+        sample.minutiae = templates[name]
+    data, _ = build_transaction(content)
+    message = nistitl.Message()
+    message.parse(data)
+    records = list(message)
+    type9 = [r for r in records if r.type == 9]
+    assert len(type9) == 2
+    idc_of_print = {int(fields(r)[13]): int(fields(r)[2]) for r in records if r.type == 14}
+    for record in type9:
+        tags = fields(record)
+        assert tags[3] == "0" and tags[4] == "U"
+        assert tags[176] == "ISO/IEC JTC 1/SC 37" and tags[178] == content.station_id
+        finger_code = base64.b64decode(tags[180])[24]  # the record's finger position
+        assert int(tags[2]) == idc_of_print[finger_code]  # the Type-14 of the same finger
+    parsed = parse_transaction(data, decode_images=False)
+    assert parsed.minutiae == templates
+    assert all(minutiae_count(t) >= 12 for t in parsed.minutiae.values())
+    station, centre = StationKeys.generate(), CentreKeys.generate()
+    sealed = seal(content, station, centre.public_key)
+    opened = open_package(sealed.data, centre.private_key, {"KIT-01": station.public_key})
+    assert opened.transaction.minutiae == templates
+
+
+def test_a_type9_that_is_not_an_iso_record_is_refused():
+    content = full_record()
+    content.samples[1].minutiae = b"not a template"
+    with pytest.raises(ValueError, match="ISO/IEC 19794-2"):
+        build_transaction(content)
