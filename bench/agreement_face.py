@@ -18,22 +18,16 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import statistics
 import sys
 from pathlib import Path
 
 import cv2
 
+from bench.calibration import calibration_dir
 from bench.report import Row
 
-ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(__file__).resolve().parent / "data" / "face_reference.csv"
-
-
-def calibration_dir() -> Path:
-    """``$REKAM_CALIBRATION`` if set, else ``../shared/calibration`` beside the checkout."""
-    return Path(os.environ.get("REKAM_CALIBRATION", ROOT.parent / "shared" / "calibration"))
 
 
 def _reference() -> list[dict[str, str]]:

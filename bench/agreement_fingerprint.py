@@ -16,7 +16,6 @@ Latent prints are left out: NFIQ 2 is defined for plain live-scan and ink prints
 from __future__ import annotations
 
 import csv
-import os
 import statistics
 import time
 from pathlib import Path
@@ -24,17 +23,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.calibration import calibration_dir
 from bench.report import Row
 from quality.config import FingerprintConfig
 from quality.fingerprint import assess_fingerprint
 from quality.nfiq2 import nfiq2
 
 OUT_OF_SCOPE_GROUPS = {"fingernet_nistsd27"}  # latent (crime-scene) prints
-
-
-def calibration_root() -> Path:
-    default = Path(__file__).resolve().parents[1] / ".." / "shared" / "calibration"
-    return Path(os.environ.get("REKAM_CALIBRATION", default))
 
 
 def spearman(a: list[float], b: list[float]) -> float:
@@ -58,7 +53,7 @@ def load_prints(folder: Path) -> list[tuple[str, np.ndarray, int]]:
 
 
 def bench_agreement() -> list[Row]:
-    folder = calibration_root() / "fingerprint"
+    folder = calibration_dir() / "fingerprint"
     names = (
         "quality.fingerprint_fast_vs_nfiq2_spearman",
         "quality.fingerprint_decision_agreement",

@@ -17,23 +17,15 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from bench.calibration import calibration_dir
 from bench.report import Row
 
-# ../shared/calibration next to the checkout; REKAM_CALIBRATION points elsewhere.
-CALIBRATION = (
-    Path(
-        os.environ.get(
-            "REKAM_CALIBRATION", Path(__file__).resolve().parents[2] / "shared" / "calibration"
-        )
-    )
-    / "iris"
-)
+CALIBRATION = calibration_dir() / "iris"
 FITTED_SUBJECTS = {"S1001", "S1003", "S1005", "S1007", "S1009"}
 BLUR_SIGMA = 3.0
 

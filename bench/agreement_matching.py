@@ -11,7 +11,6 @@ the fitting part and reports it on the held-out part, to show how far NIST's sit
 from __future__ import annotations
 
 import itertools
-import os
 import statistics
 import sys
 import time
@@ -20,17 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.calibration import calibration_dir
 from bench.report import Row
 from quality.matching import BOZORTH3_THRESHOLD, FingerTemplate, bozorth3, extract
 
-ROOT = Path(__file__).resolve().parent.parent
 NAMED_SETS = ("fvc2002_db1b", "fvc2002_db1b_b", "fingerprint_recognition", "afis")
 FIT_SETS = ("fvc2002_db1b",)
-
-
-def calibration_dir() -> Path:
-    """``$REKAM_CALIBRATION`` if set, else ``../shared/calibration`` beside the checkout."""
-    return Path(os.environ.get("REKAM_CALIBRATION", ROOT.parent / "shared" / "calibration"))
 
 
 def _finger(stem: str) -> str:

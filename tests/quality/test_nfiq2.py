@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from bench.calibration import calibration_dir
 from quality.config import FingerprintConfig
 from quality.fingerprint import assess_fingerprint
 from quality.nfiq2 import CBEFF_ALGORITHM, CBEFF_VENDOR, final_fingerprint_quality, nfiq2
@@ -17,8 +17,7 @@ from simulator.personas import make_persona
 from simulator.synth.fingerprint import quantise_4bit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nist"
-_DEFAULT_CALIBRATION = Path(__file__).resolve().parents[2] / ".." / "shared" / "calibration"
-CALIBRATION = Path(os.environ.get("REKAM_CALIBRATION", _DEFAULT_CALIBRATION)) / "fingerprint"
+CALIBRATION = calibration_dir() / "fingerprint"
 # NIST's NFIQ 2 v2.3.0 binary on these prints (fixtures/nist/SOURCES.md).
 NIST_SCORES = {"t14_fgp4_3.png": 48, "t14_fgp2_1.png": 30, "t4_fgp10_0.png": 12}
 THRESHOLD = FingerprintConfig().min_nfiq2
