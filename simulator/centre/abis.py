@@ -34,8 +34,11 @@ class Abis:
         matcher: FingerprintMatcher,
         *,
         forced_outcome: Callable[[str], str | None] | None = None,
+        templates_of: Callable[[str], dict[str, bytes]] | None = None,
     ) -> None:
+        """``templates_of`` extracts a received record's minutiae records (kept once found)."""
         self.store = store
+        self.templates_of = templates_of
         self.matcher = matcher
         self.forced_outcome = forced_outcome or (lambda nik: None)
         self._gallery: dict[str, dict[str, FingerTemplate]] = {}
@@ -46,10 +49,11 @@ class Abis:
             self._gallery[record.record_id] = self._load(record.record_id)
 
     def _load(self, record_id: str) -> dict[str, FingerTemplate]:
-        return {
-            position: FingerTemplate.from_bytes(data)
-            for position, data in self.store.templates(record_id).items()
-        }
+        stored = self.store.templates(record_id)
+        if not stored and self.templates_of is not None:
+            stored = self.templates_of(record_id)
+            self.store.add_templates(record_id, stored)
+        return {position: FingerTemplate.from_bytes(data) for position, data in stored.items()}
 
     @property
     def gallery_size(self) -> int:

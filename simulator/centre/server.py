@@ -145,7 +145,12 @@ class CentreServer:
 
     def start(self) -> CentreServer:
         self.store = CentreStore(self.data_dir)
-        self.abis = Abis(self.store, self.matcher, forced_outcome=self.faults.next_outcome)
+        self.abis = Abis(
+            self.store,
+            self.matcher,
+            forced_outcome=self.faults.next_outcome,
+            templates_of=self._templates_of,
+        )
         handler = type("CentreHandler", (_Handler,), {"centre": self})
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = False
@@ -199,6 +204,18 @@ class CentreServer:
         created = self.store.put_station(station_id, pem)
         return (201 if created else 200), {"code": "PROVISIONED", "station_id": station_id}
 
+    def _templates_of(self, record_id: str) -> dict[str, bytes]:
+        """ISO/IEC 19794-2 minutiae records of a stored record's prints that can be matched."""
+        assert self.store is not None
+        body = self.store.package_path(record_id).read_bytes()
+        opened = open_package(body, self.keys.private_key, self.trusted_stations())
+        templates = {}
+        for position, image in opened.fingerprints.items():
+            template = extract(image, Position(position).finger_code)
+            if template.usable:
+                templates[position] = template.to_bytes()
+        return templates
+
     def ingest(
         self, record_id: str, body: bytes, claimed_sha256: str, via: str = "http"
     ) -> tuple[int, dict]:
@@ -235,11 +252,6 @@ class CentreServer:
                 "code": "RECORD_ID_MISMATCH",
                 "message": f"package is record {opened.record_id}, URL says {record_id}",
             }
-        templates = {}  # ISO/IEC 19794-2 minutiae records of the prints that can be matched
-        for position, image in opened.fingerprints.items():
-            template = extract(image, Position(position).finger_code)
-            if template.usable:
-                templates[position] = template.to_bytes()
         now = time.time()
         record = CentreRecord(
             record_id=record_id,
@@ -257,7 +269,8 @@ class CentreServer:
             existing = self._existing_answer(record_id, digest)
             if existing is not None:
                 return existing
-            self.store.add_record(record, body, templates, via)
+            # Minutiae are extracted by the ABIS thread, not while the kit waits for the answer.
+            self.store.add_record(record, body, {}, via)
         self.abis.notify()
         return 201, {"code": "RECEIVED", "record_id": record_id, "status": RECEIVED}
 

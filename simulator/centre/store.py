@@ -182,6 +182,14 @@ class CentreStore:
                 "ORDER BY decide_at"
             ).fetchall()
 
+    def add_templates(self, record_id: str, templates: dict[str, bytes]) -> None:
+        """Keep a record's minutiae records (extracted after it was received)."""
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO templates (record_id, position, data) VALUES (?,?,?)",
+                [(record_id, pos, data) for pos, data in templates.items()],
+            )
+
     def templates(self, record_id: str) -> dict[str, bytes]:
         with self._lock:
             rows = self._db.execute(
