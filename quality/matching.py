@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -40,6 +39,7 @@ import cv2
 import numpy as np
 
 from domain.vocabulary import CARD_FINGERS, Position
+from quality.nbis_engine import NBIS_LOCK, extractor
 
 # NIST guidance (NBIS User's Guide, NISTIR 7392, BOZORTH3): scores above ~40 are true matches.
 BOZORTH3_THRESHOLD = 40
@@ -57,26 +57,6 @@ ISO_MINUTIA = struct.Struct(">HHBB")
 PIXELS_PER_CM_500PPI = 197  # 500 ppi = 196.85 px/cm
 ANGLE_UNIT = 360.0 / 256.0
 _KIND_BITS = {1: 1, 2: 2}  # nbis MinutiaKind value -> ISO type bits (01 ending, 10 bifurcation)
-
-_NBIS_LOCK = threading.Lock()  # MINDTCT and Bozorth3 keep static state in C: one call at a time
-_extractor = None
-
-
-def _nbis():
-    global _extractor
-    if _extractor is None:
-        import nbis
-
-        settings = nbis.NbisExtractorSettings(
-            min_quality=0.0,
-            get_center=False,
-            check_fingerprint=False,
-            compute_nfiq2=False,
-            ppi=500.0,
-        )
-        _extractor = nbis.new_nbis_extractor(settings)
-    return _extractor
-
 
 @dataclass(frozen=True)
 class Minutia:
@@ -132,8 +112,8 @@ def extract(image: np.ndarray, position: int = 0, quality: int = 0) -> FingerTem
         raise ValueError("fingerprint could not be encoded")
     height, width = image.shape
     try:
-        with _NBIS_LOCK:
-            found = _nbis().extract_minutiae(png.tobytes())
+        with NBIS_LOCK:
+            found = _extractor().extract_minutiae(png.tobytes())
             raw = found.get()
             minutiae = [
                 Minutia(
@@ -212,8 +192,8 @@ def _load_for_bozorth(template: FingerTemplate):
     header = ISO_HEADER.pack(
         ISO_FORMAT, ISO_VERSION, length, 0, template.width, template.height, 0, 0, 0, 0
     )
-    with _NBIS_LOCK:
-        return _nbis().load_iso_19794_2_2005(header + struct.pack(">H", template.count) + body)
+    with NBIS_LOCK:
+        return _extractor().load_iso_19794_2_2005(header + struct.pack(">H", template.count) + body)
 
 
 def bozorth3(probe: FingerTemplate, gallery: FingerTemplate) -> int:
@@ -221,7 +201,7 @@ def bozorth3(probe: FingerTemplate, gallery: FingerTemplate) -> int:
     if not probe.usable or not gallery.usable:
         return 0
     a, b = probe.nbis_minutiae(), gallery.nbis_minutiae()
-    with _NBIS_LOCK:
+    with NBIS_LOCK:
         return int(a.compare(b))
 
 
@@ -292,3 +272,8 @@ class FingerprintMatcher:
         matched = sum(1 for s in per_finger.values() if s >= self.finger_threshold)
         best = max(per_finger.values(), default=0.0)
         return MatchResult(best, matched, len(per_finger), per_finger)
+
+
+def _extractor():
+    """MINDTCT and Bozorth3 at 500 ppi (no NFIQ 2)."""
+    return extractor(compute_nfiq2=False, ppi=500.0)

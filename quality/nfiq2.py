@@ -13,7 +13,6 @@ threshold, from the live measures that explain it).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -21,6 +20,7 @@ import numpy as np
 
 from quality.base import QualityResult, Reason
 from quality.config import FingerprintConfig
+from quality.nbis_engine import NBIS_LOCK, extractor
 from quality.reasons import reason
 
 # CBEFF quality algorithm identifiers of NFIQ 2, as NIST's reference implementation declares
@@ -56,24 +56,9 @@ class Nfiq2:
     error: str = ""
 
 
-_extractor = None
-_lock = threading.Lock()
-
-
 def _get_extractor():
-    global _extractor
-    if _extractor is None:
-        import nbis
-
-        settings = nbis.NbisExtractorSettings(
-            min_quality=0.0,
-            get_center=False,
-            check_fingerprint=False,
-            compute_nfiq2=True,
-            ppi=None,  # 500 ppi, NFIQ 2's only resolution
-        )
-        _extractor = nbis.new_nbis_extractor(settings)
-    return _extractor
+    """MINDTCT with NFIQ 2 (ppi left to NBIS: 500, NFIQ 2's only resolution)."""
+    return extractor(compute_nfiq2=True, ppi=None)
 
 
 def nfiq2(image: np.ndarray) -> Nfiq2:
@@ -83,7 +68,7 @@ def nfiq2(image: np.ndarray) -> Nfiq2:
     ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise ValueError("could not encode the fingerprint for NFIQ 2")
-    with _lock:
+    with NBIS_LOCK:
         extractor = _get_extractor()
         try:
             result = extractor.extract_minutiae(png.tobytes()).quality()
