@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,48 +71,54 @@ def outbox(tmp_path) -> Iterator[Outbox]:
     box.close()
 
 
-def test_the_sealed_manifest_carries_the_completion_time(tmp_path, outbox):
-    station_keys = StationKeys.load_or_create(tmp_path / "station-keys")
-    centre_keys = CentreKeys.load_or_create(tmp_path / "centre-keys")
-    assert centre_keys.public_key_path is not None
-    sealer = RecordSealer(
-        STATION, station_keys, centre_keys.public_key_path, outbox, DeviceManager([])
-    )
+class SealingKit:
+    """A station's and a centre's keys, an outbox, and the sealer between them."""
+
+    def __init__(self, root: Path, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self.station_keys = StationKeys.load_or_create(root / "station-keys")
+        self.centre_keys = CentreKeys.load_or_create(root / "centre-keys")
+        assert self.centre_keys.public_key_path is not None
+        self.sealer = RecordSealer(
+            STATION, self.station_keys, self.centre_keys.public_key_path, outbox, DeviceManager([])
+        )
+
+    def open(self, record_id: str):
+        """The sealed package, opened as the centre opens it."""
+        return open_package(
+            self.outbox.read_package(record_id),
+            self.centre_keys.private_key,
+            {STATION: self.station_keys.public_key},
+        )
+
+
+@pytest.fixture
+def kit(tmp_path, outbox) -> SealingKit:
+    return SealingKit(tmp_path, outbox)
+
+
+def test_the_sealed_manifest_carries_the_completion_time(kit):
     enrollment = finished_enrollment()
 
     before = utcnow()
-    receipt = sealer(enrollment, "op-ani")
+    receipt = kit.sealer(enrollment, "op-ani")
     after = utcnow()
 
-    opened = open_package(
-        outbox.read_package(receipt.record_id),
-        centre_keys.private_key,
-        {STATION: station_keys.public_key},
-    )
+    opened = kit.open(receipt.record_id)
     assert opened.manifest["completed_at"] is not None
     completed_at = datetime.fromisoformat(opened.manifest["completed_at"])
     assert before <= completed_at <= after
     assert datetime.fromisoformat(opened.manifest["started_at"]) <= completed_at
 
 
-def test_the_card_fingers_minutiae_are_sealed_with_their_prints(tmp_path, outbox):
-    station_keys = StationKeys.load_or_create(tmp_path / "station-keys")
-    centre_keys = CentreKeys.load_or_create(tmp_path / "centre-keys")
-    assert centre_keys.public_key_path is not None
-    sealer = RecordSealer(
-        STATION, station_keys, centre_keys.public_key_path, outbox, DeviceManager([])
-    )
+def test_the_card_fingers_minutiae_are_sealed_with_their_prints(kit):
     enrollment = finished_enrollment()
     for seed, finger in enumerate(CARD_FINGERS):
         enrollment.samples[finger].image = render_capture(FingerSpec.random(seed), 0)
 
-    receipt = sealer(enrollment, "op-ani")
+    receipt = kit.sealer(enrollment, "op-ani")
 
-    opened = open_package(
-        outbox.read_package(receipt.record_id),
-        centre_keys.private_key,
-        {STATION: station_keys.public_key},
-    )
+    opened = kit.open(receipt.record_id)
     minutiae = opened.transaction.minutiae
     assert set(minutiae) == set(CARD_FINGERS)
     for finger, data in minutiae.items():
