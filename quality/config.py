@@ -1,4 +1,4 @@
-"""Quality thresholds and weights. Defaults suit the kit's devices; the station's configuration
+"""Quality thresholds and settings. Defaults suit the kit's devices; the station's configuration
 file may override any of them through ``QualityConfig.from_mapping`` (see ``domain.settings``)."""
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from domain.settings import Settings
 
 @dataclass(frozen=True)
 class FingerprintConfig(Settings):
-    """Fingerprint (500 ppi grey) thresholds; measures are normalised to 0..1 before weighting."""
+    """Fingerprint (500 ppi grey) thresholds and the settings of the live score's measures."""
 
-    min_score: int = 40  # the per-frame score that drives the preview and auto-capture
+    # The per-frame score that drives the preview and auto-capture. That score predicts NFIQ 2
+    # (quality/fingerprint.py), so its threshold is on NFIQ 2's scale, at min_nfiq2.
+    min_score: int = 35
     # The kept capture's NFIQ 2 score (ISO/IEC 29794-4) at or above which it is accepted. NIST
     # publishes no universal NFIQ 2 threshold; 35 keeps the ~40-60 that clean plain prints on
     # a small optical sensor score and refuses what NFIQ 2 rates poor (docs/configuration.md).
     min_nfiq2: int = 35
-    block_size: int = 32  # pixels; NFIQ 2 uses 32x32 blocks at 500 ppi
     foreground_min_std: float = 14.0  # grey-level std of a 16x16 tile that holds ridges
-    foreground_good_area: float = 44000.0  # pixels (~17.6 mm² at 500 ppi) for full credit
     no_finger_area: float = 5900.0  # foreground pixels (~15 mm²) below which there is no finger
     partial_area: float = 22000.0  # below this (~57 mm²) only part of the finger touched
     too_dark_mean: float = 95.0  # foreground mean below this: pressed too hard
@@ -37,17 +37,8 @@ class FingerprintConfig(Settings):
     mean_light_bad: float = 245.0
     min_ridge_period: float = 5.0  # pixels
     max_ridge_period: float = 15.0
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "orientation_certainty": 1.0,
-            "local_clarity": 2.0,
-            "frequency_domain": 1.5,
-            "ridge_valley_uniformity": 1.0,
-            "orientation_flow": 1.0,
-            "contrast": 1.0,
-            "mean_level": 0.5,
-        }
-    )
+    # A 32x32 block holds ridges for the live model when its grey-level std exceeds this.
+    model_roi_min_std: float = 12.0
 
 
 @dataclass(frozen=True)

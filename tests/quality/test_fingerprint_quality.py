@@ -1,4 +1,7 @@
-"""Fingerprint quality against synthetic fingers with known degradations."""
+"""The live fingerprint score on synthetic fingers with known degradations.
+
+The score predicts NIST NFIQ 2, so clean fingers are checked against NFIQ 2's own score of the
+same image (nbis-python), not against a number of the score's own making."""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import numpy as np
 import pytest
 
 from quality.config import FingerprintConfig
-from quality.fingerprint import assess_fingerprint
+from quality.fingerprint import assess_fingerprint, live_features, live_model
+from quality.nfiq2 import nfiq2
 from simulator.synth.fingerprint import FingerKnobs, FingerSpec, quantise_4bit, render_capture
 
 SEEDS = (11, 12, 13)
@@ -28,13 +32,19 @@ def _score(seed: int, knobs: FingerKnobs, attempt: int = 0) -> int:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_clean_fingers_score_high_even_after_4bit_quantisation(seed: int) -> None:
+def test_clean_fingers_pass_and_agree_with_nfiq2_even_after_4bit_quantisation(seed: int) -> None:
+    live: list[int] = []
+    reference: list[int] = []
     for attempt in range(3):
         raw = render_capture(FingerSpec.random(seed), attempt)
-        assert assess_fingerprint(raw).score >= 80
-        result = assess_fingerprint(quantise_4bit(raw))
-        assert result.score >= 80, result.measures
-        assert result.reasons == []
+        for image in (raw, quantise_4bit(raw)):
+            result = assess_fingerprint(image)
+            assert result.score >= THRESHOLD, result.measures
+            assert result.reasons == []
+            live.append(result.score)
+            reference.append(nfiq2(image).score)
+    # NFIQ 2 itself moves by up to ~10 between near-identical frames: compare the means.
+    assert abs(np.mean(live) - np.mean(reference)) <= 10, (live, reference)
 
 
 @pytest.mark.parametrize("knob", KNOBS)
@@ -133,20 +143,16 @@ def test_bad_inputs_raise_value_error(image: object) -> None:
         assess_fingerprint(image)  # type: ignore[arg-type]
 
 
-def test_config_weights_change_the_score() -> None:
+def test_the_ridge_area_setting_changes_the_score() -> None:
     image = quantise_4bit(render_capture(FingerSpec.random(4), 0, FingerKnobs(smudge=0.8)))
     default = assess_fingerprint(image)
-    only_contrast = FingerprintConfig.from_mapping(
-        {
-            "weights": {
-                "orientation_certainty": 0,
-                "local_clarity": 0,
-                "frequency_domain": 0,
-                "ridge_valley_uniformity": 0,
-                "orientation_flow": 0,
-                "contrast": 1,
-            }
-        }
-    )
-    changed = assess_fingerprint(image, only_contrast)
-    assert changed.score != default.score
+    stricter = FingerprintConfig.from_mapping({"model_roi_min_std": 40})
+    assert assess_fingerprint(image, stricter).score != default.score
+
+
+def test_the_shipped_model_records_how_it_was_fitted_and_checked() -> None:
+    model = live_model()
+    held_out = model.about["held_out"]
+    assert "NFIQ 2" in model.about["target"]
+    assert held_out["original_prints"] >= 90
+    assert set(model.features) == set(live_features(render_capture(FingerSpec.random(5), 0)))

@@ -10,13 +10,11 @@ from quality.reasons import codes, reason
 
 def test_from_mapping_overrides_nested_values() -> None:
     config = QualityConfig.from_mapping(
-        {"fingerprint": {"min_score": 55, "weights": {"contrast": 3}}, "face": {"min_mean": 80}}
+        {"fingerprint": {"min_score": 55, "model_roi_min_std": 9}, "face": {"min_mean": 80}}
     )
     assert config.fingerprint.min_score == 55
-    assert config.fingerprint.weights["contrast"] == 3.0
-    assert (
-        config.fingerprint.weights["local_clarity"] == FingerprintConfig().weights["local_clarity"]
-    )
+    assert config.fingerprint.model_roi_min_std == 9.0
+    assert config.fingerprint.min_nfiq2 == FingerprintConfig().min_nfiq2
     assert config.face.min_mean == 80.0
     assert config.iris == QualityConfig().iris
 
@@ -26,9 +24,9 @@ def test_from_mapping_overrides_nested_values() -> None:
     [
         {"nonsense": 1},
         {"min_score": "high"},
-        {"weights": {"bogus": 1}},
+        {"model_roi_min_std": {"bogus": 1}},
         {"require_eyes": 1},
-        {"weights": 3},
+        {"min_nfiq2": [3]},
     ],
 )
 def test_from_mapping_rejects_bad_settings(mapping: dict) -> None:

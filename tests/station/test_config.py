@@ -123,9 +123,9 @@ def test_the_documentation_names_every_key_that_exists() -> None:
         ({"quality": {"fingerprnt": {}}}, "[quality] fingerprnt", "fingerprint"),
         ({"quality": {"face": {"min_scor": 3}}}, "[quality.face] min_scor", "min_score"),
         (
-            {"quality": {"fingerprint": {"weights": {"contrat": 1}}}},
-            "[quality.fingerprint.weights] contrat",
-            "contrast",
+            {"quality": {"fingerprint": {"min_nfiq": 30}}},
+            "[quality.fingerprint] min_nfiq",
+            "min_nfiq2",
         ),
         ({"relaxed_thresholds": {"irs": 3}}, "[relaxed_thresholds] irs", "iris"),
         (
