@@ -158,6 +158,10 @@ class EnrollmentWorkflow:
             )
         return enrollment
 
+    def in_progress(self, enrollment_id: str) -> Enrollment:
+        """The enrollment, or FAILED_PRECONDITION (ENROLLMENT_CLOSED) once it is closed."""
+        return self._in_progress(enrollment_id)
+
     def _in_progress(self, enrollment_id: str) -> Enrollment:
         enrollment = self.get(enrollment_id)
         if enrollment.state is not EnrollmentState.IN_PROGRESS:
@@ -502,11 +506,15 @@ class EnrollmentWorkflow:
         enrollment.record_id = record_id
         enrollment.state = EnrollmentState.COMPLETED
         enrollment.completed_at = utcnow()
-        # Keep no biometrics in memory after sealing.
+        # Keep no biometrics, proof photos or identity in memory after sealing: the sealed
+        # record holds them, for the centre only.
         for sample in enrollment.samples.values():
             sample.image = None
             sample.trace = None
+        for mark in enrollment.exceptions.values():
+            mark.proof_photo = b""
         enrollment.candidates.clear()
+        enrollment.forget_subject()
         self._forget(enrollment)
 
     def cancel(self, enrollment_id: str) -> Enrollment:
@@ -515,6 +523,7 @@ class EnrollmentWorkflow:
         enrollment.samples.clear()
         enrollment.candidates.clear()
         enrollment.exceptions.clear()
+        enrollment.forget_subject()
         self._forget(enrollment)
         return enrollment
 

@@ -187,6 +187,7 @@ class TokenStore:
 OPEN_PREFIXES = ("/grpc.health.v1.",)
 METHOD_ROLES: dict[str, frozenset[Role]] = {
     "/station.v1.Devices/RunDiagnostics": frozenset({Role.TECHNICIAN}),
+    "/station.v1.Enrollment/ApproveOverride": frozenset({Role.SUPERVISOR}),
 }
 ENROLLMENT_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 SERVICE_ROLES: dict[str, frozenset[Role]] = {
@@ -318,26 +319,3 @@ def caller(
         )
     assert check.operator is not None
     return check.operator
-
-
-def approving_supervisor(
-    context: grpc.ServicerContext,
-    tokens: TokenStore,
-    operator: Operator,
-    supervisor_token: str,
-    language: str = SOURCE_LANGUAGE,
-) -> Operator:
-    """The supervisor approving an exception or a forced capture: the one whose own token the
-    request carries, or the caller when the caller is a supervisor. PERMISSION_DENIED
-    (SUPERVISOR_APPROVAL_REQUIRED) otherwise."""
-    supervisor = tokens.verify(supervisor_token) if supervisor_token else operator
-    if supervisor is None or supervisor.role is not Role.SUPERVISOR:
-        abort(
-            context,
-            grpc.StatusCode.PERMISSION_DENIED,
-            "SUPERVISOR_APPROVAL_REQUIRED",
-            msg("SUPERVISOR_APPROVAL_REQUIRED"),
-            default_language=language,
-        )
-    assert supervisor is not None
-    return supervisor

@@ -18,7 +18,8 @@ from capture.assess import assessor_lookup, finaliser_lookup
 from capture.enrollment import EnrollmentStore
 from capture.journal import EnrollmentJournal, load_or_create_key
 from capture.workflow import EnrollmentWorkflow
-from station.audit import AUDITED_METHODS, AuditLog, AuditTrail
+from station.approvals import ApprovalBook
+from station.audit import AUDITED_METHODS, AuditAnchor, AuditLog, AuditTrail
 from station.auth import AuthInterceptor, TokenStore
 from station.config import StationConfig
 from station.devices import DeviceManager
@@ -144,6 +145,7 @@ class StationDaemon:
         self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.keys = StationKeys.load_or_create(data_dir / "keys")
         self.uploader = build_uploader(self.outbox, config, self.keys, on_purged=self._audit_purged)
+        self.audit_anchor = AuditAnchor(self.audit, self.keys, config.audit.sign_interval_s)
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
         )
@@ -163,10 +165,12 @@ class StationDaemon:
             self.outbox,
             self.devices,
             on_sealed=self.uploader.kick,
+            audit_head=self.audit_anchor.sign_now,
         )
         self.health = health.HealthServicer()
         self.metrics = StationMetrics(self.outbox, self.devices.devices, self.uploader.counters)
-        trail = AuditTrail(self.audit, self.tokens)
+        approvals = ApprovalBook(config.limits.approval_ttl_s)
+        trail = AuditTrail(self.audit, self.tokens, approvals)
         self.observing = ObservingInterceptor(
             self.tokens, (trail, self.metrics), AUDITED_METHODS | METRICS_METHODS
         )
@@ -199,6 +203,8 @@ class StationDaemon:
                 space_guard=sealer.check_space,
                 stopping=self.stopping,
                 language=config.language,
+                approvals=approvals,
+                proof_photo_max_bytes=config.limits.proof_photo_max_kb * 1024,
             ),
             self.server,
         )
@@ -246,6 +252,7 @@ class StationDaemon:
                 host.strip("[]"), int(port), self.metrics.registry
             )
         self.audit.append("station", "daemon_started", self.config.station_id)
+        self.audit_anchor.start()
         log.info(
             "station %s serving on %s port %d%s",
             self.config.station_id,
@@ -275,6 +282,7 @@ class StationDaemon:
         self.metrics.close()
         self.outbox.close()
         self.audit.append("station", "daemon_stopped", self.config.station_id)
+        self.audit_anchor.stop()
         self.audit.close()
         self.tokens.close()
         log.info("station stopped")
