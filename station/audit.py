@@ -24,6 +24,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -462,16 +463,39 @@ def capture_modality(call: FinishedCall) -> str:
         return "invalid"
 
 
+@dataclass
+class _RefusalWindow:
+    started: float
+    repeated: int = 0
+
+
+# Failed logins are coalesced by peer address, the token's owner (when known) and the refusal.
+RefusalKey = tuple[str, str, str]
+
+
 class AuditTrail(AuthListener):
-    """Turns authentications and finished calls into audit entries."""
+    """Turns authentications and finished calls into audit entries.
+
+    Failed logins are coalesced per peer address (and the token's owner and refusal, when the
+    token is a known one): the first of a window is written at once; the rest of that window
+    become one ``login_refused_repeated`` row with their count, written once the window is over
+    (at the next failed login or ``flush_refusals``, and when the daemon stops)."""
 
     def __init__(
-        self, log: AuditLog, tokens: TokenStore, approvals: ApprovalBook | None = None
+        self,
+        log: AuditLog,
+        tokens: TokenStore,
+        approvals: ApprovalBook | None = None,
+        refusal_window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.log = log
         self.tokens = tokens
         self.approvals = approvals
+        self.refusal_window_s = refusal_window_s
+        self._clock = clock
         self._signed_in: set[int] = set()
+        self._refusals: dict[RefusalKey, _RefusalWindow] = {}
         self._lock = threading.Lock()
 
     # -- AuthListener ------------------------------------------------------------------------
@@ -485,13 +509,54 @@ class AuditTrail(AuthListener):
                 operator.name, "login", details={"role": operator.role.value, "via": method}
             )
 
-    def refused(self, method: str, check: TokenCheck, reason: str) -> None:
-        action = "login_refused" if check.operator is None else "access_denied"
+    def refused(self, method: str, check: TokenCheck, reason: str, peer: str = "") -> None:
         who = check.operator.name if check.operator else check.name
-        details: dict[str, object] = {"reason": reason}
-        if check.refusal is not None and check.refusal is not Refusal.MISSING:
-            details["refusal"] = check.refusal.value
-        self.log.append(who, action, method, details)
+        if check.operator is not None:
+            self.log.append(who, "access_denied", method, {"reason": reason, "peer": peer})
+            return
+        refusal = check.refusal.value if check.refusal is not None else ""
+        if not self._first_in_window((peer, who, refusal)):
+            return
+        details: dict[str, object] = {"reason": reason, "peer": peer}
+        if refusal and check.refusal is not Refusal.MISSING:
+            details["refusal"] = refusal
+        self.log.append(who, "login_refused", method, details)
+
+    def _first_in_window(self, key: RefusalKey) -> bool:
+        """Count a failed login; True when it opens a new window for its key."""
+        now = self._clock()
+        self.flush_refusals(now)
+        with self._lock:
+            window = self._refusals.get(key)
+            if window is None:
+                self._refusals[key] = _RefusalWindow(now)
+                return True
+            window.repeated += 1
+            return False
+
+    def flush_refusals(self, now: float | None = None) -> None:
+        """Write the count of each ended window's further failed logins (all, without
+        ``now``)."""
+        with self._lock:
+            ended = {
+                key: window
+                for key, window in self._refusals.items()
+                if now is None or now - window.started >= self.refusal_window_s
+            }
+            for key in ended:
+                del self._refusals[key]
+        for (peer, who, refusal), window in ended.items():
+            if window.repeated:
+                self.log.append(
+                    who,
+                    "login_refused_repeated",
+                    peer,
+                    {
+                        "count": window.repeated,
+                        "refusal": refusal,
+                        "window_s": self.refusal_window_s,
+                    },
+                )
 
     # -- CallObserver ------------------------------------------------------------------------
     def call_finished(self, call: FinishedCall) -> None:
