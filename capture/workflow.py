@@ -151,11 +151,7 @@ class EnrollmentWorkflow:
     def get(self, enrollment_id: str) -> Enrollment:
         enrollment = self.store.get(enrollment_id)
         if enrollment is None:
-            raise WorkflowError(
-                ErrorKind.NOT_FOUND,
-                "ENROLLMENT_NOT_FOUND",
-                msg("ENROLLMENT_NOT_FOUND", enrollment_id=repr(enrollment_id)),
-            )
+            raise enrollment_not_found(enrollment_id)
         return enrollment
 
     def in_progress(self, enrollment_id: str) -> Enrollment:
@@ -526,6 +522,15 @@ class EnrollmentWorkflow:
         enrollment.forget_subject()
         self._forget(enrollment)
         return enrollment
+
+
+def enrollment_not_found(enrollment_id: str) -> WorkflowError:
+    """NOT_FOUND for ``enrollment_id`` (also for one the caller may not see)."""
+    return WorkflowError(
+        ErrorKind.NOT_FOUND,
+        "ENROLLMENT_NOT_FOUND",
+        msg("ENROLLMENT_NOT_FOUND", enrollment_id=repr(enrollment_id)),
+    )
 
 
 def _previous_finger(enrollment: Enrollment, position: str) -> str:

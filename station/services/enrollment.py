@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -19,7 +14,7 @@ import grpc
 from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
 from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import WorkflowError
-from capture.workflow import CaptureResultEvent, EnrollmentWorkflow
+from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, enrollment_not_found
 from domain.messages import SOURCE_LANGUAGE, Message, msg
 from domain.vocabulary import Position
 from drivers.base import ImageDevice, Modality
@@ -28,6 +23,7 @@ from station import convert
 from station.approvals import FORCE_CAPTURE, ApprovalBook, ApprovalRefused, exception_action
 from station.auth import Operator, Role, TokenStore
 from station.mailbox import Closed, PreviewMailbox
+from station.paging import PageTokens
 from station.proof_photos import ProofPhotoRefused, check_proof_photo
 from station.sealing import SealReceipt
 from station.services.base import StationServicer
@@ -62,7 +58,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         self.workflow = workflow
         self.approvals = approvals or ApprovalBook(ttl_s=120.0)
         self.proof_photo_max_bytes = proof_photo_max_bytes
-        self._page_key = secrets.token_bytes(32)  # page tokens are valid in this process only
+        self.pages = PageTokens()
         self.stopping = stopping or threading.Event()  # set: the daemon is shutting down
         self.tokens = tokens
         self.sealer = sealer
@@ -88,7 +84,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         try:
             enrollment = self.workflow.get(enrollment_id)
             if not visible_to(operator, enrollment):
-                self.workflow.get("")  # raises ENROLLMENT_NOT_FOUND
+                raise enrollment_not_found(enrollment_id)
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
         return enrollment
@@ -151,38 +147,20 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         states = {convert.STATE_FROM_PB[s] for s in request.states if s in convert.STATE_FROM_PB}
         states = states or {EnrollmentState.IN_PROGRESS}
         if not 0 <= request.page_size <= MAX_PAGE:
-            self._invalid(context, "PAGE_SIZE_INVALID", msg("PAGE_TOKEN_INVALID"))
+            self._invalid(context, "PAGE_SIZE_INVALID", msg("PAGE_SIZE_INVALID", limit=MAX_PAGE))
         size = request.page_size or DEFAULT_PAGE
-        offset = self._page_offset(context, operator, request.page_token)
+        try:
+            offset = self.pages.offset(operator.name, request.page_token)
+        except ValueError:
+            self._invalid(context, "PAGE_TOKEN_INVALID", msg("PAGE_TOKEN_INVALID"))
         visible = [e for e in self.workflow.store.list(states) if visible_to(operator, e)]
         page = visible[offset : offset + size]
         more = offset + size < len(visible)
         language = self.language_of(context)
         return enrollment_pb2.ListEnrollmentsResponse(
             enrollments=[convert.enrollment_to_pb(e, language) for e in page],
-            next_page_token=self._page_token(operator, offset + size) if more else "",
+            next_page_token=self.pages.token(operator.name, offset + size) if more else "",
         )
-
-    def _page_token(self, operator: Operator, offset: int) -> str:
-        body = json.dumps([operator.name, offset]).encode()
-        tag = hmac.new(self._page_key, body, hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(tag + body).decode()
-
-    def _page_offset(self, context: grpc.ServicerContext, operator: Operator, token: str) -> int:
-        """The offset a page token (made by ``_page_token`` for this caller) stands for."""
-        if not token:
-            return 0
-        try:
-            raw = base64.urlsafe_b64decode(token.encode())
-            tag, body = raw[:16], raw[16:]
-            expected = hmac.new(self._page_key, body, hashlib.sha256).digest()[:16]
-            name, offset = json.loads(body)
-            if hmac.compare_digest(tag, expected) and name == operator.name and offset >= 0:
-                return int(offset)
-        except (ValueError, TypeError):
-            pass
-        self._invalid(context, "PAGE_TOKEN_INVALID", msg("PAGE_TOKEN_INVALID"))
-        raise AssertionError("unreachable")
 
     def ApproveOverride(self, request, context):
         supervisor = self.caller(context)
