@@ -95,7 +95,9 @@ def _raw_fps(url: str) -> float:
 def _driver_fps(url: str) -> float:
     from drivers.camera import FaceCamera
 
-    camera = FaceCamera("face-camera-0", url, fps=CAMERA_FPS, backend="ffmpeg")
+    camera = FaceCamera(
+        "face-camera-0", url, fps=CAMERA_FPS, backend="ffmpeg", allow_file_sources=True
+    )
     camera.open()
     cancel = threading.Event()
     try:

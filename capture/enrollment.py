@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import numpy as np
@@ -83,6 +83,11 @@ class Enrollment:
     flags: list[str] = field(default_factory=list)
     record_id: str = ""
     completed_at: datetime | None = None
+
+    def forget_subject(self) -> None:
+        """Drop who the resident is (NIK, name, birth date, sex, reference); the category
+        stays, for the counts."""
+        self.subject = Subject("", "", date.min, "", self.subject.category)
 
     def is_done(self, position: str) -> bool:
         """A position is done when its sample is kept (the face also approved) or excepted."""

@@ -151,12 +151,12 @@ class EnrollmentWorkflow:
     def get(self, enrollment_id: str) -> Enrollment:
         enrollment = self.store.get(enrollment_id)
         if enrollment is None:
-            raise WorkflowError(
-                ErrorKind.NOT_FOUND,
-                "ENROLLMENT_NOT_FOUND",
-                msg("ENROLLMENT_NOT_FOUND", enrollment_id=repr(enrollment_id)),
-            )
+            raise enrollment_not_found(enrollment_id)
         return enrollment
+
+    def in_progress(self, enrollment_id: str) -> Enrollment:
+        """The enrollment, or FAILED_PRECONDITION (ENROLLMENT_CLOSED) once it is closed."""
+        return self._in_progress(enrollment_id)
 
     def _in_progress(self, enrollment_id: str) -> Enrollment:
         enrollment = self.get(enrollment_id)
@@ -502,11 +502,15 @@ class EnrollmentWorkflow:
         enrollment.record_id = record_id
         enrollment.state = EnrollmentState.COMPLETED
         enrollment.completed_at = utcnow()
-        # Keep no biometrics in memory after sealing.
+        # Keep no biometrics, proof photos or identity in memory after sealing: the sealed
+        # record holds them, for the centre only.
         for sample in enrollment.samples.values():
             sample.image = None
             sample.trace = None
+        for mark in enrollment.exceptions.values():
+            mark.proof_photo = b""
         enrollment.candidates.clear()
+        enrollment.forget_subject()
         self._forget(enrollment)
 
     def cancel(self, enrollment_id: str) -> Enrollment:
@@ -515,8 +519,18 @@ class EnrollmentWorkflow:
         enrollment.samples.clear()
         enrollment.candidates.clear()
         enrollment.exceptions.clear()
+        enrollment.forget_subject()
         self._forget(enrollment)
         return enrollment
+
+
+def enrollment_not_found(enrollment_id: str) -> WorkflowError:
+    """NOT_FOUND for ``enrollment_id`` (also for one the caller may not see)."""
+    return WorkflowError(
+        ErrorKind.NOT_FOUND,
+        "ENROLLMENT_NOT_FOUND",
+        msg("ENROLLMENT_NOT_FOUND", enrollment_id=repr(enrollment_id)),
+    )
 
 
 def _previous_finger(enrollment: Enrollment, position: str) -> str:

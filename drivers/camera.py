@@ -13,6 +13,11 @@ The port names one of three kinds of source:
   backend) with open and read timeouts.
 - A file or an image-sequence pattern ("frames/%04d.png").
 
+Stream URLs and files are refused unless the device's options say ``allow_file_sources =
+true``: a kit's camera is a V4L2 device, and a source that reads pictures from a file or the
+network would let whoever controls that file or server put any face into a record. The simulated
+kit sets it for its MJPEG cameras.
+
 Live sources are read at their live edge: frames that queued up while nobody was reading are
 skipped, so a capture shows who stands there now. A V4L2 buffer carries the CLOCK_MONOTONIC
 time it was filled (V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC; OpenCV returns it as CAP_PROP_POS_MSEC),
@@ -178,7 +183,8 @@ class OpenCvCamera(ImageDevice):
     ``min_height`` (the smallest acceptable frame; default: the standard's, see the module),
     ``exposure``, ``focus``, ``white_balance`` (see the module), ``backend`` ("any", "ffmpeg",
     "v4l2", "images"), ``open_timeout`` and ``read_timeout`` (seconds, stream sources),
-    ``vendor``/``model`` (identity labels; a V4L2 camera's model defaults to its own name).
+    ``vendor``/``model`` (identity labels; a V4L2 camera's model defaults to its own name),
+    ``allow_file_sources`` (accept a stream URL or file; see the module).
     """
 
     modality = Modality.FACE
@@ -206,10 +212,17 @@ class OpenCvCamera(ImageDevice):
         read_timeout: float = 3.0,
         vendor: str = "UVC",
         model: str | None = None,
+        allow_file_sources: bool = False,
     ) -> None:
         super().__init__(device_id, port)
         if backend not in _BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; known: {', '.join(_BACKENDS)}")
+        self._kind = _source_kind(str(port), backend)
+        if self._kind != _V4L2 and not allow_file_sources:
+            raise ValueError(
+                f"camera {device_id}: {port!r} is a {self._kind} source, not a camera; set "
+                "options.allow_file_sources = true only for a test or demonstration kit"
+            )
         if fourcc is not None and len(fourcc) != 4:
             raise ValueError(f"fourcc must be 4 characters, got {fourcc!r}")
         self.requested_width = width
@@ -236,7 +249,6 @@ class OpenCvCamera(ImageDevice):
         self.offered_modes: tuple[CameraMode, ...] = ()
         self.applied_controls: dict[str, float | str] = {}
         self.unsupported_controls: tuple[str, ...] = ()
-        self._kind = _source_kind(str(port), backend)
         self._capture: cv2.VideoCapture | None = None
 
     # -- Device -----------------------------------------------------------------------------

@@ -127,11 +127,13 @@ class Operator:
     def __init__(
         self,
         client: OperatorClient,
-        supervisor_token: str,
+        supervisor: StationClient,
         report: Callable[[str], None] = say,
     ) -> None:
+        """``supervisor``: the supervisor's own app (their own login), which approves each
+        override the operator asks for; no token changes hands."""
         self.client = client
-        self.supervisor_token = supervisor_token
+        self.supervisor = supervisor
         self.report = report
 
     def enroll(self, visit: Visit, identities: dict[str, enrollment_pb2.Subject]) -> None:
@@ -205,12 +207,15 @@ class Operator:
             best = max(best, summary.result.sample.quality.score)
             if summary.result.accepted:
                 return summary.result.sample.quality.score
+        approval = self.supervisor.approve_override(
+            eid, position(name), enrollment_pb2.OVERRIDE_ACTION_FORCE_CAPTURE
+        )
         result = self.client.capture(
             eid,
             position(name),
             force=True,
             force_reason="best of 3 attempts kept (worn ridges)",
-            supervisor_token=self.supervisor_token,
+            approval_id=approval,
         ).result
         assert result is not None and result.accepted
         visit.forced += 1
@@ -239,13 +244,16 @@ class Operator:
         return self._capture(visit, eid, "signature")
 
     def _exception(self, visit: Visit, eid: str, name: str, kind: int, note: str) -> None:
+        approval = self.supervisor.approve_override(
+            eid, position(name), enrollment_pb2.OVERRIDE_ACTION_MARK_EXCEPTION, kind
+        )
         self.client.enrollment.MarkException(
             enrollment_pb2.MarkExceptionRequest(
                 enrollment_id=eid,
                 position=position(name),
                 kind=kind,
                 note=note,
-                supervisor_token=self.supervisor_token,
+                approval_id=approval,
             ),
             metadata=self.client.metadata,
         )
@@ -390,7 +398,8 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
             target=_follow_records, args=(client, stop, statuses, changed), daemon=True
         )
         watcher.start()
-        operator = Operator(client, supervisor)
+        supervisor_app = StationClient(station_info["grpc"], supervisor)
+        operator = Operator(client, supervisor_app)
         identities: dict[str, enrollment_pb2.Subject] = {}
         for visit in VISITS:
             client.kit.present(visit.kind, visit.seed)
@@ -406,6 +415,7 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
                 changed.wait(min(remaining, 1.0))
         stop.set()
         lines = _table(VISITS, client)
+        supervisor_app.close()
         client.close()
         say("")
         for line in lines:

@@ -182,6 +182,7 @@ class SimulatedKit:
                     "height": FACE_SIZE[1],
                     "fps": self.face_camera.fps,
                     "backend": "ffmpeg",
+                    "allow_file_sources": True,  # the simulated camera is an MJPEG stream
                 },
             },
             {
@@ -193,6 +194,7 @@ class SimulatedKit:
                     "height": IRIS_SIZE[1],
                     "fps": self.iris_camera.fps,
                     "backend": "ffmpeg",
+                    "allow_file_sources": True,  # the simulated camera is an MJPEG stream
                 },
             },
         ]

@@ -6,6 +6,14 @@ previous entry's hash, so ``verify`` finds an entry that was edited, removed or 
 triggers refuse UPDATE and DELETE; appends from several processes (the daemon and
 ``rekam operator``) are serialised by an IMMEDIATE transaction. Entries never hold biometrics,
 tokens or a resident's identity numbers: only names, ids, positions, outcomes and scores.
+
+A chain alone proves nothing to someone who can rewrite the whole file: whoever holds a copy can
+recompute every hash. So the head is anchored twice, with what the file's holder cannot forge:
+the daemon signs the head with the station key (periodically, at every seal and when it stops:
+``AuditAnchor``; kept in ``signed_heads``), and every sealed manifest carries the head of its
+moment (``audit_head``), signed inside the package and held by the centre. ``verify`` with the
+station's public key checks each signed head against the chain; ``verify_export`` is what the
+centre runs on an exported log with the heads of the manifests it received.
 """
 
 from __future__ import annotations
@@ -13,23 +21,33 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.vocabulary import position
 from station import convert
+from station.approvals import ApprovalBook
 from station.auth import AuthListener, Operator, Refusal, TokenCheck, TokenStore
 from station.observing import FinishedCall
 from station.v1 import enrollment_pb2
 
+log = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
+# What a head signature covers: this label, the sequence number and the head hash.
+HEAD_SIGNATURE_LABEL = b"rekam audit head v1\n"
+EXPORT_FORMAT = "rekam-audit-export/1"
 MAX_TEXT = 200
 # Detail keys that could only carry a secret or a biometric; append() refuses them.
 FORBIDDEN_KEYS = ("token", "image", "photo", "jpeg", "trace", "template", "nik", "password")
@@ -49,7 +67,26 @@ CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE IF NOT EXISTS signed_heads (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    signed_at TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS signed_heads_no_update BEFORE UPDATE ON signed_heads
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS signed_heads_no_delete BEFORE DELETE ON signed_heads
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+
+
+class HeadSigner(Protocol):
+    """The station key as the audit log uses it (file-held or TPM-held alike)."""
+
+    def sign(self, data: bytes) -> bytes: ...
+
+    @property
+    def public_key(self) -> Ed25519PublicKey: ...
 
 
 @dataclass(frozen=True)
@@ -68,13 +105,37 @@ class AuditEntry:
         return json.loads(self.details)
 
 
+@dataclass(frozen=True)
+class SignedHead:
+    """The station's signature over the chain's head at entry ``seq``."""
+
+    seq: int
+    hash: str
+    signed_at: str
+    signature: str  # hex
+
+    def verify(self, public_key: Ed25519PublicKey) -> bool:
+        try:
+            public_key.verify(bytes.fromhex(self.signature), head_message(self.seq, self.hash))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+def head_message(seq: int, head: str) -> bytes:
+    """The bytes a head signature covers."""
+    return HEAD_SIGNATURE_LABEL + f"{seq}\n{head}".encode("ascii", "replace")
+
+
 @dataclass
 class AuditVerification:
-    """What ``verify`` found: entry count, the head hash, and every break in the chain."""
+    """What ``verify`` found: entry count, the head hash, how far valid station signatures
+    vouch for the chain (``signed_through``; None when no key was given), and every break."""
 
     count: int = 0
     head: str = GENESIS
     problems: list[str] = field(default_factory=list)
+    signed_through: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -174,48 +235,194 @@ class AuditLog:
         for row in rows:
             yield AuditEntry(*row)
 
-    def verify(self, anchor: str = "") -> AuditVerification:
+    def head(self) -> tuple[int, str]:
+        """The last entry's sequence number and hash ((0, GENESIS) for an empty log)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def sign_head(self, signer: HeadSigner) -> SignedHead | None:
+        """Sign the current head with the station key (once per head); None for an empty log."""
+        seq, head = self.head()
+        if seq == 0:
+            return None
+        signed = SignedHead(
+            seq,
+            head,
+            self._clock().isoformat(timespec="microseconds"),
+            signer.sign(head_message(seq, head)).hex(),
+        )
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO signed_heads VALUES (?, ?, ?, ?)",
+                tuple(asdict(signed).values()),
+            )
+        return signed
+
+    def signed_heads(self) -> list[SignedHead]:
+        query = "SELECT seq, hash, signed_at, signature FROM signed_heads ORDER BY seq"
+        with self._lock:
+            try:
+                rows = self._db.execute(query).fetchall()
+            except sqlite3.OperationalError:  # a read-only log from before signed heads
+                rows = []
+        return [SignedHead(*row) for row in rows]
+
+    def verify(
+        self, anchor: str = "", public_key: Ed25519PublicKey | None = None
+    ) -> AuditVerification:
         """Walk the chain in storage order. ``anchor``: a head hash noted earlier, which must
-        still be in the chain (finds entries removed from the end, or a rewritten chain)."""
-        result = AuditVerification()
-        previous = GENESIS
-        anchor_seen = not anchor
-        for expected_seq, entry in enumerate(self.entries(), start=1):
-            result.count += 1
-            if entry.seq != expected_seq:
-                result.problems.append(
-                    f"entry {expected_seq}: found sequence number {entry.seq} "
-                    "(an entry was removed or moved)"
-                )
-            if entry.prev != previous:
-                result.problems.append(
-                    f"entry {entry.seq}: does not follow the entry before it "
-                    "(an entry was removed, inserted or moved)"
-                )
-            recomputed = entry_hash(
-                entry.seq,
-                entry.at,
-                entry.actor,
-                entry.action,
-                entry.target,
-                entry.details,
-                entry.prev,
-            )
-            if recomputed != entry.hash:
-                result.problems.append(f"entry {entry.seq}: its content was changed")
-            anchor_seen = anchor_seen or entry.hash == anchor
-            previous = entry.hash
-        result.head = previous
-        if not anchor_seen:
-            result.problems.append(
-                "the noted head hash is no longer in the log "
-                "(entries were removed from its end, or it was rewritten)"
-            )
-        return result
+        still be in the chain (finds entries removed from the end, or a rewritten chain).
+        ``public_key``: the station's; then every signed head must be the station's signature
+        over the chain as it is (finds a chain rewritten and re-hashed)."""
+        anchors = [anchor] if anchor else []
+        return verify_chain(self.entries(), anchors, self.signed_heads(), public_key)
+
+    def export(self) -> dict[str, Any]:
+        """The whole log as one JSON-ready document, for the centre's ``verify_export``."""
+        return {
+            "format": EXPORT_FORMAT,
+            "entries": [asdict(e) for e in self.entries()],
+            "signed_heads": [asdict(h) for h in self.signed_heads()],
+        }
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def verify_chain(
+    entries: Iterable[AuditEntry],
+    anchors: Iterable[str] = (),
+    signed_heads: Iterable[SignedHead] = (),
+    public_key: Ed25519PublicKey | None = None,
+) -> AuditVerification:
+    """Check a chain: every link, every ``anchors`` hash present, and (with the station's
+    ``public_key``) every signed head valid and matching the chain at its entry."""
+    result = AuditVerification()
+    previous = GENESIS
+    hashes: dict[int, str] = {}
+    for expected_seq, entry in enumerate(entries, start=1):
+        result.count += 1
+        result.problems.extend(_link_problems(entry, expected_seq, previous))
+        hashes[entry.seq] = entry.hash
+        previous = entry.hash
+    result.head = previous
+    present = set(hashes.values())
+    for anchor in anchors:
+        if anchor not in present:
+            result.problems.append(
+                f"the noted head hash {anchor[:16]}... is no longer in the log "
+                "(entries were removed from its end, or it was rewritten)"
+            )
+    if public_key is not None:
+        result.signed_through = _check_signed_heads(result, hashes, signed_heads, public_key)
+    return result
+
+
+def _link_problems(entry: AuditEntry, expected_seq: int, previous: str) -> list[str]:
+    problems: list[str] = []
+    if entry.seq != expected_seq:
+        problems.append(
+            f"entry {expected_seq}: found sequence number {entry.seq} "
+            "(an entry was removed or moved)"
+        )
+    if entry.prev != previous:
+        problems.append(
+            f"entry {entry.seq}: does not follow the entry before it "
+            "(an entry was removed, inserted or moved)"
+        )
+    recomputed = entry_hash(
+        entry.seq, entry.at, entry.actor, entry.action, entry.target, entry.details, entry.prev
+    )
+    if recomputed != entry.hash:
+        problems.append(f"entry {entry.seq}: its content was changed")
+    return problems
+
+
+def _check_signed_heads(
+    result: AuditVerification,
+    hashes: dict[int, str],
+    signed_heads: Iterable[SignedHead],
+    public_key: Ed25519PublicKey,
+) -> int:
+    """Add a problem for each head the station did not sign or the chain no longer has;
+    return the last entry valid signatures vouch for."""
+    through = 0
+    for signed in signed_heads:
+        if not signed.verify(public_key):
+            result.problems.append(
+                f"signed head at entry {signed.seq}: not the station's signature (forged)"
+            )
+        elif hashes.get(signed.seq) != signed.hash:
+            result.problems.append(
+                f"signed head at entry {signed.seq}: the chain there is not what the station "
+                "signed (the log was rewritten or cut)"
+            )
+        else:
+            through = max(through, signed.seq)
+    if result.count and not through:
+        result.problems.append(
+            "no head signed by the station vouches for this log (signed heads were removed, "
+            "or the log was not written by this station)"
+        )
+    return through
+
+
+def verify_export(
+    document: dict[str, Any], public_key: Ed25519PublicKey, manifest_heads: Iterable[str]
+) -> AuditVerification:
+    """The centre's check of a station's exported log (``AuditLog.export``): an intact chain,
+    every signed head the station's, and every ``audit_head`` of the manifests the centre
+    received from that station present in the chain. A station that rewrote or cut its log
+    after sealing a record fails here, since it cannot change what the centre already holds."""
+    if document.get("format") != EXPORT_FORMAT:
+        return AuditVerification(problems=[f"not a {EXPORT_FORMAT} document"])
+    try:
+        entries = [AuditEntry(**entry) for entry in document["entries"]]
+        heads = [SignedHead(**head) for head in document["signed_heads"]]
+    except (KeyError, TypeError) as exc:
+        return AuditVerification(problems=[f"malformed export: {exc}"])
+    return verify_chain(entries, [h for h in manifest_heads if h], heads, public_key)
+
+
+class AuditAnchor:
+    """Signs the audit head with the station key every ``interval_s`` (when it moved), on
+    demand (at every seal), and once more when stopped."""
+
+    def __init__(self, log: AuditLog, signer: HeadSigner, interval_s: float) -> None:
+        self.log = log
+        self.signer = signer
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def sign_now(self) -> str:
+        """Sign the head as it is now; return its hash (what a manifest carries)."""
+        with self._lock:
+            signed = self.log.sign_head(self.signer)
+        return signed.hash if signed is not None else GENESIS
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="audit-anchor", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.sign_now()
+            except Exception:  # a failed signature is retried at the next interval
+                log.exception("signing the audit head failed")
+
+    def stop(self) -> None:
+        """End the periodic signing and sign the final head."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.sign_now()
 
 
 def local_actor() -> str:
@@ -256,13 +463,39 @@ def capture_modality(call: FinishedCall) -> str:
         return "invalid"
 
 
-class AuditTrail(AuthListener):
-    """Turns authentications and finished calls into audit entries."""
+@dataclass
+class _RefusalWindow:
+    started: float
+    repeated: int = 0
 
-    def __init__(self, log: AuditLog, tokens: TokenStore) -> None:
+
+# Failed logins are coalesced by peer address, the token's owner (when known) and the refusal.
+RefusalKey = tuple[str, str, str]
+
+
+class AuditTrail(AuthListener):
+    """Turns authentications and finished calls into audit entries.
+
+    Failed logins are coalesced per peer address (and the token's owner and refusal, when the
+    token is a known one): the first of a window is written at once; the rest of that window
+    become one ``login_refused_repeated`` row with their count, written once the window is over
+    (at the next failed login or ``flush_refusals``, and when the daemon stops)."""
+
+    def __init__(
+        self,
+        log: AuditLog,
+        tokens: TokenStore,
+        approvals: ApprovalBook | None = None,
+        refusal_window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.log = log
         self.tokens = tokens
+        self.approvals = approvals
+        self.refusal_window_s = refusal_window_s
+        self._clock = clock
         self._signed_in: set[int] = set()
+        self._refusals: dict[RefusalKey, _RefusalWindow] = {}
         self._lock = threading.Lock()
 
     # -- AuthListener ------------------------------------------------------------------------
@@ -276,13 +509,54 @@ class AuditTrail(AuthListener):
                 operator.name, "login", details={"role": operator.role.value, "via": method}
             )
 
-    def refused(self, method: str, check: TokenCheck, reason: str) -> None:
-        action = "login_refused" if check.operator is None else "access_denied"
+    def refused(self, method: str, check: TokenCheck, reason: str, peer: str = "") -> None:
         who = check.operator.name if check.operator else check.name
-        details: dict[str, object] = {"reason": reason}
-        if check.refusal is not None and check.refusal is not Refusal.MISSING:
-            details["refusal"] = check.refusal.value
-        self.log.append(who, action, method, details)
+        if check.operator is not None:
+            self.log.append(who, "access_denied", method, {"reason": reason, "peer": peer})
+            return
+        refusal = check.refusal.value if check.refusal is not None else ""
+        if not self._first_in_window((peer, who, refusal)):
+            return
+        details: dict[str, object] = {"reason": reason, "peer": peer}
+        if refusal and check.refusal is not Refusal.MISSING:
+            details["refusal"] = refusal
+        self.log.append(who, "login_refused", method, details)
+
+    def _first_in_window(self, key: RefusalKey) -> bool:
+        """Count a failed login; True when it opens a new window for its key."""
+        now = self._clock()
+        self.flush_refusals(now)
+        with self._lock:
+            window = self._refusals.get(key)
+            if window is None:
+                self._refusals[key] = _RefusalWindow(now)
+                return True
+            window.repeated += 1
+            return False
+
+    def flush_refusals(self, now: float | None = None) -> None:
+        """Write the count of each ended window's further failed logins (all, without
+        ``now``)."""
+        with self._lock:
+            ended = {
+                key: window
+                for key, window in self._refusals.items()
+                if now is None or now - window.started >= self.refusal_window_s
+            }
+            for key in ended:
+                del self._refusals[key]
+        for (peer, who, refusal), window in ended.items():
+            if window.repeated:
+                self.log.append(
+                    who,
+                    "login_refused_repeated",
+                    peer,
+                    {
+                        "count": window.repeated,
+                        "refusal": refusal,
+                        "window_s": self.refusal_window_s,
+                    },
+                )
 
     # -- CallObserver ------------------------------------------------------------------------
     def call_finished(self, call: FinishedCall) -> None:
@@ -295,10 +569,11 @@ class AuditTrail(AuthListener):
             self.log.append(call.operator.name, action, target, details)
 
     def supervisor_name(self, call: FinishedCall) -> str:
-        """Who approved an override: the supervisor whose token the request carried."""
-        token = getattr(call.request, "supervisor_token", "")
-        supervisor = self.tokens.verify(token) if token else call.operator
-        return supervisor.name if supervisor is not None else ""
+        """Who approved an override: the supervisor whose approval the request used."""
+        approval_id = getattr(call.request, "approval_id", "")
+        if not approval_id or self.approvals is None:
+            return ""
+        return self.approvals.approver(approval_id)
 
 
 Description = tuple[str, str, dict[str, object]]
@@ -341,6 +616,17 @@ def _exception(trail: AuditTrail, call: FinishedCall) -> Description:
             "proof_supplied": bool(request.proof_photo),
         },
     )
+
+
+def _override(trail: AuditTrail, call: FinishedCall) -> Description:
+    request = call.request
+    details: dict[str, object] = {
+        "position": _position(request.position),
+        "action": _enum_name(enrollment_pb2.OverrideAction, request.action),
+    }
+    if request.action == enrollment_pb2.OVERRIDE_ACTION_MARK_EXCEPTION:
+        details["kind"] = _enum_name(enrollment_pb2.ExceptionKind, request.exception_kind)
+    return "override_approved", request.enrollment_id, details
 
 
 def _approve(trail: AuditTrail, call: FinishedCall) -> Description:
@@ -391,6 +677,7 @@ _DESCRIBERS = {
     "/station.v1.Enrollment/Capture": _capture,
     "/station.v1.Enrollment/MarkException": _exception,
     "/station.v1.Enrollment/ApproveSample": _approve,
+    "/station.v1.Enrollment/ApproveOverride": _override,
     "/station.v1.Enrollment/CompleteEnrollment": _complete,
     "/station.v1.Enrollment/CancelEnrollment": _cancel,
     "/station.v1.Enrollment/GetEnrollment": _viewed,

@@ -18,6 +18,7 @@ import grpc
 
 from domain.messages import SOURCE_LANGUAGE, Message, msg
 from station.errors import abort
+from station.throttle import LoginThrottle, peer_address
 
 # Tokens start with a fixed prefix: never with "-" (so `--token X` always parses), and easy
 # for log and secret scanners to recognise.
@@ -178,6 +179,16 @@ class TokenStore:
         """The operator of a valid token, or None."""
         return self.check(token).operator
 
+    def still_valid(self, token_id: int) -> bool:
+        """Whether the token ``token_id`` names is neither revoked nor expired."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT expires_at, revoked_at FROM operators WHERE rowid = ?", (token_id,)
+            ).fetchone()
+        if row is None or row[1] is not None:
+            return False
+        return not row[0] or datetime.fromisoformat(row[0]) > self._clock()
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -187,6 +198,7 @@ class TokenStore:
 OPEN_PREFIXES = ("/grpc.health.v1.",)
 METHOD_ROLES: dict[str, frozenset[Role]] = {
     "/station.v1.Devices/RunDiagnostics": frozenset({Role.TECHNICIAN}),
+    "/station.v1.Enrollment/ApproveOverride": frozenset({Role.SUPERVISOR}),
 }
 ENROLLMENT_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 SERVICE_ROLES: dict[str, frozenset[Role]] = {
@@ -229,24 +241,28 @@ class AuthListener:
     def authenticated(self, method: str, operator: Operator) -> None:
         """A call carried a valid token."""
 
-    def refused(self, method: str, check: TokenCheck, reason: str) -> None:
-        """A call was refused: no valid token (``check``) or the wrong role (``reason``)."""
+    def refused(self, method: str, check: TokenCheck, reason: str, peer: str = "") -> None:
+        """A call was refused: no valid token (``check``) or the wrong role (``reason``);
+        ``peer`` is the caller's address without its port."""
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
     """Rejects calls without a valid token (UNAUTHENTICATED) or with the wrong role
-    (PERMISSION_DENIED); methods no role may call are refused too. Refusals are worded in the
-    caller's language, else in ``language`` (the station's)."""
+    (PERMISSION_DENIED); methods no role may call are refused too. A peer address past
+    ``throttle``'s limit of failed logins is answered RESOURCE_EXHAUSTED instead. Refusals are
+    worded in the caller's language, else in ``language`` (the station's)."""
 
     def __init__(
         self,
         tokens: TokenStore,
         listeners: tuple[AuthListener, ...] = (),
         language: str = SOURCE_LANGUAGE,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.tokens = tokens
         self.listeners = listeners
         self.language = language
+        self.throttle = throttle
 
     def intercept_service(self, continuation: Callable, handler_call_details):  # type: ignore[no-untyped-def]
         method = handler_call_details.method
@@ -258,34 +274,74 @@ class AuthInterceptor(grpc.ServerInterceptor):
         check = self.tokens.check(bearer_token(handler_call_details.invocation_metadata))
         if check.operator is None:
             reason = _refusal_reason(check)
-            self._tell("refused", method, check, reason)
-            return _refusing(
-                handler, grpc.StatusCode.UNAUTHENTICATED, reason, msg(reason), self.language
-            )
+            refusal = Refusing(grpc.StatusCode.UNAUTHENTICATED, reason, msg(reason))
+            return _refusing(handler, self._failed_login(method, check, refusal))
         roles = allowed_roles(method)
         if check.operator.role not in roles:
-            self._tell("refused", method, check, "ROLE_NOT_ALLOWED")
-            return _refusing(
-                handler,
-                grpc.StatusCode.PERMISSION_DENIED,
-                "ROLE_NOT_ALLOWED",
-                _denied(roles),
-                self.language,
-            )
+            denied = _denied(roles)
+            refusal = Refusing(grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED", denied)
+            return _refusing(handler, self._denied_role(method, check, refusal))
         self._tell("authenticated", method, check.operator)
         return handler
+
+    def _failed_login(self, method: str, check: TokenCheck, refusal: Refusing):  # type: ignore[no-untyped-def]
+        def refuse(context: grpc.ServicerContext) -> None:
+            peer = peer_address(context.peer())
+            if self.throttle is not None and self.throttle.failed(peer):
+                seconds = round(self.throttle.window_s)
+                self._tell("refused", method, check, "TOO_MANY_FAILED_LOGINS", peer)
+                self._abort(
+                    context,
+                    Refusing(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        "TOO_MANY_FAILED_LOGINS",
+                        msg("TOO_MANY_FAILED_LOGINS", seconds=seconds),
+                    ),
+                )
+            self._tell("refused", method, check, refusal.reason, peer)
+            self._abort(context, refusal)
+
+        return refuse
+
+    def _denied_role(self, method: str, check: TokenCheck, refusal: Refusing):  # type: ignore[no-untyped-def]
+        def refuse(context: grpc.ServicerContext) -> None:
+            self._tell("refused", method, check, refusal.reason, peer_address(context.peer()))
+            self._abort(context, refusal)
+
+        return refuse
+
+    def _abort(self, context: grpc.ServicerContext, refusal: Refusing) -> None:
+        abort(
+            context,
+            refusal.code,
+            refusal.reason,
+            refusal.message,
+            default_language=self.language,
+        )
 
     def _tell(self, event: str, *args: object) -> None:
         for listener in self.listeners:
             getattr(listener, event)(*args)
 
 
-def _refusing(handler, code: grpc.StatusCode, reason: str, message: Message, language: str):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Refusing:
+    """How a call is refused: the status code, the reason and the operator's sentence."""
+
+    code: grpc.StatusCode
+    reason: str
+    message: Message
+
+
+def _refusing(handler, refuse_call: Callable[[grpc.ServicerContext], None]):  # type: ignore[no-untyped-def]
+    """A handler of the same shape as ``handler`` that only runs ``refuse_call`` (which
+    aborts the call)."""
+
     def refuse(request, context):  # type: ignore[no-untyped-def]
-        abort(context, code, reason, message, default_language=language)
+        refuse_call(context)
 
     def refuse_stream(request, context):  # type: ignore[no-untyped-def]
-        abort(context, code, reason, message, default_language=language)
+        refuse_call(context)
         yield  # pragma: no cover
 
     kwargs = {
@@ -318,26 +374,3 @@ def caller(
         )
     assert check.operator is not None
     return check.operator
-
-
-def approving_supervisor(
-    context: grpc.ServicerContext,
-    tokens: TokenStore,
-    operator: Operator,
-    supervisor_token: str,
-    language: str = SOURCE_LANGUAGE,
-) -> Operator:
-    """The supervisor approving an exception or a forced capture: the one whose own token the
-    request carries, or the caller when the caller is a supervisor. PERMISSION_DENIED
-    (SUPERVISOR_APPROVAL_REQUIRED) otherwise."""
-    supervisor = tokens.verify(supervisor_token) if supervisor_token else operator
-    if supervisor is None or supervisor.role is not Role.SUPERVISOR:
-        abort(
-            context,
-            grpc.StatusCode.PERMISSION_DENIED,
-            "SUPERVISOR_APPROVAL_REQUIRED",
-            msg("SUPERVISOR_APPROVAL_REQUIRED"),
-            default_language=language,
-        )
-    assert supervisor is not None
-    return supervisor

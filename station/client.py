@@ -92,6 +92,22 @@ class StationClient:
                 summary.result = event.result
         return summary
 
+    def approve_override(
+        self, enrollment_id: str, position: int, action: int, exception_kind: int = 0
+    ) -> str:
+        """As a supervisor: approve one override (``enrollment_pb2.OVERRIDE_ACTION_*``) in
+        someone else's enrollment; the id, for the operator's Capture or MarkException."""
+        approval = self.enrollment.ApproveOverride(
+            enrollment_pb2.ApproveOverrideRequest(
+                enrollment_id=enrollment_id,
+                position=position,
+                action=action,
+                exception_kind=exception_kind,
+            ),
+            metadata=self.metadata,
+        )
+        return approval.approval_id
+
     def close(self) -> None:
         self.channel.close()
 

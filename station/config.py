@@ -53,6 +53,43 @@ class UploaderConfig:
         return None if self.package_retention_days < 0 else self.package_retention_days * 86400
 
 
+@dataclass
+class AuditConfig:
+    """``[audit]``: how often the daemon signs the audit head with the station key (it also
+    signs at every seal and when it stops)."""
+
+    sign_interval_s: float = 300.0
+
+
+@dataclass
+class LimitsConfig:
+    """``[limits]``: what one caller may hold or send."""
+
+    streams_per_token: int = 4  # open streaming calls per token; the excess: RESOURCE_EXHAUSTED
+    failed_logins_per_peer: int = 20  # bad-token calls per peer address per window
+    failed_login_window_s: float = 60.0
+    max_request_kb: int = 4096  # the largest request message accepted
+    proof_photo_max_kb: int = 2048  # an exception's proof photo (JPEG or PNG)
+    approval_ttl_s: float = 120.0  # how long a supervisor's approval waits to be used
+
+
+def _under_no_system_path(roots: list[Path]) -> list[Path]:
+    from station.export_paths import refuse_system_root
+
+    for root in roots:
+        refuse_system_root(root)
+    return roots
+
+
+@dataclass
+class ExportConfig:
+    """``[export]``: the removable-media mount points bundles may be written under."""
+
+    roots: Annotated[list[Path], _under_no_system_path] = field(
+        default_factory=lambda: [Path("/media"), Path("/run/media")]
+    )
+
+
 @dataclass(frozen=True)
 class TlsConfig:
     """``[station.tls]``: the daemon's certificate and key (PEM paths); with ``client_ca``,
@@ -134,6 +171,9 @@ class StationConfig(Settings):
     tls: TlsConfig = field(default_factory=TlsConfig, metadata=_in_station("tls"))
     centre: CentreConfig = field(default_factory=CentreConfig)
     uploader: UploaderConfig = field(default_factory=UploaderConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     quality: QualityConfig = field(default_factory=QualityConfig)
     # Relaxed pass thresholds a category's plan may allow (normal ones live in [quality.*]).

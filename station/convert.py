@@ -125,7 +125,7 @@ def subject_to_pb(subject: Subject) -> enrollment_pb2.Subject:
     return enrollment_pb2.Subject(
         nik=subject.nik,
         name=subject.name,
-        birth_date=subject.birth_date.isoformat(),
+        birth_date=subject.birth_date.isoformat() if subject.birth_date != date.min else "",
         sex=SEX_TO_PB.get(subject.sex, common_pb2.SEX_UNSPECIFIED),
         category=CATEGORY_TO_PB[subject.category],
         demographics_ref=subject.demographics_ref,

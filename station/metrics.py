@@ -86,7 +86,7 @@ class StationMetrics(AuthListener):
     def authenticated(self, method: str, operator: Operator) -> None:
         return None
 
-    def refused(self, method: str, check: TokenCheck, reason: str) -> None:
+    def refused(self, method: str, check: TokenCheck, reason: str, peer: str = "") -> None:
         self.refusals.labels(reason).inc()
 
     def _on_outbox_change(self, change: StatusChange) -> None:

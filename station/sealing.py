@@ -148,8 +148,10 @@ class RecordSealer:
         outbox: Outbox,
         devices: DeviceManager,
         on_sealed: Callable[[], None] | None = None,
+        audit_head: Callable[[], str] | None = None,
     ) -> None:
         self.station_id = station_id
+        self.audit_head = audit_head  # signs the audit head now and returns it
         self.keys = keys
         self.centre_key = load_centre_public_key(centre_key_path)
         self.outbox = outbox
@@ -189,6 +191,7 @@ class RecordSealer:
         self.check_space()
         content = record_content(enrollment, self.station_id, operator, self._device_list())
         content.record_id = record_id
+        content.audit_head = self.audit_head() if self.audit_head is not None else ""
         try:
             sealed = seal(content, self.keys, self.centre_key)
             self.outbox.enqueue(

@@ -18,16 +18,19 @@ from capture.assess import assessor_lookup, finaliser_lookup
 from capture.enrollment import EnrollmentStore
 from capture.journal import EnrollmentJournal, load_or_create_key
 from capture.workflow import EnrollmentWorkflow
-from station.audit import AUDITED_METHODS, AuditLog, AuditTrail
+from station.approvals import ApprovalBook
+from station.audit import AUDITED_METHODS, AuditAnchor, AuditLog, AuditTrail
 from station.auth import AuthInterceptor, TokenStore
 from station.config import StationConfig
 from station.devices import DeviceManager
+from station.limits import StreamGuard
 from station.metrics import METRICS_METHODS, MetricsEndpoint, StationMetrics, serve_metrics
 from station.observing import ObservingInterceptor
 from station.sealing import RecordSealer
 from station.services.devices import DevicesService
 from station.services.enrollment import EnrollmentService, face_camera_lookup
 from station.services.records import BundleExporter, RecordsService
+from station.throttle import LoginThrottle
 from station.tls import server_credentials
 from station.v1 import (
     devices_pb2,
@@ -46,7 +49,10 @@ from uploader.sink_registry import SinkUnavailable, UnknownSink, sink_factory
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the largest answer (thumbnails, preview frames)
+RPC_WORKERS = 32
+# Workers streams may never take: unary calls and health always find one.
+WORKERS_KEPT_FOR_UNARY = 8
 SERVICE_NAMES = (
     devices_pb2.DESCRIPTOR.services_by_name["Devices"].full_name,
     enrollment_pb2.DESCRIPTOR.services_by_name["Enrollment"].full_name,
@@ -144,6 +150,7 @@ class StationDaemon:
         self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.keys = StationKeys.load_or_create(data_dir / "keys")
         self.uploader = build_uploader(self.outbox, config, self.keys, on_purged=self._audit_purged)
+        self.audit_anchor = AuditAnchor(self.audit, self.keys, config.audit.sign_interval_s)
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
         )
@@ -163,24 +170,41 @@ class StationDaemon:
             self.outbox,
             self.devices,
             on_sealed=self.uploader.kick,
+            audit_head=self.audit_anchor.sign_now,
         )
         self.health = health.HealthServicer()
         self.metrics = StationMetrics(self.outbox, self.devices.devices, self.uploader.counters)
-        trail = AuditTrail(self.audit, self.tokens)
+        approvals = ApprovalBook(config.limits.approval_ttl_s)
+        limits = config.limits
+        self.trail = trail = AuditTrail(
+            self.audit, self.tokens, approvals, refusal_window_s=limits.failed_login_window_s
+        )
+        self.stream_guard = StreamGuard(
+            self.tokens,
+            per_token=limits.streams_per_token,
+            total=RPC_WORKERS - WORKERS_KEPT_FOR_UNARY,
+            language=config.language,
+        )
         self.observing = ObservingInterceptor(
             self.tokens, (trail, self.metrics), AUDITED_METHODS | METRICS_METHODS
         )
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
+            futures.ThreadPoolExecutor(max_workers=RPC_WORKERS, thread_name_prefix="rpc"),
             interceptors=[
                 AuthInterceptor(
-                    self.tokens, listeners=(trail, self.metrics), language=config.language
+                    self.tokens,
+                    listeners=(trail, self.metrics),
+                    language=config.language,
+                    throttle=LoginThrottle(
+                        limits.failed_logins_per_peer, limits.failed_login_window_s
+                    ),
                 ),
+                self.stream_guard,
                 MalformedRequestInterceptor(config.language),
                 self.observing,
             ],
             options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", limits.max_request_kb * 1024),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ],
         )
@@ -199,6 +223,8 @@ class StationDaemon:
                 space_guard=sealer.check_space,
                 stopping=self.stopping,
                 language=config.language,
+                approvals=approvals,
+                proof_photo_max_bytes=config.limits.proof_photo_max_kb * 1024,
             ),
             self.server,
         )
@@ -210,6 +236,7 @@ class StationDaemon:
                 self.stopping,
                 exporter=BundleExporter(self.outbox, config.station_id, self.keys),
                 language=config.language,
+                export_roots=config.export.roots,
             ),
             self.server,
         )
@@ -246,6 +273,7 @@ class StationDaemon:
                 host.strip("[]"), int(port), self.metrics.registry
             )
         self.audit.append("station", "daemon_started", self.config.station_id)
+        self.audit_anchor.start()
         log.info(
             "station %s serving on %s port %d%s",
             self.config.station_id,
@@ -266,6 +294,8 @@ class StationDaemon:
         self.server.stop(grace).wait(grace + 1)
         if not self.observing.drain(timeout=grace + 5):
             log.warning("calls still running after the grace period; their audit may be missing")
+        self.stream_guard.close()
+        self.trail.flush_refusals()
         self.uploader.stop()
         if self._join_status is not None:
             self._join_status()
@@ -275,6 +305,7 @@ class StationDaemon:
         self.metrics.close()
         self.outbox.close()
         self.audit.append("station", "daemon_stopped", self.config.station_id)
+        self.audit_anchor.stop()
         self.audit.close()
         self.tokens.close()
         log.info("station stopped")

@@ -74,3 +74,5 @@ class RecordContent:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     flags: list[str] = field(default_factory=list)
+    # The station's audit-chain head hash when the record was sealed (see station.audit).
+    audit_head: str = ""

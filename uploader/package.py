@@ -195,6 +195,7 @@ def build_manifest(
         },
         "exceptions": exceptions,
         "flags": list(content.flags),
+        "audit_head": content.audit_head,
         "devices": list(content.devices),
         "started_at": _iso(content.started_at),
         "completed_at": _iso(content.completed_at),

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import grpc
@@ -13,14 +14,17 @@ import grpc
 from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
 from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import WorkflowError
-from capture.workflow import CaptureResultEvent, EnrollmentWorkflow
+from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, enrollment_not_found
 from domain.messages import SOURCE_LANGUAGE, Message, msg
 from domain.vocabulary import Position
 from drivers.base import ImageDevice, Modality
 from drivers.errors import DeviceError
 from station import convert
-from station.auth import TokenStore, approving_supervisor
+from station.approvals import FORCE_CAPTURE, ApprovalBook, ApprovalRefused, exception_action
+from station.auth import Operator, Role, TokenStore
 from station.mailbox import Closed, PreviewMailbox
+from station.paging import PageTokens
+from station.proof_photos import ProofPhotoRefused, check_proof_photo
 from station.sealing import SealReceipt
 from station.services.base import StationServicer
 from station.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
@@ -29,6 +33,9 @@ log = logging.getLogger(__name__)
 
 MAX_PREVIEW_FPS = 60
 MAX_TIMEOUT_S = 300.0
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+DEFAULT_PROOF_PHOTO_BYTES = 2 * 2**20
 
 
 Sealer = Callable[[Enrollment, str], SealReceipt]
@@ -44,9 +51,14 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         space_guard: Callable[[], None] | None = None,
         stopping: threading.Event | None = None,
         language: str = SOURCE_LANGUAGE,
+        approvals: ApprovalBook | None = None,
+        proof_photo_max_bytes: int = DEFAULT_PROOF_PHOTO_BYTES,
     ) -> None:
         self.language = language  # the station's, for callers that ask for none we have
         self.workflow = workflow
+        self.approvals = approvals or ApprovalBook(ttl_s=120.0)
+        self.proof_photo_max_bytes = proof_photo_max_bytes
+        self.pages = PageTokens()
         self.stopping = stopping or threading.Event()  # set: the daemon is shutting down
         self.tokens = tokens
         self.sealer = sealer
@@ -63,6 +75,41 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             self._invalid(context, "POSITION_INVALID", msg("POSITION_NUMBER_INVALID", value=value))
         assert position is not None
         return position
+
+    def _enrollment(
+        self, context: grpc.ServicerContext, operator: Operator, enrollment_id: str
+    ) -> Enrollment:
+        """The enrollment, if the caller may see it: an operator their own, a supervisor any
+        of the kit's. Someone else's is NOT_FOUND, as if it did not exist."""
+        try:
+            enrollment = self.workflow.get(enrollment_id)
+            if not visible_to(operator, enrollment):
+                raise enrollment_not_found(enrollment_id)
+        except WorkflowError as exc:
+            self.refuse_workflow(context, exc)
+        return enrollment
+
+    def _approved_by(
+        self,
+        context: grpc.ServicerContext,
+        approval_id: str,
+        enrollment_id: str,
+        position: str,
+        action: str,
+    ) -> str:
+        """The supervisor whose approval the request names (used up here), or a refusal."""
+        if not approval_id:
+            self.refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "SUPERVISOR_APPROVAL_REQUIRED",
+                msg("APPROVAL_NEEDED"),
+            )
+        try:
+            return self.approvals.consume(approval_id, enrollment_id, position, action)
+        except ApprovalRefused as exc:
+            self.refuse(context, grpc.StatusCode.PERMISSION_DENIED, exc.reason, msg(exc.reason))
+        raise AssertionError("unreachable")
 
     def _record(
         self, enrollment: Enrollment, context: grpc.ServicerContext, thumbnails: bool = False
@@ -91,22 +138,57 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         return self._record(enrollment, context)
 
     def GetEnrollment(self, request, context):
-        self.caller(context)
-        try:
-            enrollment = self.workflow.get(request.enrollment_id)
-        except WorkflowError as exc:
-            self.refuse_workflow(context, exc)
+        operator = self.caller(context)
+        enrollment = self._enrollment(context, operator, request.enrollment_id)
         return self._record(enrollment, context, request.include_thumbnails)
 
     def ListEnrollments(self, request, context):
-        self.caller(context)
+        operator = self.caller(context)
         states = {convert.STATE_FROM_PB[s] for s in request.states if s in convert.STATE_FROM_PB}
         states = states or {EnrollmentState.IN_PROGRESS}
+        if not 0 <= request.page_size <= MAX_PAGE:
+            self._invalid(context, "PAGE_SIZE_INVALID", msg("PAGE_SIZE_INVALID", limit=MAX_PAGE))
+        size = request.page_size or DEFAULT_PAGE
+        try:
+            offset = self.pages.offset(operator.name, request.page_token)
+        except ValueError:
+            self._invalid(context, "PAGE_TOKEN_INVALID", msg("PAGE_TOKEN_INVALID"))
+        visible = [e for e in self.workflow.store.list(states) if visible_to(operator, e)]
+        page = visible[offset : offset + size]
+        more = offset + size < len(visible)
         language = self.language_of(context)
         return enrollment_pb2.ListEnrollmentsResponse(
-            enrollments=[
-                convert.enrollment_to_pb(e, language) for e in self.workflow.store.list(states)
-            ]
+            enrollments=[convert.enrollment_to_pb(e, language) for e in page],
+            next_page_token=self.pages.token(operator.name, offset + size) if more else "",
+        )
+
+    def ApproveOverride(self, request, context):
+        supervisor = self.caller(context)
+        position = self._position(context, request.position)
+        enrollment = self._enrollment(context, supervisor, request.enrollment_id)
+        if request.action == enrollment_pb2.OVERRIDE_ACTION_FORCE_CAPTURE:
+            action = FORCE_CAPTURE
+        elif request.action == enrollment_pb2.OVERRIDE_ACTION_MARK_EXCEPTION:
+            kind = convert.EXCEPTION_FROM_PB.get(request.exception_kind)
+            if kind is None:
+                self._invalid(context, "EXCEPTION_KIND_INVALID", msg("EXCEPTION_KIND_MISSING"))
+            action = exception_action(kind)
+        else:
+            self._invalid(context, "APPROVAL_ACTION_INVALID", msg("APPROVAL_ACTION_INVALID"))
+        try:
+            self.workflow.in_progress(enrollment.enrollment_id)
+            approval = self.approvals.issue(
+                enrollment.enrollment_id, enrollment.operator, position, action, supervisor.name
+            )
+        except WorkflowError as exc:
+            self.refuse_workflow(context, exc)
+        except ApprovalRefused as exc:
+            self.refuse(context, grpc.StatusCode.PERMISSION_DENIED, exc.reason, msg(exc.reason))
+        expires = datetime.now(UTC) + timedelta(seconds=approval.expires_in_s)
+        return enrollment_pb2.OverrideApproval(
+            approval_id=approval.approval_id,
+            expires_at=convert.timestamp(expires),
+            approved_by=approval.supervisor,
         )
 
     def Capture(self, request, context) -> Iterator[enrollment_pb2.CaptureEvent]:
@@ -114,11 +196,12 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         language = self.language_of(context)
         position = self._position(context, request.position)
         settings = self._settings(request, context)
+        self._enrollment(context, operator, request.enrollment_id)
         approved_by = ""
         if request.force:
-            approved_by = approving_supervisor(
-                context, self.tokens, operator, request.supervisor_token, self.language
-            ).name
+            approved_by = self._approved_by(
+                context, request.approval_id, request.enrollment_id, position, FORCE_CAPTURE
+            )
         cancel = threading.Event()
         context.add_callback(cancel.set)
         mailbox: PreviewMailbox[object] = PreviewMailbox()
@@ -236,8 +319,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         )
 
     def ApproveSample(self, request, context):
-        self.caller(context)
+        operator = self.caller(context)
         position = self._position(context, request.position)
+        self._enrollment(context, operator, request.enrollment_id)
         try:
             enrollment = self.workflow.approve(request.enrollment_id, position, request.approved)
         except WorkflowError as exc:
@@ -250,8 +334,11 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         kind = convert.EXCEPTION_FROM_PB.get(request.kind)
         if kind is None:
             self._invalid(context, "EXCEPTION_KIND_INVALID", msg("EXCEPTION_KIND_MISSING"))
-        supervisor = approving_supervisor(
-            context, self.tokens, operator, request.supervisor_token, self.language
+        self._enrollment(context, operator, request.enrollment_id)
+        if request.proof_photo:
+            self._check_proof(context, request.proof_photo)
+        supervisor = self._approved_by(
+            context, request.approval_id, request.enrollment_id, position, exception_action(kind)
         )
         proof = request.proof_photo or self._proof_photo(context)
         try:
@@ -260,12 +347,18 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                 position,
                 kind,
                 request.note.strip(),
-                supervisor.name,
+                supervisor,
                 proof,
             )
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
         return self._record(enrollment, context)
+
+    def _check_proof(self, context: grpc.ServicerContext, data: bytes) -> None:
+        try:
+            check_proof_photo(data, self.proof_photo_max_bytes)
+        except ProofPhotoRefused as exc:
+            self._invalid(context, exc.reason, exc.message)
 
     def _proof_photo(self, context: grpc.ServicerContext) -> bytes:
         try:
@@ -279,6 +372,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
     def CompleteEnrollment(self, request, context):
         operator = self.caller(context)
+        self._enrollment(context, operator, request.enrollment_id)
         try:
             enrollment = self.workflow.ready_to_seal(request.enrollment_id)
         except WorkflowError as exc:
@@ -309,13 +403,19 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         )
 
     def CancelEnrollment(self, request, context):
-        self.caller(context)
+        operator = self.caller(context)
+        self._enrollment(context, operator, request.enrollment_id)
         try:
             enrollment = self.workflow.cancel(request.enrollment_id)
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
         log.info("enrollment %s cancelled", enrollment.enrollment_id)
         return self._record(enrollment, context)
+
+
+def visible_to(operator: Operator, enrollment: Enrollment) -> bool:
+    """An operator sees the enrollments they record; a supervisor every one of the kit's."""
+    return operator.role is Role.SUPERVISOR or enrollment.operator == operator.name
 
 
 def face_camera_lookup(find: Callable[[Modality], object]) -> Callable[[], ImageDevice]:

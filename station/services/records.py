@@ -14,6 +14,7 @@ from domain.messages import SOURCE_LANGUAGE, msg
 from domain.vocabulary import Category
 from station import convert
 from station.auth import TokenStore
+from station.export_paths import ExportPathRefused, open_export_folder
 from station.services.base import StationServicer
 from station.v1 import records_pb2, records_pb2_grpc
 from uploader.bundle import BundleError, export_bundle
@@ -79,8 +80,10 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
         stopping: threading.Event,
         exporter: BundleExporter | None = None,
         language: str = SOURCE_LANGUAGE,
+        export_roots: list[Path] | None = None,
     ) -> None:
         self.language = language  # the station's, for callers that ask for none we have
+        self.export_roots = export_roots or []  # bundles are written only below these
         self.outbox = outbox
         self.tokens = tokens
         self.kick_delivery = kick_delivery
@@ -181,15 +184,27 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                 "EXPORT_NOT_AVAILABLE",
                 msg("EXPORT_NOT_AVAILABLE"),
             )
-        destination = Path(request.destination)
-        if not request.destination or not destination.is_absolute() or not destination.is_dir():
+        folder = self._export_folder(context, request.destination)
+        try:
+            record_ids = self._exportable(context, list(request.record_ids))
+            path, exported = self.exporter.export(folder.path, record_ids)
+        except (BundleError, OutboxError, OSError) as exc:
             self.refuse(
                 context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "EXPORT_DESTINATION_INVALID",
-                msg("EXPORT_DESTINATION_INVALID", destination=repr(request.destination)),
+                grpc.StatusCode.UNAVAILABLE,
+                "EXPORT_FAILED",
+                msg("EXPORT_FAILED", detail=str(exc)),
             )
-        record_ids = list(request.record_ids) or self.exporter.pending()
+        finally:
+            folder.close()
+        bundle = Path(request.destination) / path.name
+        return records_pb2.ExportBundleResponse(bundle_path=str(bundle), record_count=len(exported))
+
+    def _exportable(self, context: grpc.ServicerContext, requested: list[str]) -> list[str]:
+        """The records to export (by default those the centre has not received), each with
+        its package still on the kit."""
+        assert self.exporter is not None
+        record_ids = requested or self.exporter.pending()
         for record_id in record_ids:
             record = self.outbox.get(record_id)
             if record is None:
@@ -208,16 +223,24 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                 "NOTHING_TO_EXPORT",
                 msg("NOTHING_TO_EXPORT"),
             )
+        return record_ids
+
+    def _export_folder(self, context: grpc.ServicerContext, destination: str):  # type: ignore[no-untyped-def]
+        """The checked destination folder, opened; refused (INVALID_ARGUMENT) when it is not
+        a folder below a configured removable-media root, passes through a link, or is
+        missing."""
         try:
-            path, exported = self.exporter.export(destination, record_ids)
-        except (BundleError, OutboxError, OSError) as exc:
-            self.refuse(
-                context,
-                grpc.StatusCode.UNAVAILABLE,
-                "EXPORT_FAILED",
-                msg("EXPORT_FAILED", detail=str(exc)),
-            )
-        return records_pb2.ExportBundleResponse(bundle_path=str(path), record_count=len(exported))
+            return open_export_folder(destination, self.export_roots)
+        except ExportPathRefused as exc:
+            if exc.reason == "EXPORT_OUTSIDE_ROOTS":
+                roots = ", ".join(str(r) for r in self.export_roots) or "-"
+                message = msg("EXPORT_OUTSIDE_ROOTS", roots=roots, destination=repr(destination))
+            elif exc.reason == "EXPORT_SYMLINK":
+                message = msg("EXPORT_SYMLINK", destination=repr(destination))
+            else:
+                message = msg("EXPORT_DESTINATION_INVALID", destination=repr(destination))
+            self.refuse(context, grpc.StatusCode.INVALID_ARGUMENT, exc.reason, message)
+        raise AssertionError("unreachable")
 
     def RetryDelivery(self, request, context):
         self.caller(context)

@@ -28,6 +28,12 @@ class ExceptionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXCEPTION_KIND_EYE_ABSENT: _ClassVar[ExceptionKind]
     EXCEPTION_KIND_SIGNATURE_LINE: _ClassVar[ExceptionKind]
     EXCEPTION_KIND_CANNOT_SIGN: _ClassVar[ExceptionKind]
+
+class OverrideAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OVERRIDE_ACTION_UNSPECIFIED: _ClassVar[OverrideAction]
+    OVERRIDE_ACTION_FORCE_CAPTURE: _ClassVar[OverrideAction]
+    OVERRIDE_ACTION_MARK_EXCEPTION: _ClassVar[OverrideAction]
 ENROLLMENT_STATE_UNSPECIFIED: EnrollmentState
 ENROLLMENT_STATE_IN_PROGRESS: EnrollmentState
 ENROLLMENT_STATE_COMPLETED: EnrollmentState
@@ -40,6 +46,9 @@ EXCEPTION_KIND_BLIND: ExceptionKind
 EXCEPTION_KIND_EYE_ABSENT: ExceptionKind
 EXCEPTION_KIND_SIGNATURE_LINE: ExceptionKind
 EXCEPTION_KIND_CANNOT_SIGN: ExceptionKind
+OVERRIDE_ACTION_UNSPECIFIED: OverrideAction
+OVERRIDE_ACTION_FORCE_CAPTURE: OverrideAction
+OVERRIDE_ACTION_MARK_EXCEPTION: OverrideAction
 
 class Subject(_message.Message):
     __slots__ = ("nik", "name", "birth_date", "sex", "category", "demographics_ref")
@@ -130,7 +139,7 @@ class StartEnrollmentRequest(_message.Message):
     def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ...) -> None: ...
 
 class CaptureRequest(_message.Message):
-    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "supervisor_token")
+    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "approval_id")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_FPS_FIELD_NUMBER: _ClassVar[int]
@@ -138,7 +147,7 @@ class CaptureRequest(_message.Message):
     FORCE_FIELD_NUMBER: _ClassVar[int]
     FORCE_REASON_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_JPEG_QUALITY_FIELD_NUMBER: _ClassVar[int]
-    SUPERVISOR_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     position: _common_pb2.Position
     preview_fps: int
@@ -146,8 +155,8 @@ class CaptureRequest(_message.Message):
     force: bool
     force_reason: str
     preview_jpeg_quality: int
-    supervisor_token: str
-    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., supervisor_token: _Optional[str] = ...) -> None: ...
+    approval_id: str
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., approval_id: _Optional[str] = ...) -> None: ...
 
 class CapturePrompt(_message.Message):
     __slots__ = ("position", "instruction", "message")
@@ -200,20 +209,42 @@ class CaptureEvent(_message.Message):
     def __init__(self, prompt: _Optional[_Union[CapturePrompt, _Mapping]] = ..., preview: _Optional[_Union[PreviewFrame, _Mapping]] = ..., result: _Optional[_Union[CaptureResult, _Mapping]] = ...) -> None: ...
 
 class MarkExceptionRequest(_message.Message):
-    __slots__ = ("enrollment_id", "position", "kind", "note", "proof_photo", "supervisor_token")
+    __slots__ = ("enrollment_id", "position", "kind", "note", "proof_photo", "approval_id")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     PROOF_PHOTO_FIELD_NUMBER: _ClassVar[int]
-    SUPERVISOR_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     position: _common_pb2.Position
     kind: ExceptionKind
     note: str
     proof_photo: bytes
-    supervisor_token: str
-    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., kind: _Optional[_Union[ExceptionKind, str]] = ..., note: _Optional[str] = ..., proof_photo: _Optional[bytes] = ..., supervisor_token: _Optional[str] = ...) -> None: ...
+    approval_id: str
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., kind: _Optional[_Union[ExceptionKind, str]] = ..., note: _Optional[str] = ..., proof_photo: _Optional[bytes] = ..., approval_id: _Optional[str] = ...) -> None: ...
+
+class ApproveOverrideRequest(_message.Message):
+    __slots__ = ("enrollment_id", "position", "action", "exception_kind")
+    ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    EXCEPTION_KIND_FIELD_NUMBER: _ClassVar[int]
+    enrollment_id: str
+    position: _common_pb2.Position
+    action: OverrideAction
+    exception_kind: ExceptionKind
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., action: _Optional[_Union[OverrideAction, str]] = ..., exception_kind: _Optional[_Union[ExceptionKind, str]] = ...) -> None: ...
+
+class OverrideApproval(_message.Message):
+    __slots__ = ("approval_id", "expires_at", "approved_by")
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    approval_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    approved_by: str
+    def __init__(self, approval_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_by: _Optional[str] = ...) -> None: ...
 
 class ApproveSampleRequest(_message.Message):
     __slots__ = ("enrollment_id", "position", "approved")
@@ -234,16 +265,22 @@ class GetEnrollmentRequest(_message.Message):
     def __init__(self, enrollment_id: _Optional[str] = ..., include_thumbnails: _Optional[bool] = ...) -> None: ...
 
 class ListEnrollmentsRequest(_message.Message):
-    __slots__ = ("states",)
+    __slots__ = ("states", "page_size", "page_token")
     STATES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     states: _containers.RepeatedScalarFieldContainer[EnrollmentState]
-    def __init__(self, states: _Optional[_Iterable[_Union[EnrollmentState, str]]] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, states: _Optional[_Iterable[_Union[EnrollmentState, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListEnrollmentsResponse(_message.Message):
-    __slots__ = ("enrollments",)
+    __slots__ = ("enrollments", "next_page_token")
     ENROLLMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     enrollments: _containers.RepeatedCompositeFieldContainer[EnrollmentRecord]
-    def __init__(self, enrollments: _Optional[_Iterable[_Union[EnrollmentRecord, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, enrollments: _Optional[_Iterable[_Union[EnrollmentRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CompleteEnrollmentRequest(_message.Message):
     __slots__ = ("enrollment_id",)

@@ -51,6 +51,11 @@ class EnrollmentStub:
                 request_serializer=station_dot_v1_dot_enrollment__pb2.MarkExceptionRequest.SerializeToString,
                 response_deserializer=station_dot_v1_dot_enrollment__pb2.EnrollmentRecord.FromString,
                 _registered_method=True)
+        self.ApproveOverride = channel.unary_unary(
+                '/station.v1.Enrollment/ApproveOverride',
+                request_serializer=station_dot_v1_dot_enrollment__pb2.ApproveOverrideRequest.SerializeToString,
+                response_deserializer=station_dot_v1_dot_enrollment__pb2.OverrideApproval.FromString,
+                _registered_method=True)
         self.ApproveSample = channel.unary_unary(
                 '/station.v1.Enrollment/ApproveSample',
                 request_serializer=station_dot_v1_dot_enrollment__pb2.ApproveSampleRequest.SerializeToString,
@@ -99,6 +104,17 @@ class EnrollmentServicer:
 
     def MarkException(self, request, context):
         """Records a missing or unusable finger/eye or a signature exception (supervisor approved).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveOverride(self, request, context):
+        """A supervisor, signed in with their own token (on the operator's app or another), approves
+        one override in an enrollment someone else is recording: keeping a capture below the
+        threshold, or an exception of one kind, at one position. The approval is single-use, expires
+        after [limits] approval_ttl_s, and is consumed by the Capture (force) or MarkException call
+        that names its approval_id. Supervisors only; never for an enrollment they record themselves.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -154,6 +170,11 @@ def add_EnrollmentServicer_to_server(servicer, server):
                     servicer.MarkException,
                     request_deserializer=station_dot_v1_dot_enrollment__pb2.MarkExceptionRequest.FromString,
                     response_serializer=station_dot_v1_dot_enrollment__pb2.EnrollmentRecord.SerializeToString,
+            ),
+            'ApproveOverride': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveOverride,
+                    request_deserializer=station_dot_v1_dot_enrollment__pb2.ApproveOverrideRequest.FromString,
+                    response_serializer=station_dot_v1_dot_enrollment__pb2.OverrideApproval.SerializeToString,
             ),
             'ApproveSample': grpc.unary_unary_rpc_method_handler(
                     servicer.ApproveSample,
@@ -264,6 +285,33 @@ class Enrollment:
             '/station.v1.Enrollment/MarkException',
             station_dot_v1_dot_enrollment__pb2.MarkExceptionRequest.SerializeToString,
             station_dot_v1_dot_enrollment__pb2.EnrollmentRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveOverride(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/station.v1.Enrollment/ApproveOverride',
+            station_dot_v1_dot_enrollment__pb2.ApproveOverrideRequest.SerializeToString,
+            station_dot_v1_dot_enrollment__pb2.OverrideApproval.FromString,
             options,
             channel_credentials,
             insecure,

@@ -18,7 +18,7 @@ from simulator.centre import CentreServer
 from simulator.centre.samples import small_record
 from station.auth import Role
 from station.client import StationClient
-from station.config import CentreConfig, StationConfig, UploaderConfig
+from station.config import CentreConfig, ExportConfig, StationConfig, UploaderConfig
 from station.errors import error_reason
 from station.sealing import RecordSealer
 from station.server import StationDaemon
@@ -59,6 +59,8 @@ def kit(tmp_path_factory) -> Iterator[Daemon]:
             package_retention_days=0.0,
             purge_interval_s=0.1,
         ),
+        # The tests' folders stand for the USB drive's mount point.
+        export=ExportConfig(roots=[tmp_path_factory.getbasetemp()]),
     )
     daemon = StationDaemon(config)
     CentreClient(centre.url).provision_station(STATION, daemon.keys.public_pem())

@@ -127,7 +127,13 @@ def test_image_sequence_source(tmp_path) -> None:
     for index in range(3):
         frame = np.full((120, 160, 3), 50 * (index + 1), dtype=np.uint8)
         cv2.imwrite(str(tmp_path / f"frame{index:03d}.png"), frame)
-    camera = FaceCamera("face-file", str(tmp_path / "frame%03d.png"), min_width=0, min_height=0)
+    camera = FaceCamera(
+        "face-file",
+        str(tmp_path / "frame%03d.png"),
+        min_width=0,
+        min_height=0,
+        allow_file_sources=True,
+    )
     camera.open()
     try:
         assert (camera.width, camera.height) == (160, 120)
@@ -141,7 +147,7 @@ def test_image_sequence_source(tmp_path) -> None:
 
 def test_a_source_below_the_standard_minimum_is_refused(tmp_path) -> None:
     cv2.imwrite(str(tmp_path / "frame000.png"), np.full((120, 160, 3), 90, dtype=np.uint8))
-    camera = FaceCamera("face-small", str(tmp_path / "frame%03d.png"))
+    camera = FaceCamera("face-small", str(tmp_path / "frame%03d.png"), allow_file_sources=True)
     with pytest.raises(DeviceUnavailable) as caught:
         camera.open()
     assert caught.value.code == MODE_BELOW_MINIMUM_CODE
@@ -154,7 +160,9 @@ def test_a_source_below_the_standard_minimum_is_refused(tmp_path) -> None:
 
 
 def test_missing_source_is_unavailable(tmp_path) -> None:
-    camera = FaceCamera("face-x", str(tmp_path / "absent.mjpg"), open_timeout=1)
+    camera = FaceCamera(
+        "face-x", str(tmp_path / "absent.mjpg"), open_timeout=1, allow_file_sources=True
+    )
     with pytest.raises(DeviceUnavailable):
         camera.open()
     assert camera.status == DeviceStatus.DISCONNECTED

@@ -27,7 +27,8 @@ def enrolled(kit):
     kit.present("amputee", 14)
     client = kit.client()
     visit = Visit("Amputee", "amputee", 14, records_pb2.RECORD_STATUS_PRINT_READY_RECORD)
-    Operator(client, kit.supervisor_token, report=lambda _line: None).enroll(visit, {})
+    supervisor = kit.client(kit.supervisor_token)
+    Operator(client, supervisor, report=lambda _line: None).enroll(visit, {})
     forced = _forced_capture(kit, client)
     expired = kit.client(kit.extra_tokens["expired"])
     with pytest.raises(grpc.RpcError):
@@ -56,12 +57,17 @@ def _forced_capture(kit, client) -> str:
     )
     for _ in range(3):
         assert not client.capture(eid, position("right_thumb"), timeout_seconds=1).result.accepted
+    supervisor = kit.client(kit.supervisor_token)
+    approval = supervisor.approve_override(
+        eid, position("right_thumb"), enrollment_pb2.OVERRIDE_ACTION_FORCE_CAPTURE
+    )
+    supervisor.close()
     result = client.capture(
         eid,
         position("right_thumb"),
         force=True,
         force_reason="worn ridges",
-        supervisor_token=kit.supervisor_token,
+        approval_id=approval,
     ).result
     assert result.accepted and result.sample.forced
     client.enrollment.CancelEnrollment(

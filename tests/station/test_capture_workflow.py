@@ -46,11 +46,14 @@ def test_worn_prints_are_forced_after_three_attempts_with_a_reason(station):
     eid = record.enrollment_id
     approve_face(client, eid)
     finger = position("right_thumb")
-    supervisor = station.supervisor_token
+    supervisor = station.client(station.supervisor_token)
+
+    def approval() -> str:
+        force = enrollment_pb2.OVERRIDE_ACTION_FORCE_CAPTURE
+        return supervisor.approve_override(eid, finger, force)
+
     with pytest.raises(grpc.RpcError) as caught:
-        client.capture(
-            eid, finger, force=True, force_reason="worn ridges", supervisor_token=supervisor
-        )
+        client.capture(eid, finger, force=True, force_reason="worn ridges", approval_id=approval())
     assert error_reason(caught.value) == "FORCE_TOO_EARLY"
     scores = []
     for attempt in range(3):
@@ -61,15 +64,16 @@ def test_worn_prints_are_forced_after_three_attempts_with_a_reason(station):
         assert result.attempts_left == 2 - attempt
         scores.append(result.sample.quality.score)
     with pytest.raises(grpc.RpcError) as caught:
-        client.capture(eid, finger, force=True, supervisor_token=supervisor)
+        client.capture(eid, finger, force=True, approval_id=approval())
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     # The operator alone may not keep a capture below the threshold.
     with pytest.raises(grpc.RpcError) as caught:
         client.capture(eid, finger, force=True, force_reason="worn ridges")
     assert error_reason(caught.value) == "SUPERVISOR_APPROVAL_REQUIRED"
     forced = client.capture(
-        eid, finger, force=True, force_reason="worn ridges", supervisor_token=supervisor
+        eid, finger, force=True, force_reason="worn ridges", approval_id=approval()
     ).result
+    supervisor.close()
     assert forced.accepted and forced.sample.forced
     assert forced.sample.forced_reason == "worn ridges"
     assert forced.sample.quality.score == max(scores)

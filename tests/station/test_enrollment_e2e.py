@@ -36,7 +36,7 @@ def enroll(station, kind: str, seed: int, identities: dict, label: str, impostor
     station.present(kind, seed)
     client = station.client()
     visit = Visit(label, kind, seed, PRINT_READY, impostor_of=impostor_of)
-    Operator(client, station.supervisor_token).enroll(visit, identities)
+    Operator(client, station.client(station.supervisor_token)).enroll(visit, identities)
     return client, visit
 
 
@@ -227,16 +227,23 @@ def test_exception_needs_a_supervisor(station):
         client.enrollment.MarkException(request, metadata=client.metadata)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_reason(caught.value) == "SUPERVISOR_APPROVAL_REQUIRED"
-    request.supervisor_token = station.operator_token  # an operator cannot approve
-    with pytest.raises(grpc.RpcError) as caught:
-        client.enrollment.MarkException(request, metadata=client.metadata)
+    mark = enrollment_pb2.OVERRIDE_ACTION_MARK_EXCEPTION
+    with pytest.raises(grpc.RpcError) as caught:  # an operator cannot approve
+        client.approve_override(started.enrollment_id, request.position, mark, request.kind)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    request.supervisor_token = station.supervisor_token
+    supervisor = station.client(station.supervisor_token)
+    request.approval_id = supervisor.approve_override(
+        started.enrollment_id, request.position, mark, request.kind
+    )
     marked = client.enrollment.MarkException(request, metadata=client.metadata)
     assert [e.approved_by for e in marked.exceptions] == ["sup-budi"]
     assert marked.exceptions[0].has_proof_photo
     assert common_pb2.POSITION_RIGHT_INDEX not in marked.missing
     request.kind = enrollment_pb2.EXCEPTION_KIND_BLIND  # not a finger exception
+    request.approval_id = supervisor.approve_override(
+        started.enrollment_id, request.position, mark, request.kind
+    )
+    supervisor.close()
     with pytest.raises(grpc.RpcError) as caught:
         client.enrollment.MarkException(request, metadata=client.metadata)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

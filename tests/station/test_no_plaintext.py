@@ -97,7 +97,7 @@ def sealed_enrollments(station):
     client.enrollment = SnapshotBeforeSealing(
         client.enrollment, station.daemon.workflow.store, images
     )
-    operator = Operator(client, station.supervisor_token, report=lambda _line: None)
+    operator = Operator(client, station.client(station.supervisor_token), report=lambda _line: None)
     visits = []
     for kind, seed in (("adult", 4401), ("blind", 4402)):
         station.present(kind, seed)
