@@ -26,15 +26,24 @@ def final_thresholds_from(config: QualityConfig) -> dict[Modality, int]:
     return {Modality.FINGERPRINT: config.fingerprint.min_nfiq2}
 
 
-def finaliser_lookup(config: QualityConfig) -> Callable[[Modality], Callable | None]:
-    """Per modality, the judgement of the kept capture (NFIQ 2 for fingerprints), or None."""
+def finaliser_lookup(config: QualityConfig) -> Callable[[Modality, Subject], Callable | None]:
+    """Per modality and subject, the judgement of the kept capture, or None.
+
+    Prints are judged by NFIQ 2; a face photo by the whole face check, which also looks for
+    the small faces of people standing back (too slow for every preview frame)."""
+    from quality.face import assess_face
     from quality.nfiq2 import final_fingerprint_quality
 
     def finalise_print(image, live: QualityResult, threshold: int) -> QualityResult:
         return final_fingerprint_quality(image, live, threshold, config.fingerprint)
 
-    def lookup(modality: Modality) -> Callable | None:
-        return finalise_print if modality is Modality.FINGERPRINT else None
+    def lookup(modality: Modality, subject: Subject) -> Callable | None:
+        if modality is Modality.FINGERPRINT:
+            return finalise_print
+        if modality is Modality.FACE:
+            birth_year = subject.birth_date.year
+            return lambda image, live, threshold: assess_face(image, birth_year, config.face)
+        return None
 
     return lookup
 
@@ -52,7 +61,9 @@ def assessor_lookup(config: QualityConfig) -> Callable[[str, Subject], Callable]
             return lambda image: assess_fingerprint(image, config.fingerprint)
         if modality is Modality.FACE:
             birth_year = subject.birth_date.year
-            return lambda image: assess_face(image, birth_year, config.face)
+            return lambda image: assess_face(
+                image, birth_year, config.face, search_small_faces=False
+            )
         if modality is Modality.IRIS:
             return lambda image: assess_iris(image, config.iris)
 

@@ -89,7 +89,7 @@ AssessorLookup = Callable[[str, Subject], Callable]
 # The kept capture's final judgement: (image, live result, pass threshold) -> result, or None
 # where the live result stands.
 Finaliser = Callable[[np.ndarray, QualityResult, int], QualityResult]
-FinaliserLookup = Callable[[Modality], Finaliser | None]
+FinaliserLookup = Callable[[Modality, Subject], Finaliser | None]
 
 
 class EnrollmentWorkflow:
@@ -108,7 +108,7 @@ class EnrollmentWorkflow:
         finalisers: FinaliserLookup | None = None,
     ) -> None:
         self.store = store
-        self.finalisers = finalisers or (lambda modality: None)
+        self.finalisers = finalisers or (lambda modality, subject: None)
         self.devices = devices
         self.assessors = assessors
         self.thresholds = thresholds or Thresholds()
@@ -292,7 +292,7 @@ class EnrollmentWorkflow:
         finally:
             reservation.release()
         assert outcome is not None
-        finalise = self.finalisers(modality)
+        finalise = self.finalisers(modality, enrollment.subject)
         if finalise is not None and outcome.image is not None:
             # Once, on the capture the loop ended with (not per frame).
             outcome.quality = finalise(outcome.image, outcome.quality, threshold)

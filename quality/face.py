@@ -239,10 +239,17 @@ def _small_faces(
 
 
 def assess_face(
-    image_bgr: np.ndarray, birth_year: int | None = None, config: FaceConfig | None = None
+    image_bgr: np.ndarray,
+    birth_year: int | None = None,
+    config: FaceConfig | None = None,
+    *,
+    search_small_faces: bool = True,
 ) -> QualityResult:
     """Score one face frame 0..100. ``birth_year`` selects the required backdrop colour (None:
-    colour not checked). Raises ValueError when the frame is not uint8 BGR of at least 64x64."""
+    colour not checked). ``search_small_faces`` looks again, at a finer scale, for the faces of
+    people standing back when the first search finds none or one too small; the preview skips
+    it (it is the slow part of an empty frame) and the kept photo gets it.
+    Raises ValueError when the frame is not uint8 BGR of at least 64x64."""
     config = config or FaceConfig()
     frame = _validated(image_bgr)
     height, width = frame.shape[:2]
@@ -258,7 +265,8 @@ def assess_face(
         (int(bx / factor), int(by / factor), int(bw / factor), int(bh / factor))
         for bx, by, bw, bh in detections
     ]
-    if len(boxes) < 2 and (not boxes or boxes[0][2] < config.min_face_width * width):
+    alone_or_none = len(boxes) < 2 and (not boxes or boxes[0][2] < config.min_face_width * width)
+    if search_small_faces and alone_or_none:
         boxes += _small_faces(grey, boxes, min_side / factor, config)
     boxes.sort(key=lambda b: -b[2])
     measures: dict[str, float] = {"faces": float(len(boxes))}
