@@ -47,13 +47,15 @@ FEEDBACK_MEASURES = {
 
 @dataclass(frozen=True)
 class Nfiq2:
-    """An NFIQ 2 result: the unified score 0..100 and the actionable feedback by NIST's name.
+    """An NFIQ 2 result: the unified score 0..100, the actionable feedback and the native
+    quality measures (the random forest's inputs), by NIST's names.
 
     ``error`` is set (and ``score`` 0) when NFIQ 2 could not score the image at all."""
 
     score: int
     feedback: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    native: dict[str, float] = field(default_factory=dict)
 
 
 def _get_extractor():
@@ -75,7 +77,8 @@ def nfiq2(image: np.ndarray) -> Nfiq2:
         except Exception as exc:  # nbis raises its own NbisError variants
             return Nfiq2(0, error=f"{type(exc).__name__}: {exc}")
     feedback = {item.name: float(item.value) for item in result.actionable}
-    return Nfiq2(int(result.score), feedback)
+    native = {item.name: float(item.value) for item in result.features}
+    return Nfiq2(int(result.score), feedback, native=native)
 
 
 def feedback_reasons(result: Nfiq2, passes: bool) -> list[Reason]:
