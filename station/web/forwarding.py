@@ -61,17 +61,22 @@ class ForwardedCall:
         self._streaming = streaming
 
     def events(self) -> Iterator[Headers | bytes | CallStatus]:
-        """Headers first, always (also when the call fails at once), the status last."""
+        """Headers first, always (also when the call fails at once), the status last.
+
+        A stream's Headers come at once and empty, not after the daemon's initial metadata:
+        that arrives only with the first message, and a page's ``fetch`` resolves on the
+        headers (a WatchDevices with nothing to report yet must not leave it waiting)."""
         call = self._call
         headers_sent = False
         try:
-            if not self._streaming:
-                response = call.result()  # type: ignore[attr-defined]
-            headers_sent = True
-            yield Headers(tuple(call.initial_metadata() or ()))
             if self._streaming:
+                headers_sent = True
+                yield Headers(())
                 yield from call  # type: ignore[misc]
             else:
+                response = call.result()  # type: ignore[attr-defined]
+                headers_sent = True
+                yield Headers(tuple(call.initial_metadata() or ()))
                 yield response
         except grpc.RpcError as error:
             if not headers_sent:
@@ -123,6 +128,11 @@ class Forwarder:
                 forwarded.cancel()
             self._running.add(forwarded)
         return forwarded
+
+    def running(self) -> int:
+        """How many forwarded calls are running now."""
+        with self._lock:
+            return len(self._running)
 
     def finished(self, call: ForwardedCall) -> None:
         with self._lock:

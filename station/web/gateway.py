@@ -23,7 +23,8 @@ import json
 import select
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,7 @@ from station.web import framing
 from station.web.forwarding import CallStatus, ForwardedCall, Forwarder, Headers
 from station.web.origins import OriginPolicy, loopback_host
 from station.web.preview import (
+    FRAME_WAIT_S,
     MJPEG_CONTENT_TYPE,
     PreviewPasses,
     mjpeg_part,
@@ -48,6 +50,7 @@ from station.web.preview import (
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 IDLE_TIMEOUT_S = 30.0
 DISCONNECT_POLL_S = 0.5
+PREVIEW_STOP_WAIT_S = FRAME_WAIT_S + 3.0
 # Seeing a resident's live picture is allowed to whoever may capture it.
 PREVIEW_ROLES_OF = "/station.v1.Enrollment/Capture"
 
@@ -109,6 +112,8 @@ class WebDoor:
         self.origins = OriginPolicy.of(settings.allowed_origins)
         self.passes = PreviewPasses(settings.preview_url_ttl_s)
         self.stopping = threading.Event()
+        self._previews: set[threading.Event] = set()
+        self._previews_changed = threading.Condition()
         self._server = _BoundedServer(
             (settings.host, settings.port), _handler_for(self), settings.max_connections
         )
@@ -135,7 +140,29 @@ class WebDoor:
         self._server.shutdown()
         self._server.server_close()
         self.forwarder.close()
+        with self._previews_changed:
+            for cancel in self._previews:
+                cancel.set()
+            # A preview holds its camera until its frame is in: wait, so that the devices are
+            # never closed under a capture.
+            self._previews_changed.wait_for(lambda: not self._previews, PREVIEW_STOP_WAIT_S)
         self._thread.join(timeout=5)
+
+    @contextmanager
+    def preview_running(self) -> Iterator[threading.Event]:
+        """The cancel event of one preview stream, set when the door stops."""
+        cancel = threading.Event()
+        with self._previews_changed:
+            if self.stopping.is_set():
+                cancel.set()
+            self._previews.add(cancel)
+        try:
+            yield cancel
+        finally:
+            cancel.set()
+            with self._previews_changed:
+                self._previews.discard(cancel)
+                self._previews_changed.notify_all()
 
     def operator_of(self, headers: Any, roles_of: str) -> tuple[int, str]:
         """(HTTP status, operator name) for the bearer token in ``headers``: 200 with the name,
@@ -364,16 +391,9 @@ def _handler_for(door: WebDoor) -> type[BaseHTTPRequestHandler]:
             for key, value in door.origins.cors_headers(self._origin()):
                 self.send_header(key, value)
             self.end_headers()
-            cancel = threading.Event()
-            try:
+            with door.preview_running() as cancel, contextlib.suppress(OSError):
                 for jpeg in preview_frames(device, door.settings.capture, cancel):
-                    if door.stopping.is_set():
-                        break
-                    self.wfile.write(mjpeg_part(jpeg))
-            except OSError:  # the page dropped the picture
-                pass
-            finally:
-                cancel.set()
+                    self.wfile.write(mjpeg_part(jpeg))  # OSError: the page dropped the picture
 
         def _previewable(self, device_id: str) -> ImageDevice | None:
             device = door.device(device_id)
