@@ -74,11 +74,16 @@ class _BoundedServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], handler: type, max_connections: int) -> None:
-        self.slots = threading.BoundedSemaphore(max_connections)
+        self.max_connections = max_connections
+        self._served = 0
+        self._count_lock = threading.Lock()
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
+        with self._count_lock:
+            admitted = self._served < self.max_connections
+            self._served += admitted
+        if not admitted:
             with contextlib.suppress(OSError):
                 request.sendall(
                     b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
@@ -92,7 +97,13 @@ class _BoundedServer(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            with self._count_lock:
+                self._served -= 1
+
+    def busy(self) -> int:
+        """Connections being served now."""
+        with self._count_lock:
+            return self._served
 
 
 class WebDoor:
@@ -129,6 +140,10 @@ class WebDoor:
     def url(self) -> str:
         host = self.settings.host
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    def busy(self) -> int:
+        """Connections being served now (at most ``max_connections``)."""
+        return self._server.busy()
 
     def start(self) -> WebDoor:
         self._thread.start()

@@ -19,8 +19,14 @@ from conftest import ALLOWED_ORIGIN
 from grpcweb_client import bearer, decode_frames, grpc_web_call
 from simkit import Kit
 
+from capture.engine import CaptureSettings
 from simulator.kit import FACE_ID, FINGERPRINT_ID
+from station.cli import _load_config, build_parser
+from station.config import StationConfig, WebConfig
+from station.server import WEB_SERVICES, ConfigurationError, check_exposure
 from station.v1 import devices_pb2, enrollment_pb2
+from station.web.forwarding import Forwarder, method_table
+from station.web.gateway import WebDoor, WebDoorSettings
 from station.web.preview import BOUNDARY, PreviewPasses
 
 DEVICES = "/station.v1.Devices/ListDevices"
@@ -284,3 +290,51 @@ def test_a_pass_expires() -> None:
     assert passes.check(text, FACE_ID) is None
     other = PreviewPasses(ttl_s=60, clock=lambda: 1000.0)  # another daemon's key
     assert other.check(passes.issue(FACE_ID, "op-ani")[0], FACE_ID) is None
+
+
+# -- configuration ----------------------------------------------------------------------------
+@pytest.mark.parametrize("listen", ["0.0.0.0:50080", "192.168.1.20:50080", "127.0.0.1"])
+def test_the_door_never_listens_beyond_loopback(listen: str) -> None:
+    config = StationConfig(web=WebConfig(listen=listen))
+    with pytest.raises(ConfigurationError, match=r"\[station.web\] listen"):
+        check_exposure(config)
+
+
+def test_the_door_is_off_unless_configured_or_simulated() -> None:
+    parser = build_parser()
+    assert not _load_config(parser.parse_args(["serve"])).web.enabled
+    simulated = _load_config(parser.parse_args(["serve", "--simulate"])).web
+    assert simulated.listen == "127.0.0.1:0"
+    chosen = _load_config(
+        parser.parse_args(
+            ["serve", "--simulate", "--web-listen", "", "--web-origin", "http://127.0.0.1:3000"]
+        )
+    ).web
+    assert not chosen.enabled
+    assert chosen.allowed_origins == ["http://127.0.0.1:3000"]
+
+
+def test_connections_beyond_the_limit_are_turned_away(web_station: Kit) -> None:
+    """Idle connections (a page flooding the door) hold at most max_connections threads."""
+    settings = WebDoorSettings(
+        host="127.0.0.1",
+        port=0,
+        allowed_origins=[],
+        preview_url_ttl_s=60,
+        max_connections=2,
+        capture=CaptureSettings(),
+    )
+    forwarder = Forwarder(web_station.address, method_table(WEB_SERVICES), 1024 * 1024)
+    door = WebDoor(settings, forwarder, web_station.daemon.tokens, lambda _: None).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", door.port), timeout=10) for _ in range(2)]
+        assert _wait_until(lambda: door.busy() == 2)
+        with socket.create_connection(("127.0.0.1", door.port), timeout=10) as third:
+            assert third.recv(64).startswith(b"HTTP/1.1 503")
+        for connection in held:
+            connection.close()
+        assert _wait_until(lambda: door.busy() == 0)
+        answer = grpc_web_call(door.port, DEVICES, b"", bearer(web_station.operator_token))
+        assert answer.grpc_status == 0
+    finally:
+        door.stop()
