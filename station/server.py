@@ -289,7 +289,8 @@ class StationDaemon:
             capture=self.config.capture,
         )
         forwarder = Forwarder(target, method_table(WEB_SERVICES), MAX_MESSAGE_BYTES)
-        door = WebDoor(settings, forwarder, self.tokens, self.devices.get).start()
+        door = WebDoor(settings, forwarder, self.tokens, self.devices.get, self.audit.append)
+        door.start()
         log.info("web door (gRPC-Web, MJPEG previews) at %s", door.url)
         return door
 

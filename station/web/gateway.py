@@ -107,7 +107,9 @@ class _BoundedServer(ThreadingHTTPServer):
 
 
 class WebDoor:
-    """gRPC-Web gateway and MJPEG previews in front of the daemon's gRPC server at ``target``."""
+    """gRPC-Web calls (through ``forwarder`` to the daemon's gRPC server) and MJPEG previews of
+    the devices ``device(id)`` finds. ``audit(actor, action, target)`` records who opened which
+    preview: watching a resident's face is an access like any other."""
 
     def __init__(
         self,
@@ -115,11 +117,13 @@ class WebDoor:
         forwarder: Forwarder,
         tokens: TokenStore,
         device: Callable[[str], Device | None],
+        audit: Callable[[str, str, str], object] = lambda *_: None,
     ) -> None:
         self.settings = settings
         self.forwarder = forwarder
         self.tokens = tokens
         self.device = device
+        self.audit = audit
         self.origins = OriginPolicy.of(settings.allowed_origins)
         self.passes = PreviewPasses(settings.preview_url_ttl_s)
         self.stopping = threading.Event()
@@ -388,16 +392,18 @@ def _handler_for(door: WebDoor) -> type[BaseHTTPRequestHandler]:
 
         def _preview(self, device_id: str, access: str) -> None:
             if access:
-                allowed = door.passes.check(access, device_id) is not None
-                status = HTTPStatus.OK if allowed else HTTPStatus.UNAUTHORIZED
+                granted = door.passes.check(access, device_id)
+                status = HTTPStatus.UNAUTHORIZED if granted is None else HTTPStatus.OK
+                operator = "" if granted is None else granted.operator
             else:
-                status, _ = door.operator_of(self.headers, PREVIEW_ROLES_OF)
+                status, operator = door.operator_of(self.headers, PREVIEW_ROLES_OF)
             if status != HTTPStatus.OK:
                 self._json(status, {"error": "a valid preview pass or token is needed"})
                 return
             device = self._previewable(device_id)
             if device is None:
                 return
+            door.audit(operator, "preview_opened", device_id)
             self.close_connection = True
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", MJPEG_CONTENT_TYPE)

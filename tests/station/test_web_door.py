@@ -253,6 +253,8 @@ def test_a_signed_preview_url_shows_the_camera_as_mjpeg(web_station: Kit) -> Non
     assert content_type.startswith("multipart/x-mixed-replace")
     frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert frame is not None and frame.shape[2] == 3 and max(frame.shape[:2]) <= 480
+    opened = list(web_station.daemon.audit.entries("preview_opened"))
+    assert any(e.actor == "op-ani" and e.target == FACE_ID for e in opened)
 
 
 def test_a_bearer_header_opens_the_preview_too(web_station: Kit) -> None:
