@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from simulator.control import KitControl
 
@@ -113,14 +112,10 @@ def cmd_present(args: argparse.Namespace) -> int:
     if fixed and not args.kind:
         raise SystemExit("rekam sim present: --nik, --birth-date and --sex need --kind")
     answer: dict = {}
-    try:
-        if args.kind or not args.position:
-            answer.update(control.present(args.kind, args.seed, **fixed))
-        if args.position:
-            answer.update(control.ask_for(args.position))
-    except RuntimeError as exc:
-        print(f"rekam sim present: {exc}", file=sys.stderr)
-        return 2
+    if args.kind or not args.position:
+        answer.update(control.present(args.kind, args.seed, **fixed))
+    if args.position:
+        answer.update(control.ask_for(args.position))
     print(json.dumps(answer))
     return 0
 

@@ -35,7 +35,7 @@ MAX_BODY = 64 * 1024
 
 class KitControlServer:
     """Serves the control surface for ``kit``; ``make_resident(kind, seed, nik=, birth_date=,
-    sex=)`` builds residents (each has ``describe()``: its demographics as JSON)."""
+    sex=)`` builds residents (one with ``describe()`` says who it is: its demographics)."""
 
     def __init__(
         self,
@@ -102,7 +102,8 @@ class KitControlServer:
             except (ValueError, KeyError) as exc:
                 return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
             self.kit.present(resident)
-            self.resident = resident.describe()
+            described = getattr(resident, "describe", dict)()  # a persona tells who it is
+            self.resident = {"kind": kind, "seed": seed, **described}
             return HTTPStatus.OK, {"resident": self.resident}
         if method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "devices"]:
             device_id, action = parts[2], parts[3]
