@@ -16,12 +16,9 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kit]:
         yield kit
 
 
-ALLOWED_ORIGIN = "http://127.0.0.1:8080"
-
-
 @pytest.fixture(scope="module")
 def web_station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kit]:
-    """A kit whose web door (gRPC-Web, MJPEG previews) admits pages from ALLOWED_ORIGIN."""
-    web = WebConfig(listen="127.0.0.1:0", allowed_origins=[ALLOWED_ORIGIN])
+    """A kit whose web door (gRPC-Web, MJPEG previews) admits pages from one origin."""
+    web = WebConfig(listen="127.0.0.1:0", allowed_origins=["http://127.0.0.1:8080"])
     with running_kit("KIT-WEB-01", tmp_path_factory.mktemp("kit") / "station", web=web) as kit:
         yield kit

@@ -15,7 +15,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from conftest import ALLOWED_ORIGIN
 from grpcweb_client import bearer, decode_frames, grpc_web_call
 from simkit import Kit
 
@@ -155,9 +154,10 @@ def _preflight(port: int, origin: str) -> tuple[int, dict[str, str]]:
 
 
 def test_the_preflight_is_answered_for_an_allowed_origin(web_station: Kit) -> None:
-    status, headers = _preflight(_port(web_station), ALLOWED_ORIGIN)
+    (allowed,) = web_station.daemon.config.web.allowed_origins
+    status, headers = _preflight(_port(web_station), allowed)
     assert status == 204
-    assert headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert headers["access-control-allow-origin"] == allowed
     assert "authorization" in headers["access-control-allow-headers"]
     assert "POST" in headers["access-control-allow-methods"]
 
