@@ -1,13 +1,18 @@
 """A small JSON-over-HTTP control surface for a running simulated kit (loopback only).
 
-POST /v1/resident            {"kind": "adult", "seed": 1}   (or {} for nobody at the kit)
+POST /v1/resident            {"kind": "adult", "seed": 1}   (or {} for nobody at the kit);
+                             optional "nik", "birth_date" (YYYY-MM-DD), "sex" ("male",
+                             "female") fix the demographics. Answers {"resident": {"kind",
+                             "seed", "nik", "name", "birth_date", "sex", "category",
+                             "backdrop"}}: what an app enrolls the resident with, and the
+                             backdrop colour their birth year gives the face camera
 POST /v1/resident/position   {"position": "right_index"}   what the operator asks the resident
                              to present next: a finger, "right_eye", "face", "signature", ...
 POST /v1/devices/<id>/unplug
 POST /v1/devices/<id>/plug
 POST /v1/devices/<id>/fault  {"name": "no_finger", ...params}   ("clear" removes all)
 GET  /v1/kit                 the kit's devices, whether each is plugged in, who stands at it
-                             and what they were asked to present
+                             (as POST /v1/resident answered) and what they were asked to present
 
 Fault parameters may arrive as text (``rekam sim fault fingerprint-0 truncate times=2``):
 numbers and booleans written as text are read as numbers and booleans.
@@ -18,20 +23,24 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import date
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from domain.vocabulary import Sex
 
 MAX_BODY = 64 * 1024
 
 
 class KitControlServer:
-    """Serves the control surface for ``kit``; ``make_resident(kind, seed)`` builds residents."""
+    """Serves the control surface for ``kit``; ``make_resident(kind, seed, nik=, birth_date=,
+    sex=)`` builds residents (one with ``describe()`` says who it is: its demographics)."""
 
     def __init__(
         self,
         kit: Any,
-        make_resident: Callable[[str, int], Any],
+        make_resident: Callable[..., Any],
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -89,11 +98,12 @@ class KitControlServer:
                 return HTTPStatus.OK, {"resident": None}
             try:
                 seed = int(body.get("seed", 0))
-                resident = self.make_resident(str(kind), seed)
+                resident = self.make_resident(str(kind), seed, **demographics(body))
             except (ValueError, KeyError) as exc:
                 return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
             self.kit.present(resident)
-            self.resident = {"kind": kind, "seed": seed}
+            described = getattr(resident, "describe", dict)()  # a persona tells who it is
+            self.resident = {"kind": kind, "seed": seed, **described}
             return HTTPStatus.OK, {"resident": self.resident}
         if method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "devices"]:
             device_id, action = parts[2], parts[3]
@@ -112,6 +122,18 @@ class KitControlServer:
                 return HTTPStatus.BAD_REQUEST, {"error": str(exc)}
             return HTTPStatus.OK, {"device": device_id, "action": action}
         return HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {method} {path}"}
+
+
+def demographics(body: dict[str, Any]) -> dict[str, Any]:
+    """The fixed demographics a /v1/resident body asks for (ValueError for a malformed one)."""
+    fixed: dict[str, Any] = {}
+    if body.get("nik"):
+        fixed["nik"] = str(body["nik"])
+    if body.get("birth_date"):
+        fixed["birth_date"] = date.fromisoformat(str(body["birth_date"]))
+    if body.get("sex"):
+        fixed["sex"] = Sex(str(body["sex"]).lower())
+    return fixed
 
 
 def coerce_param(value: Any) -> Any:
@@ -179,9 +201,10 @@ class KitControl:
         self.url = url
         self.timeout = timeout
 
-    def present(self, kind: str | None, seed: int = 0) -> dict:
-        """Put a resident of ``kind`` (see simulator.personas) at the kit; None: nobody."""
-        body = {"kind": kind, "seed": seed} if kind else {}
+    def present(self, kind: str | None, seed: int = 0, **demographics: str) -> dict:
+        """Put a resident of ``kind`` (see simulator.personas) at the kit; None: nobody.
+        ``demographics``: ``nik``, ``birth_date`` (YYYY-MM-DD), ``sex`` to fix."""
+        body = {"kind": kind, "seed": seed, **demographics} if kind else {}
         return post(self.url, "/v1/resident", body, self.timeout)
 
     def ask_for(self, position: str) -> dict:

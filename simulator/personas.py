@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from domain.vocabulary import Category, Sex, nik_birth_date_part
+from simulator.resident import backdrop_for
 from simulator.synth.face import FaceKnobs, render_face
 from simulator.synth.fingerprint import FingerKnobs, FingerSpec, render_capture
 from simulator.synth.iris import IrisKnobs, IrisSpec, render_both_eyes
@@ -138,20 +139,73 @@ class Persona:
         """Pen strokes in unit coordinates, ~133 Hz."""
         return make_signature(self.seed, self.signature_knobs)
 
+    def describe(self) -> dict[str, str | int]:
+        """Who this is, as an app enrolls them: NIK, name, birth date, sex, category, and the
+        backdrop colour the face camera shows."""
+        return {
+            "kind": self.kind,
+            "seed": self.seed,
+            "nik": self.nik,
+            "name": self.name,
+            "birth_date": self.birth_date.isoformat(),
+            "sex": self.sex.value,
+            "category": self.category.value,
+            "backdrop": self.face_knobs.background,
+        }
 
-def make_persona(kind: str, seed: int, *, on: date | None = None) -> Persona:
-    """The persona of ``kind`` for ``seed``; ``on`` (default today) fixes the age's reference."""
+
+def demographics_of_nik(nik: str, on: date) -> tuple[date, Sex]:
+    """The birth date and sex a NIK's digits 7-12 (DDMMYY, DD + 40 for women) give; the century
+    is the one that makes the resident 0-99 years old on ``on``."""
+    if len(nik) != 16 or not nik.isdigit():
+        raise ValueError(f"a NIK is 16 digits, got {nik!r}")
+    day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    sex = Sex.FEMALE if day > 40 else Sex.MALE
+    century = on.year - on.year % 100
+    full_year = century + year if century + year <= on.year else century - 100 + year
+    try:
+        return date(full_year, month, day - sex.nik_day_offset), sex
+    except ValueError:
+        raise ValueError(f"NIK {nik} holds no valid birth date in digits 7-12") from None
+
+
+def make_persona(
+    kind: str,
+    seed: int,
+    *,
+    on: date | None = None,
+    nik: str | None = None,
+    birth_date: date | None = None,
+    sex: Sex | None = None,
+) -> Persona:
+    """The persona of ``kind`` for ``seed``; ``on`` (default today) fixes the age's reference.
+
+    ``nik``, ``birth_date`` and ``sex`` fix the demographics an app will enroll the resident
+    with (the biometrics stay those of kind and seed). A NIK alone gives birth date and sex; a
+    NIK with them must agree with them; without a NIK one is made that agrees."""
     if kind not in KINDS:
         raise ValueError(f"unknown persona kind {kind!r}; expected one of {', '.join(KINDS)}")
     on = on or date.today()
     rng = np.random.default_rng([seed, KINDS.index(kind), 0x9E25])
-    sex = Sex.FEMALE if rng.random() < 0.5 else Sex.MALE
+    drawn_sex = Sex.FEMALE if rng.random() < 0.5 else Sex.MALE
     low, high = _AGE_RANGE[kind]
     age = int(rng.integers(low, high + 1))
-    birth_date = _years_before(on, age) - timedelta(days=int(rng.integers(1, 330)))
+    drawn_birth = _years_before(on, age) - timedelta(days=int(rng.integers(1, 330)))
+    given_index, family_index = int(rng.integers(20)), int(rng.integers(20))
+    region, serial = str(rng.choice(_REGIONS)), int(rng.integers(1, 10000))
+    if nik is not None and birth_date is None and sex is None:
+        birth_date, sex = demographics_of_nik(nik, on)
+    sex = sex or drawn_sex
+    birth_date = birth_date or drawn_birth
+    if nik is None:
+        nik = make_nik(region, birth_date, sex, serial)
+    elif len(nik) != 16 or not nik.isdigit() or nik[6:12] != nik_birth_date_part(birth_date, sex):
+        raise ValueError(
+            f"NIK {nik} does not agree with birth date {birth_date.isoformat()} and sex "
+            f"{sex.value}: digits 7-12 must be {nik_birth_date_part(birth_date, sex)}"
+        )
     given = _FEMALE_NAMES if sex is Sex.FEMALE else _MALE_NAMES
-    name = f"{given[int(rng.integers(len(given)))]} {_FAMILY_NAMES[int(rng.integers(20))]}"
-    nik = make_nik(str(rng.choice(_REGIONS)), birth_date, sex, int(rng.integers(1, 10000)))
+    name = f"{given[given_index]} {_FAMILY_NAMES[family_index]}"
     # Biometric identity comes from (kind, seed) only.
     base = int(rng.integers(0, 2**31 - 1))
     fingers: dict[int, FingerSpec | None] = {
@@ -173,7 +227,7 @@ def make_persona(kind: str, seed: int, *, on: date | None = None) -> Persona:
         offset_x=float(rng.uniform(-0.03, 0.03)),
         offset_y=float(rng.uniform(-0.03, 0.03)),
         scale=float(rng.uniform(0.95, 1.15)),
-        background="red" if birth_date.year % 2 else "blue",
+        background=backdrop_for(birth_date.year),
     )
     signature_knobs = SignatureKnobs(
         kind="single_line" if kind in ("blind", "mental_disorder") else "normal"

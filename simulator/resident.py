@@ -1,4 +1,10 @@
-"""What the simulated devices show: the resident currently in front of the kit."""
+"""What the simulated devices show: the resident currently in front of the kit.
+
+The face camera's backdrop follows the resident's birth year, as the KTP-el photo rule asks:
+red for an odd year, blue for an even one (``backdrop_for``). An app that starts an enrollment
+with the birth date ``rekam sim present`` prints (or fixes) gets a backdrop the face check
+(``quality.face``, "background colour") accepts; any other birth year of the same parity does too.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,11 @@ from domain.vocabulary import FINGERS
 # Finger positions by ANSI/NIST-ITL friction-ridge position code (1 = right thumb ... 10 = left
 # little). Eyes: "right_eye", "left_eye".
 FINGER_POSITIONS: dict[int, str] = {finger.finger_code: finger.value for finger in FINGERS}
+
+
+def backdrop_for(birth_year: int) -> str:
+    """The photo backdrop of a resident born in ``birth_year``: "red" (odd) or "blue" (even)."""
+    return "red" if birth_year % 2 else "blue"
 
 
 class SimulatedResident(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from station.kits import KitNotFound, attach_kit
 from station.lifecycle import Watchdog, notify, setup_logging, watchdog_interval
 
 DEFAULT_SIM_DATA_DIR = Path("var/rekam")
+SIM_WEB_LISTEN = "127.0.0.1:0"  # the simulated kit's web door, on a free port
 log = logging.getLogger("station.serve")
 
 
@@ -55,6 +57,13 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
         config.data_dir = Path(args.data_dir)
     if args.listen:
         config.listen = args.listen
+    if args.web_listen is not None:
+        config.web = dataclasses.replace(config.web, listen=args.web_listen)
+    elif args.simulate and not config.web.listen:
+        config.web = dataclasses.replace(config.web, listen=SIM_WEB_LISTEN)
+    if args.web_origin:
+        origins = [*config.web.allowed_origins, *args.web_origin]
+        config.web = dataclasses.replace(config.web, allowed_origins=origins)
     if args.centre_url:
         config.centre.url = args.centre_url
     if args.centre_key:
@@ -95,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "station_id": config.station_id,
                 "station_public_key": daemon.keys.public_pem().decode(),
                 "control": kit.control_url if kit else "",
+                "web": daemon.web.url if daemon.web else "",
                 "centre": config.centre.url,
                 "pid": os.getpid(),
             },
@@ -164,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--simulate", action="store_true", help="attach simulated devices")
     serve.add_argument("--data-dir", help="override [station] data_dir")
     serve.add_argument("--listen", help="override [station] listen, e.g. 127.0.0.1:50051")
+    serve.add_argument(
+        "--web-listen",
+        help="override [station.web] listen (gRPC-Web and MJPEG previews; \"\" turns it off); "
+        f"--simulate serves it on {SIM_WEB_LISTEN} unless configured",
+    )
+    serve.add_argument(
+        "--web-origin",
+        action="append",
+        help="a page origin allowed to call the web door, e.g. http://127.0.0.1:8080 "
+        "(added to [station.web] allowed_origins; repeatable)",
+    )
     serve.add_argument("--centre-url", help="override [centre] url")
     serve.add_argument("--centre-key", help="override [centre] public_key (PEM path)")
     serve.add_argument("--control-port", type=int, default=0, help="simulated kit control port")

@@ -104,6 +104,29 @@ class TlsConfig:
         return bool(self.cert or self.key)
 
 
+@dataclass(frozen=True)
+class WebConfig:
+    """``[station.web]``: gRPC-Web and MJPEG previews for browser and Electron apps, served on
+    loopback (``listen`` empty: off). Only pages from ``allowed_origins`` may call it."""
+
+    listen: str = ""  # e.g. 127.0.0.1:50080 (loopback only)
+    allowed_origins: list[str] = field(default_factory=list)  # e.g. ["http://127.0.0.1:8080"]
+    preview_url_ttl_s: float = 60.0  # how long a signed preview URL may be opened
+    max_connections: int = 32  # connections served at once (each a thread)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.listen)
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
 def _catalogue_language(tag: str) -> str:
     """``tag`` as a language of the message catalogue ("id-ID" -> "id")."""
     language = normalise_language(tag)
@@ -169,6 +192,7 @@ class StationConfig(Settings):
     # Prometheus endpoint, e.g. 127.0.0.1:9464 (loopback only); empty: off.
     metrics_listen: str = field(default="", metadata=_in_station("metrics_listen"))
     tls: TlsConfig = field(default_factory=TlsConfig, metadata=_in_station("tls"))
+    web: WebConfig = field(default_factory=WebConfig, metadata=_in_station("web"))
     centre: CentreConfig = field(default_factory=CentreConfig)
     uploader: UploaderConfig = field(default_factory=UploaderConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)

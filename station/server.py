@@ -41,6 +41,8 @@ from station.v1 import (
     records_pb2_grpc,
 )
 from station.validation import MalformedRequestInterceptor
+from station.web.forwarding import Forwarder, method_table
+from station.web.gateway import WebDoor, WebDoorSettings
 from uploader.keys import StationKeys
 from uploader.outbox import Outbox
 from uploader.service import Uploader
@@ -53,11 +55,16 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the largest answer (thumbnails, preview 
 RPC_WORKERS = 32
 # Workers streams may never take: unary calls and health always find one.
 WORKERS_KEPT_FOR_UNARY = 8
-SERVICE_NAMES = (
-    devices_pb2.DESCRIPTOR.services_by_name["Devices"].full_name,
-    enrollment_pb2.DESCRIPTOR.services_by_name["Enrollment"].full_name,
-    records_pb2.DESCRIPTOR.services_by_name["Records"].full_name,
+SERVICES = (
+    devices_pb2.DESCRIPTOR.services_by_name["Devices"],
+    enrollment_pb2.DESCRIPTOR.services_by_name["Enrollment"],
+    records_pb2.DESCRIPTOR.services_by_name["Records"],
 )
+SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
+# What the web door forwards: the station's services and the health checks.
+WEB_SERVICES = (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"])
+# The web door's own way in: a loopback port in the clear (the door itself is loopback only).
+WEB_DOOR_TARGET = "127.0.0.1:0"
 
 
 class ConfigurationError(Exception):
@@ -112,9 +119,14 @@ def build_uploader(
     )
 
 
+def _loopback_with_port(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    return is_loopback(host.strip("[]")) and port.isdigit()
+
+
 def check_exposure(config: StationConfig) -> None:
     """Refuse a configuration that would expose the kit: a non-loopback gRPC address without
-    TLS, or a metrics endpoint beyond loopback."""
+    TLS, or a metrics endpoint or web door beyond loopback."""
     if not is_loopback(config.host) and not config.tls.enabled:
         raise ConfigurationError(
             f"Refusing to listen on {config.listen} without TLS: only loopback addresses "
@@ -123,13 +135,16 @@ def check_exposure(config: StationConfig) -> None:
         )
     if config.tls.enabled and not (config.tls.cert and config.tls.key):
         raise ConfigurationError("Set both [station.tls] cert and key.")
-    if config.metrics_listen:
-        host, _, port = config.metrics_listen.rpartition(":")
-        if not is_loopback(host.strip("[]")) or not port.isdigit():
-            raise ConfigurationError(
-                f"[station] metrics_listen {config.metrics_listen!r} must be a loopback "
-                "address with a port, e.g. 127.0.0.1:9464."
-            )
+    if config.metrics_listen and not _loopback_with_port(config.metrics_listen):
+        raise ConfigurationError(
+            f"[station] metrics_listen {config.metrics_listen!r} must be a loopback "
+            "address with a port, e.g. 127.0.0.1:9464."
+        )
+    if config.web.enabled and not _loopback_with_port(config.web.listen):
+        raise ConfigurationError(
+            f"[station.web] listen {config.web.listen!r} must be a loopback address with a "
+            "port, e.g. 127.0.0.1:50080."
+        )
 
 
 class StationDaemon:
@@ -246,6 +261,7 @@ class StationDaemon:
         )
         self.port = 0
         self.metrics_endpoint: MetricsEndpoint | None = None
+        self.web: WebDoor | None = None
         self._join_status: Callable[[], None] | None = None
 
     def _audit_purged(self, record_ids: list[str]) -> None:
@@ -263,7 +279,12 @@ class StationDaemon:
             self.port = self.server.add_insecure_port(address)
         if self.port == 0:
             raise ConfigurationError(f"Could not listen on {address}: is the port in use?")
+        web_target_port = (
+            self.server.add_insecure_port(WEB_DOOR_TARGET) if self.config.web.enabled else 0
+        )
         self.server.start()
+        if web_target_port:
+            self.web = self._open_web_door(f"127.0.0.1:{web_target_port}")
         self.uploader.start()
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -283,6 +304,24 @@ class StationDaemon:
         )
         return self.port
 
+    def _open_web_door(self, target: str) -> WebDoor:
+        """gRPC-Web and MJPEG previews on ``[station.web] listen``, calling this daemon's gRPC
+        server at ``target``."""
+        web = self.config.web
+        settings = WebDoorSettings(
+            host=web.host,
+            port=web.port,
+            allowed_origins=web.allowed_origins,
+            preview_url_ttl_s=web.preview_url_ttl_s,
+            max_connections=web.max_connections,
+            capture=self.config.capture,
+        )
+        forwarder = Forwarder(target, method_table(WEB_SERVICES), MAX_MESSAGE_BYTES)
+        door = WebDoor(settings, forwarder, self.tokens, self.devices.get, self.audit.append)
+        door.start()
+        log.info("web door (gRPC-Web, MJPEG previews) at %s", door.url)
+        return door
+
     def serving(self) -> bool:
         """True from ``start()`` until ``stop()`` begins."""
         return self.port != 0 and not self.stopping.is_set()
@@ -291,6 +330,8 @@ class StationDaemon:
         """Stop accepting calls, let running ones end, flush the outbox, release devices."""
         self.health.enter_graceful_shutdown()
         self.stopping.set()
+        if self.web is not None:
+            self.web.stop()
         self.server.stop(grace).wait(grace + 1)
         if not self.observing.drain(timeout=grace + 5):
             log.warning("calls still running after the grace period; their audit may be missing")

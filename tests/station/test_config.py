@@ -17,7 +17,7 @@ from capture.engine import CaptureSettings
 from domain.settings import SettingsError
 from drivers.base import Modality
 from station.cli import _load_config, build_parser
-from station.config import DeviceEntry, StationConfig, TlsConfig
+from station.config import DeviceEntry, StationConfig, TlsConfig, WebConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "rekam.example.toml"
@@ -27,6 +27,7 @@ OTHER_VALUES: dict[tuple[str | int, ...], object] = {
     ("station", "language"): "id",
     ("station", "listen"): "127.0.0.1:50052",
     ("station", "metrics_listen"): "127.0.0.1:9465",
+    ("station", "web", "listen"): "127.0.0.1:50081",
 }
 
 
@@ -93,6 +94,7 @@ def test_the_documentation_names_every_key_that_exists() -> None:
     defaults = StationConfig()
     tables = {
         "station.tls": TlsConfig,
+        "station.web": WebConfig,
         "centre": type(defaults.centre),
         "uploader": type(defaults.uploader),
         "capture": CaptureSettings,
@@ -102,7 +104,7 @@ def test_the_documentation_names_every_key_that_exists() -> None:
     keys["station"] = [
         f.metadata["key"].removeprefix("station.")
         for f in dataclasses.fields(StationConfig)
-        if "key" in f.metadata and f.name != "tls"
+        if "key" in f.metadata and f.name not in ("tls", "web")
     ]
     for table, names in keys.items():
         assert f"`[{table}]`" in text
