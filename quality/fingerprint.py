@@ -181,6 +181,19 @@ def block_maps(img: np.ndarray, config: FingerprintConfig) -> BlockMaps:
     )
 
 
+def _flow_degrees(normal: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """Per block, the angle (degrees) between its ridge direction and its neighbours' mean."""
+    cos2 = np.cos(2 * normal).astype(np.float32)
+    sin2 = np.sin(2 * normal).astype(np.float32)
+    weight = blocks.astype(np.float32)
+    kernel = np.ones((3, 3), np.float32)
+    kernel[1, 1] = 0
+    mean_c = cv2.filter2D(cos2 * weight, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    mean_s = cv2.filter2D(sin2 * weight, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    diff = np.abs(np.angle(np.exp(1j * (2 * normal - np.arctan2(mean_s, mean_c))))) / 2
+    return np.degrees(diff)
+
+
 def model_features(maps: BlockMaps, config: FingerprintConfig) -> dict[str, float]:
     """The model's inputs: the block measures summarised over the blocks that hold ridges.
 
@@ -202,6 +215,25 @@ def model_features(maps: BlockMaps, config: FingerprintConfig) -> dict[str, floa
         percentiles = np.percentile(values, MODEL_PERCENTILES)
         for q, value in zip(MODEL_PERCENTILES, percentiles, strict=True):
             features[f"{name}_p{q}"] = float(value)
+    # Orientation flow (NFIQ 2's OF) and ridge/valley width uniformity (its RVU).
+    flow = _flow_degrees(maps.normal, roi)[roi]
+    features["flow_mean"] = float(flow.mean())
+    features["flow_std"] = float(flow.std())
+    features["flow_p90"] = float(np.percentile(flow, 90))
+    share = maps.ridge_share[roi]
+    ratio = share / np.maximum(1 - share, 1e-3)
+    features["ridge_valley_ratio_mean"] = float(ratio.mean())
+    features["ridge_valley_ratio_std"] = float(ratio.std())
+    # Clear blocks near the print's centre, where NFIQ 2 counts minutiae (a 200x200 pixel
+    # square about the centre of mass, ~7x7 blocks).
+    rows, cols = np.nonzero(roi)
+    grid_r, grid_c = np.indices(roi.shape)
+    central = roi & (np.abs(grid_r - rows.mean()) <= 3) & (np.abs(grid_c - cols.mean()) <= 3)
+    clear = (maps.lcs > 0.75) & (maps.ocl > 0.8)
+    features["clear_blocks"] = float((clear & roi).sum())
+    features["central_clear_blocks"] = float((clear & central).sum())
+    features["central_lcs_mean"] = float(maps.lcs[central].mean()) if central.any() else 0.0
+    features["central_ocl_mean"] = float(maps.ocl[central].mean()) if central.any() else 0.0
     return features
 
 
@@ -338,17 +370,12 @@ def _foreground_measures(
         m["orientation_certainty_raw"], config.ridgeless_certainty, config.clear_certainty
     )
     # Orientation flow: angle between each block and the mean of its neighbours.
-    cos2 = np.cos(2 * maps.normal).astype(np.float32)
-    sin2 = np.sin(2 * maps.normal).astype(np.float32)
-    weight = fg.astype(np.float32)
     kernel = np.ones((3, 3), np.float32)
     kernel[1, 1] = 0
-    mean_c = cv2.filter2D(cos2 * weight, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    mean_s = cv2.filter2D(sin2 * weight, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    has_neighbour = np.hypot(mean_c, mean_s) > 1e-3
-    diff = np.abs(np.angle(np.exp(1j * (2 * maps.normal - np.arctan2(mean_s, mean_c))))) / 2
-    flow = fg & has_neighbour
-    m["orientation_flow_degrees"] = float(np.degrees(diff[flow]).mean()) if flow.any() else 90.0
+    neighbours = cv2.filter2D(fg.astype(np.float32), -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    flow = fg & (neighbours > 0)
+    degrees = _flow_degrees(maps.normal, fg)
+    m["orientation_flow_degrees"] = float(degrees[flow].mean()) if flow.any() else 90.0
     m["frequency_domain_raw"] = float(maps.fda[fg].mean())
     m["ridge_band_share"] = float(maps.band_share[fg].mean())
     m["ridge_period"] = float(np.median(maps.period[fg]))
