@@ -88,7 +88,11 @@ class FaultProxy:
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        scheme: str = "https",
     ) -> None:
+        """``scheme`` names what the target speaks, for :attr:`url` (the proxy relays bytes:
+        TLS passes through it end to end)."""
+        self.scheme = scheme
         self.target = (target_host, target_port)
         self.plan = plan or FaultPlan()
         self.counters = ProxyCounters()
@@ -106,7 +110,7 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def set_plan(self, plan: FaultPlan) -> None:
         """Change the faults for connections accepted from now on."""
