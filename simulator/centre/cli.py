@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,6 +118,7 @@ def _ready(server: CentreServer) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     """Run the centre until SIGINT/SIGTERM (or until ``stop`` is set), or run one of the
     administrator's commands."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in ADMIN_COMMANDS:
         return admin_main(argv)
     args = build_parser().parse_args(argv)
