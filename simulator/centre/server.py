@@ -237,7 +237,7 @@ class CentreServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # -- operations used by the handler -------------------------------------------------------
 
