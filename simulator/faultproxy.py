@@ -221,7 +221,11 @@ class FaultProxy:
                 return
 
     def _pump(self, client: socket.socket, upstream: socket.socket, fate: _Fate) -> None:
-        """Copy both ways until either side closes, applying delay, cap and cut."""
+        """Copy both ways until either side closes, applying delay, cap and cut. Each piece is
+        forwarded as it comes (no Nagle coalescing, as a router forwards packets): otherwise a
+        TLS handshake's small flights wait on the far side's delayed ACK."""
+        for end in (client, upstream):
+            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.setblocking(False)
         upstream.setblocking(False)
         peer = {client: upstream, upstream: client}

@@ -186,6 +186,7 @@ class CentreServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.identity.cert_path, self.identity.key_path)
+        context.num_tickets = 0  # every request is a new connection; nothing resumes a session
         if self.client_ca is not None:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(cafile=str(self.client_ca))
@@ -494,6 +495,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "RekamCentreSim/1"
     timeout = 15
+    # An answer is written as headers then body (and TLS adds its own small records): with
+    # Nagle's algorithm the second write waits for the client's delayed ACK, 40 ms a request.
+    disable_nagle_algorithm = True
 
     # (record id, package hash) the answer being written is about: it is signed for them
     _about: tuple[str, str] | None = None
