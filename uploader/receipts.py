@@ -22,7 +22,7 @@ import base64
 import binascii
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +68,7 @@ def _canonical(fields: dict[str, Any]) -> bytes:
 
 def sign_receipt(key: Ed25519PrivateKey, receipt: Receipt) -> dict[str, str]:
     """The ``receipt`` member of an answer: ``receipt`` signed with the centre's key."""
-    payload = _canonical({"format": FORMAT, "version": VERSION, **receipt.__dict__})
+    payload = _canonical({"format": FORMAT, "version": VERSION, **asdict(receipt)})
     return {
         "payload": base64.b64encode(payload).decode(),
         "signature": base64.b64encode(key.sign(_CONTEXT + payload)).decode(),

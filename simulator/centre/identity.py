@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,19 +24,20 @@ from domain.files import write_durably
 from uploader.centre_trust import pin_text, spki_sha256
 from uploader.keys import public_pem
 
+PrivateKey = ec.EllipticCurvePrivateKey | Ed25519PrivateKey
 RECEIPT_PRIVATE_FILE = "receipts_ed25519.pem"
 RECEIPT_PUBLIC_FILE = "centre_receipts.pub.pem"
 TLS_PIN_FILE = "centre_tls.pin"
 _CERT_DAYS = 3650
 
 
-def _private_pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey) -> bytes:
+def _private_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
-def _load_or_create_private(path: Path, make: type) -> object:
+def _load_or_create_private(path: Path, make: Callable[[], PrivateKey]) -> object:
     if path.exists():
         return serialization.load_pem_private_key(path.read_bytes(), password=None)
     key = make()
