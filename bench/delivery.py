@@ -15,7 +15,7 @@ from domain.files import write_durably
 from simulator.centre import CentreServer
 from simulator.centre.samples import small_record
 from simulator.faultproxy import FaultPlan, FaultProxy
-from uploader.centre_client import CentreClient
+from uploader.centre_trust import CentreTrust
 from uploader.keys import StationKeys, load_centre_public_key
 from uploader.outbox import Outbox, RecordState
 from uploader.package import SealedPackage, seal
@@ -57,11 +57,14 @@ def bench_enqueue(root: Path, packages: list[SealedPackage]) -> Row:
     )
 
 
-def _deliver_all(outbox: Outbox, url: str, ids: list[str], limit_s: float) -> float:
+def _deliver_all(
+    outbox: Outbox, url: str, trust: CentreTrust, ids: list[str], limit_s: float
+) -> float:
     """Deliver every record through ``url``; returns seconds until the last left SEALED."""
     uploader = Uploader(
         outbox,
         url,
+        trust=trust,
         timeout=5.0,
         poll_interval=3600.0,
         idle_interval=0.02,
@@ -86,7 +89,7 @@ def bench_goodput(root: Path, centre: CentreServer, packages: list[SealedPackage
     with FaultProxy("127.0.0.1", centre.port, plan, seed=1) as proxy, Outbox(root) as outbox:
         for package in packages:
             outbox.enqueue(package)
-        elapsed = _deliver_all(outbox, proxy.url, ids, 120.0)
+        elapsed = _deliver_all(outbox, proxy.url, centre.trust, ids, 120.0)
         delivered = sum(outbox.get(r).state != RecordState.SEALED for r in ids)
     payload = sum(p.size for p in packages)
     goodput = payload / elapsed
@@ -107,7 +110,7 @@ def bench_cut_links(root: Path, centre: CentreServer, packages: list[SealedPacka
     with FaultProxy("127.0.0.1", centre.port, plan, seed=20) as proxy, Outbox(root) as outbox:
         for package in packages:
             outbox.enqueue(package)
-        _deliver_all(outbox, proxy.url, ids, 180.0)
+        _deliver_all(outbox, proxy.url, centre.trust, ids, 180.0)
         cut, connections = proxy.counters.cut, proxy.counters.connections
         kit_sha = {r: outbox.get(r).sha256 for r in ids}
     assert centre.store is not None
@@ -126,7 +129,7 @@ def delivery_rows() -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="rekam-bench-delivery-", dir=_bench_dir()) as tmp:
         root = Path(tmp)
         with CentreServer(root / "centre", decision_delay=3600.0) as centre:
-            CentreClient(centre.url).provision_station(STATION, keys.public_pem())
+            centre.provision(STATION, keys.public_pem())
             rows = [bench_enqueue(root / "enqueue", _packages(centre, keys, ENQUEUES, "EQ"))]
             rows.append(
                 bench_goodput(

@@ -1,10 +1,13 @@
-"""Sealing speed and size: a full record (10 WSQ prints, face, 2 irises, signature)."""
+"""Sealing speed and size of a full record (10 WSQ prints, face, 2 irises, signature), and the
+time to refuse a bomb: the same record whose face image header declares 12000 x 12000 pixels."""
 
 from __future__ import annotations
 
 import statistics
+import struct
 import time
 from datetime import UTC, date, datetime
+from unittest import mock
 
 from bench.report import Row
 from domain.vocabulary import FINGERS, Category, Sex
@@ -91,4 +94,51 @@ def seal_speed() -> list[Row]:
     ]
 
 
-BENCHES = {"package": seal_speed}
+BOMB_SIDE = 12000
+
+
+def bomb_transaction(content: RecordContent) -> tuple[bytes, list]:
+    """The record's real transaction with the face's JPEG 2000 SIZ declaring 12000 x 12000."""
+    from uploader.nist import build_transaction
+
+    transaction, summaries = build_transaction(content)
+    siz = transaction.index(b"\xff\x4f\xff\x51", transaction.index(b"jP  "))
+    patched = struct.pack(">II", BOMB_SIDE, BOMB_SIDE)
+    return transaction[: siz + 8] + patched + transaction[siz + 16 :], summaries
+
+
+def bomb_refusal() -> list[Row]:
+    """package.open_bomb_ms: how long the centre's opening takes to refuse a signed bomb."""
+    from uploader import errors
+    from uploader import package as package_module
+    from uploader.keys import CentreKeys, StationKeys
+    from uploader.untrusted import open_untrusted
+
+    station, centre = StationKeys.generate(), CentreKeys.generate()
+    record = full_record(4)
+    # What a thief holding a kit's key can sign: seal() over a crafted transaction.
+    with mock.patch.object(package_module, "build_transaction", bomb_transaction):
+        bomb = package_module.seal(record, station, centre.public_key)
+    trusted = {record.station_id: station.public_key}
+    times = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        try:
+            open_untrusted(bomb.data, centre.private_key, trusted)
+        except errors.ContentInvalid:
+            times.append((time.perf_counter() - started) * 1000.0)
+        else:
+            raise AssertionError("the bomb package was opened")
+    return [
+        Row(
+            "package.open_bomb_ms",
+            statistics.median(times),
+            "ms",
+            "<= 250",
+            f"median; a signed full record whose face declares {BOMB_SIDE}x{BOMB_SIDE} pixels "
+            f"({bomb.size // 1024} KiB), refused before decoding",
+        )
+    ]
+
+
+BENCHES = {"package": seal_speed, "package_bomb": bomb_refusal}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +24,13 @@ from domain.vocabulary import EYES, FINGERS
 from simulator.control import KitControl
 from simulator.personas import Persona, make_persona
 from station.client import CaptureSummary, StationClient, position
+from station.config import StationConfig
 from station.convert import CATEGORY_TO_PB, SEX_TO_PB
 from station.errors import error_reason
 from station.processes import operator_token, spawn_rekam, stop_process, wait_for_json
 from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
 
+DEMO_STATION = StationConfig().station_id  # the kit runs with the default configuration
 FINAL = {
     records_pb2.RECORD_STATUS_PRINT_READY_RECORD,
     records_pb2.RECORD_STATUS_DUPLICATE_RECORD,
@@ -113,12 +115,24 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def _provision(centre_url: str, station_id: str, public_pem: str) -> None:
-    request = urllib.request.Request(
-        f"{centre_url}/v1/stations/{station_id}", data=public_pem.encode(), method="PUT"
+def enrollment_code(centre_dir: Path, station_id: str) -> str:
+    """A one-time enrollment code from the centre's administrator command."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator.centre.cli",
+            "enroll-code",
+            station_id,
+            "--data-dir",
+            str(centre_dir),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    return out.stdout.strip()
 
 
 class Operator:
@@ -353,6 +367,8 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
         centre_info = wait_for_json(workdir / "centre.json", centre, 30)
         say(f"  centre up at {centre_info['url']}")
         station_dir = workdir / "station"
+        code = enrollment_code(workdir / "centre", DEMO_STATION)
+        say(f"  the centre's administrator issued enrollment code {code} for {DEMO_STATION}")
         token = operator_token(station_dir, "demo-operator", "operator")
         supervisor = operator_token(station_dir, "demo-supervisor", "supervisor")
         station = spawn_rekam(
@@ -367,6 +383,12 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
                 centre_info["url"],
                 "--centre-key",
                 centre_info["public_key_path"],
+                "--centre-receipt-key",
+                centre_info["receipt_key_path"],
+                "--centre-tls-pin",
+                centre_info["tls_pin"],
+                "--enrollment-code",
+                code,
                 "--ready-file",
                 str(workdir / "station.json"),
             ],
@@ -374,9 +396,6 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
         )
         processes.append(station)
         station_info = wait_for_json(workdir / "station.json", station, 60)
-        _provision(
-            centre_info["url"], station_info["station_id"], station_info["station_public_key"]
-        )
         client = OperatorClient(station_info["control"], station_info["grpc"], token)
         client.wait_until_serving()
         devices = client.devices.ListDevices(

@@ -88,7 +88,11 @@ class FaultProxy:
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        scheme: str = "https",
     ) -> None:
+        """``scheme`` names what the target speaks, for :attr:`url` (the proxy relays bytes:
+        TLS passes through it end to end)."""
+        self.scheme = scheme
         self.target = (target_host, target_port)
         self.plan = plan or FaultPlan()
         self.counters = ProxyCounters()
@@ -106,7 +110,7 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def set_plan(self, plan: FaultPlan) -> None:
         """Change the faults for connections accepted from now on."""
@@ -217,7 +221,11 @@ class FaultProxy:
                 return
 
     def _pump(self, client: socket.socket, upstream: socket.socket, fate: _Fate) -> None:
-        """Copy both ways until either side closes, applying delay, cap and cut."""
+        """Copy both ways until either side closes, applying delay, cap and cut. Each piece is
+        forwarded as it comes (no Nagle coalescing, as a router forwards packets): otherwise a
+        TLS handshake's small flights wait on the far side's delayed ACK."""
+        for end in (client, upstream):
+            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.setblocking(False)
         upstream.setblocking(False)
         peer = {client: upstream, upstream: client}

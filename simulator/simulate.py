@@ -14,7 +14,7 @@ from simulator.centre import CentreServer
 from simulator.control import KitControlServer
 from simulator.kit import SimulatedKit
 from simulator.personas import make_persona
-from station.config import StationConfig
+from station.config import CentreConfig, StationConfig
 from station.kits import attach_kit
 from station.server import StationDaemon
 from uploader.centre_client import CentreClient
@@ -48,24 +48,36 @@ class SimulatedSetup:
         return self.kit.device_specs()
 
     @property
-    def centre(self) -> tuple[str, str] | None:
+    def centre(self) -> CentreConfig | None:
+        """The centre this setup runs, with the pins a kit holds for it."""
         server = self.centre_server
-        return None if server is None else (server.url, str(server.public_key_path))
+        if server is None:
+            return None
+        return CentreConfig(
+            url=server.url,
+            public_key=server.public_key_path,
+            receipt_key=server.identity.receipt_public_path,
+            tls_pin=server.identity.pin_text,
+        )
 
     @property
     def control_url(self) -> str:
         return self.control.url
 
     def provision(self, station_id: str, public_pem: bytes) -> None:
-        """Register the station's signing key with the simulated centre this setup runs."""
-        if self.centre_server is not None:
-            CentreClient(self.centre_server.url).provision_station(station_id, public_pem)
+        """Enroll the station's signing key at the simulated centre this setup runs, the way a
+        real kit is enrolled: the centre's administrator issues a one-time code (here taken
+        straight from the simulated centre) and the kit registers its key with it."""
+        server = self.centre_server
+        if server is not None:
+            code = server.issue_enrollment_code(station_id)
+            CentreClient(server.url, trust=server.trust).enroll(station_id, code, public_pem)
 
     def close(self) -> None:
         self.control.stop()
         self.kit.close()
         if self.centre_server is not None:
-            self.centre_server.stop()
+            self.centre_server.close()
 
 
 def start_simulated_station(
@@ -79,7 +91,7 @@ def start_simulated_station(
     """
     setup = cast(SimulatedSetup, attach_kit("simulated", config, decision_delay=decision_delay))
     try:
-        daemon = StationDaemon(config)
+        daemon = StationDaemon(config, simulated=True)
         setup.provision(config.station_id, daemon.keys.public_pem())
         port = daemon.start()
     except BaseException:

@@ -18,6 +18,7 @@ from station.commands import register_commands
 from station.config import StationConfig
 from station.kits import KitNotFound, attach_kit
 from station.lifecycle import Watchdog, notify, setup_logging, watchdog_interval
+from uploader.centre_client import CentreError, CentreUnreachable
 
 DEFAULT_SIM_DATA_DIR = Path("var/rekam")
 SIM_WEB_LISTEN = "127.0.0.1:0"  # the simulated kit's web door, on a free port
@@ -68,6 +69,10 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
         config.centre.url = args.centre_url
     if args.centre_key:
         config.centre.public_key = Path(args.centre_key)
+    if args.centre_receipt_key:
+        config.centre.receipt_key = Path(args.centre_receipt_key)
+    if args.centre_tls_pin:
+        config.centre.tls_pin = args.centre_tls_pin
     return config
 
 
@@ -82,11 +87,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.simulate:
             refuse_production(config)
             kit = attach_kit("simulated", config, control_port=args.control_port)
-        daemon = StationDaemon(config)
+        daemon = StationDaemon(config, simulated=args.simulate)
         if kit is not None:
             kit.provision(config.station_id, daemon.keys.public_pem())
+        if args.enrollment_code:
+            public_pem = daemon.keys.public_pem()
+            daemon.uploader.enroll(config.station_id, args.enrollment_code, public_pem)
         port = daemon.start()
-    except (ConfigurationError, KitNotFound, ValueError, OSError) as exc:
+    except (
+        ConfigurationError,
+        KitNotFound,
+        ValueError,
+        OSError,
+        CentreError,
+        CentreUnreachable,
+    ) as exc:
         print(f"rekam serve: {exc}", file=sys.stderr)
         if kit is not None:
             kit.close()
@@ -187,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--centre-url", help="override [centre] url")
     serve.add_argument("--centre-key", help="override [centre] public_key (PEM path)")
+    serve.add_argument(
+        "--centre-receipt-key", help="override [centre] receipt_key (the centre's Ed25519 PEM)"
+    )
+    serve.add_argument("--centre-tls-pin", help="override [centre] tls_pin")
+    serve.add_argument(
+        "--enrollment-code",
+        help="enroll this kit's key at the centre with the one-time code its administrator issued",
+    )
     serve.add_argument("--control-port", type=int, default=0, help="simulated kit control port")
     serve.add_argument("--ready-file", help="write address and keys as JSON once serving")
     serve.add_argument(

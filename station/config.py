@@ -23,10 +23,15 @@ from quality.config import QualityConfig
 
 @dataclass
 class CentreConfig:
-    """``[centre]``: where records go, and the key they are sealed for."""
+    """``[centre]``: where records go, the key they are sealed for, and what the kit pins to
+    know it talks to that centre (``uploader.centre_trust``)."""
 
     url: str = ""
     public_key: Path | None = None  # the centre's X25519 public key (PEM)
+    receipt_key: Path | None = None  # the centre's Ed25519 receipt-signing public key (PEM)
+    tls_pin: str = ""  # sha256/<base64> of the centre's TLS key, or its certificate's path
+    client_cert: Path | None = None  # this kit's TLS client certificate (mutual TLS)
+    client_key: Path | None = None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-from station.config import StationConfig
+from station.config import CentreConfig, StationConfig
 
 KITS_GROUP = "rekam.kits"
 
@@ -24,15 +24,17 @@ class AttachedKit(Protocol):
         """Device specs, as ``[[devices]]`` tables in the configuration would hold them."""
 
     @property
-    def centre(self) -> tuple[str, str] | None:
-        """(url, public key path) of a centre the kit runs itself; None: the configured one."""
+    def centre(self) -> CentreConfig | None:
+        """The ``[centre]`` of a centre the kit runs itself (URL, sealing key, the pins);
+        None: the configured one."""
 
     @property
     def control_url(self) -> str:
         """Where the kit is steered (reported in ``--ready-file``); empty when it cannot be."""
 
     def provision(self, station_id: str, public_pem: bytes) -> None:
-        """The daemon's signing key, once it is loaded (a kit's own centre may trust it)."""
+        """The daemon's signing key, once it is loaded: a kit that runs its own centre enrolls
+        it there (with a one-time code, as a real kit does)."""
 
     def close(self) -> None:
         """Stop every device (and the kit's centre)."""
@@ -51,5 +53,5 @@ def attach_kit(name: str, config: StationConfig, **options: Any) -> AttachedKit:
     kit: AttachedKit = factory(config, **options)
     config.devices = list(kit.devices)
     if kit.centre is not None:
-        config.centre.url, config.centre.public_key = kit.centre
+        config.centre = kit.centre
     return kit

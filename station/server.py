@@ -31,7 +31,7 @@ from station.services.devices import DevicesService
 from station.services.enrollment import EnrollmentService, face_camera_lookup
 from station.services.records import BundleExporter, RecordsService
 from station.throttle import LoginThrottle
-from station.tls import server_credentials
+from station.tls import centre_trust, server_credentials
 from station.v1 import (
     devices_pb2,
     devices_pb2_grpc,
@@ -92,6 +92,8 @@ def build_uploader(
     config: StationConfig,
     keys: StationKeys,
     on_purged: Callable[[list[str]], None] | None = None,
+    *,
+    simulated: bool = False,
 ) -> Uploader:
     """The uploader ``[uploader]`` describes (caps, retention), delivering through the sink it
     names, built from that sink's ``[sinks.<name>]`` table."""
@@ -106,6 +108,7 @@ def build_uploader(
     return Uploader(
         outbox,
         config.centre.url,
+        trust=centre_trust(config, simulated),
         idle_interval=settings.delivery_interval_s,
         poll_interval=settings.poll_interval_s,
         backoff_cap=settings.max_backoff_s,
@@ -150,7 +153,9 @@ def check_exposure(config: StationConfig) -> None:
 class StationDaemon:
     """Everything the daemon runs. ``start()`` binds and serves; ``stop()`` ends it cleanly."""
 
-    def __init__(self, config: StationConfig) -> None:
+    def __init__(self, config: StationConfig, *, simulated: bool = False) -> None:
+        """``simulated``: a simulated kit (``rekam serve --simulate``), which alone may reach
+        its centre over plain http://."""
         check_exposure(config)
         if not config.centre.url or not config.centre.public_key:
             raise ConfigurationError(
@@ -164,7 +169,9 @@ class StationDaemon:
         self.devices = DeviceManager(config.devices)
         self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.keys = StationKeys.load_or_create(data_dir / "keys")
-        self.uploader = build_uploader(self.outbox, config, self.keys, on_purged=self._audit_purged)
+        self.uploader = build_uploader(
+            self.outbox, config, self.keys, on_purged=self._audit_purged, simulated=simulated
+        )
         self.audit_anchor = AuditAnchor(self.audit, self.keys, config.audit.sign_interval_s)
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")

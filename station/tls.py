@@ -1,17 +1,20 @@
-"""TLS and mutual TLS for the gRPC port: server credentials from ``[station.tls]``, and the
-matching channel credentials for clients (the operator app, tests)."""
+"""TLS and mutual TLS: for the gRPC port, server credentials from ``[station.tls]`` and the
+matching channel credentials for clients (the operator app, tests); towards the centre, the pins
+of ``[centre]`` (its TLS key, its receipt key, this kit's client certificate)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import grpc
 
-from station.config import TlsConfig
+from station.config import StationConfig, TlsConfig
+from uploader.centre_trust import CentreTrust, CentreTrustError
 
 
 class TlsSetupError(ValueError):
-    """``[station.tls]`` is incomplete or its files cannot be read."""
+    """``[station.tls]`` or the centre's pins in ``[centre]`` are incomplete or unreadable."""
 
 
 def _read(path: str, what: str) -> bytes:
@@ -43,3 +46,26 @@ def channel_credentials(
     return grpc.ssl_channel_credentials(
         root_certificates=ca_pem, private_key=key_pem, certificate_chain=cert_pem
     )
+
+
+def centre_trust(config: StationConfig, simulated: bool = False) -> CentreTrust:
+    """What the kit pins for its centre (``[centre] receipt_key``, ``tls_pin``, client
+    certificate). The centre is reached over https:// with its key pinned; plain http:// is
+    refused unless the kit is simulated (``rekam serve --simulate``)."""
+    centre = config.centre
+    if not centre.receipt_key:
+        raise TlsSetupError(
+            "Set [centre] receipt_key: the kit acts only on answers the centre signed."
+        )
+    try:
+        trust = CentreTrust.load(
+            centre.receipt_key,
+            centre.tls_pin,
+            centre.client_cert,
+            centre.client_key,
+            allow_plain_http=simulated,
+        )
+        trust.check_url(urlsplit(centre.url).scheme)
+    except CentreTrustError as exc:
+        raise TlsSetupError(f"[centre]: {exc}.") from exc
+    return trust

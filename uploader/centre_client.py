@@ -1,8 +1,18 @@
 """HTTP client for the central registry's ingest and status API (stdlib http.client).
 
-API (JSON bodies, errors as ``{"code", "message"}``):
+The centre is reached over TLS with its key pinned, and every answer that decides something
+about a record carries a receipt signed by the centre (``uploader.centre_trust``,
+``uploader.receipts``; the protocol is in ``docs/centre-protocol.md``). An answer that should
+carry a receipt and does not, or whose receipt does not verify, is a network fault: the record
+stays where it was.
 
-- ``PUT /v1/stations/{station_id}``  body: the station's Ed25519 public key PEM
+API (JSON bodies, errors as ``{"code", "message"}``; requests about a record send
+``X-Rekam-Nonce`` and the answer's receipt echoes it):
+
+- ``POST /v1/stations/{station_id}/enrollment``  ``{"code", "public_key"}``: register the
+  station's public key with a one-time enrollment code a centre administrator issued
+- ``POST /v1/stations/{station_id}/rotation``  ``{"public_key", "proof"}``: a new key, proven by
+  a signature of the current key over :func:`rotation_message`
 - ``PUT /v1/records/{record_id}``    body: the package, header ``X-Content-SHA256``;
   201 new, 200 identical copy already held, 409 same id with other content, 400/422 rejected
 - ``HEAD /v1/uploads/{record_id}``   header ``X-Content-SHA256`` -> ``Upload-Offset`` (bytes
@@ -12,12 +22,14 @@ API (JSON bodies, errors as ``{"code", "message"}``):
   the centre before a link dies are kept; 412 (with the centre's ``Upload-Offset``) when the
   offset is not the one the centre holds; 308 with ``Upload-Offset`` when the body ended before
   ``Upload-Length``; the last byte answers like the PUT
-- ``GET /v1/records/{record_id}``    -> ``{"record_id","status","detail","updated_at"}``, 404
+- ``GET /v1/records/{record_id}``    header ``X-Content-SHA256`` (the kit's package) ->
+  ``{"record_id","status","detail","updated_at","receipt"}``; 404 (with a receipt)
 - ``GET /v1/health``
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.utils
 import http.client
@@ -26,8 +38,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote, urlsplit
 
+from uploader.centre_trust import CentreTrust, PinnedHTTPSConnection
+from uploader.receipts import NONCE_HEADER, Receipt, ReceiptInvalid, new_nonce, verify_receipt
 from uploader.sink import DeliveryResult, SinkContext
 from uploader.throttle import RateLimiter
 
@@ -36,6 +51,18 @@ RETRYABLE_STATUSES = frozenset({308, 408, 412, 423, 425, 429, 500, 502, 503, 504
 RETRYABLE_CODES = frozenset({"CONTENT_HASH_MISMATCH", "INCOMPLETE_BODY"})
 _CHUNK = 64 * 1024
 _MAX_OFFSET_RESYNCS = 3
+_ROTATION_CONTEXT = b"rekam key rotation v1\x00"
+
+
+class Signer(Protocol):
+    """A station key that signs (``uploader.keys.StationKeys`` or a TPM-held key)."""
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+def rotation_message(station_id: str, new_public_pem: bytes) -> bytes:
+    """What a station's current key signs to hand over to ``new_public_pem``."""
+    return _ROTATION_CONTEXT + station_id.encode("ascii") + b"\x00" + new_public_pem
 
 
 class CentreUnreachable(Exception):
@@ -66,6 +93,8 @@ class UploadResult:
     message: str
     retry_after: float | None = None
     offset: int | None = None  # what the centre holds of a resumable upload (412, partial)
+    receipt: Receipt | None = None  # the centre's signed word on a decided answer
+    unsigned: bool = False  # a decision-shaped answer without a valid receipt (a network fault)
 
     @property
     def accepted(self) -> bool:
@@ -79,11 +108,14 @@ class UploadResult:
     @property
     def permanent(self) -> bool:
         """A rejection that no retry will fix: the record goes to the dead-letter list."""
-        return not self.accepted and not self.retryable
+        return not self.accepted and not self.retryable and not self.unsigned
 
     def as_delivery(self) -> DeliveryResult:
         """This answer in the delivery worker's terms: 200 is a copy the centre already holds;
-        429 and 503 ask the whole link to rest."""
+        429 and 503 ask the whole link to rest; an answer without a valid receipt is a network
+        fault, whatever it claims."""
+        if self.unsigned:
+            return DeliveryResult.transport_failed(f"HTTP {self.status}: {self.message}")
         if self.accepted:
             summary = f"HTTP {self.status} {self.code}".strip()
             if self.status == 200:
@@ -99,6 +131,40 @@ class UploadResult:
                 receiver_busy=self.status in (429, 503),
             )
         return DeliveryResult.rejected(reason, detail)
+
+
+def _decided(
+    result: UploadResult,
+    payload: bytes,
+    trust: CentreTrust,
+    record_id: str,
+    sha256: str,
+    nonce: str,
+) -> UploadResult:
+    """``result`` as the centre's signed receipt states it; unsigned when it cannot be trusted.
+    Answers that only ask for another try (5xx, 429, 308, 412 ...) decide nothing and need none.
+    """
+    if result.retryable:
+        return result
+    try:
+        receipt = verify_receipt(_json(payload), trust.receipt_key, record_id, sha256, nonce)
+    except ReceiptInvalid as exc:
+        return UploadResult(result.status, "UNSIGNED_ANSWER", str(exc), unsigned=True)
+    return UploadResult(
+        receipt.http_status,
+        receipt.code,
+        receipt.detail,
+        result.retry_after,
+        result.offset,
+        receipt=receipt,
+    )
+
+
+def _json(payload: bytes) -> object:
+    try:
+        return json.loads(payload or b"{}")
+    except (ValueError, RecursionError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -134,6 +200,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class CentreClient:
     """A client for one centre. Thread-safe: every request uses its own connection.
 
+    ``trust`` pins the centre's TLS key and receipt key (see :class:`CentreTrust`);
     ``max_bytes_per_second`` caps upload bandwidth across all concurrent uploads; ``timeout``
     bounds every socket operation and ``transfer_timeout`` one whole upload (a stuck record gives
     its slot back); ``cancel`` aborts uploads in flight.
@@ -155,6 +222,7 @@ class CentreClient:
         self,
         base_url: str,
         *,
+        trust: CentreTrust,
         timeout: float = 10.0,
         transfer_timeout: float = 600.0,
         max_bytes_per_second: float | None = None,
@@ -163,8 +231,10 @@ class CentreClient:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"centre URL must be http(s)://host[:port], got {base_url!r}")
+        trust.check_url(parts.scheme)
+        self.trust = trust
+        self._ssl_context = trust.ssl_context() if parts.scheme == "https" else None
         self.base_url = base_url.rstrip("/")
-        self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port
         self._prefix = parts.path.rstrip("/")
@@ -180,8 +250,15 @@ class CentreClient:
         self.resumed_bytes = 0  # bytes an upload did not send again thanks to resumption
 
     def _connection(self) -> http.client.HTTPConnection:
-        if self._https:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout)
+        if self._ssl_context is not None:
+            assert self.trust.tls_pin is not None
+            return PinnedHTTPSConnection(
+                self._host,
+                self._port,
+                pin=self.trust.tls_pin,
+                timeout=self.timeout,
+                context=self._ssl_context,
+            )
         return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
 
     def _request(
@@ -244,7 +321,7 @@ class CentreClient:
     def _error_fields(payload: bytes) -> tuple[str, str]:
         try:
             body = json.loads(payload or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             return "", payload[:200].decode("utf-8", "replace")
         if not isinstance(body, dict):
             return "", ""
@@ -281,6 +358,7 @@ class CentreClient:
         with self._state_lock:
             self._interrupted.add(key)
             self.resumed_bytes += offset
+        nonce = new_nonce()
         status, headers, payload = self._request(
             "PATCH",
             f"/v1/uploads/{quote(record_id, safe='')}",
@@ -290,19 +368,21 @@ class CentreClient:
                 "X-Content-SHA256": sha256,
                 "Upload-Offset": str(offset),
                 "Upload-Length": str(len(data)),
+                NONCE_HEADER: nonce,
             },
         )
         with self._state_lock:
             self._interrupted.discard(key)
         code, message = self._error_fields(payload)
         held = headers.get("upload-offset", "")
-        return UploadResult(
+        result = UploadResult(
             status,
             code,
             message,
             parse_retry_after(headers.get("retry-after")),
             int(held) if held.isdigit() else None,
         )
+        return _decided(result, payload, self.trust, record_id, sha256, nonce)
 
     def upload_offset(self, record_id: str, sha256: str) -> int | None:
         """Bytes of this upload the centre already holds; None when it holds the whole record."""
@@ -318,45 +398,71 @@ class CentreClient:
 
     def put(self, record_id: str, data: bytes, sha256: str) -> UploadResult:
         """Deliver one package in a single whole-body PUT (no resumption)."""
+        nonce = new_nonce()
         status, headers, payload = self._request(
             "PUT",
             f"/v1/records/{quote(record_id, safe='')}",
             data,
-            {"Content-Type": "application/octet-stream", "X-Content-SHA256": sha256},
+            {
+                "Content-Type": "application/octet-stream",
+                "X-Content-SHA256": sha256,
+                NONCE_HEADER: nonce,
+            },
         )
         code, message = self._error_fields(payload)
-        return UploadResult(status, code, message, parse_retry_after(headers.get("retry-after")))
+        result = UploadResult(status, code, message, parse_retry_after(headers.get("retry-after")))
+        return _decided(result, payload, self.trust, record_id, sha256, nonce)
 
-    def status(self, record_id: str) -> CentreStatus | None:
-        """The centre's status of a record, or None if the centre does not know it."""
-        status, headers, payload = self._request("GET", f"/v1/records/{quote(record_id, safe='')}")
-        if status == 404:
-            return None
-        if status != 200:
+    def status(self, record_id: str, sha256: str) -> CentreStatus | None:
+        """The centre's status of the package ``sha256`` of a record, or None if the centre
+        does not know the record. Raises CentreUnreachable for an answer without a valid
+        receipt (a fake centre, a captive portal): it decides nothing."""
+        nonce = new_nonce()
+        status, headers, payload = self._request(
+            "GET",
+            f"/v1/records/{quote(record_id, safe='')}",
+            headers={"X-Content-SHA256": sha256, NONCE_HEADER: nonce},
+        )
+        if status not in (200, 404):
             code, message = self._error_fields(payload)
             raise CentreError(status, code, message, parse_retry_after(headers.get("retry-after")))
         try:
-            body = json.loads(payload)
-            return CentreStatus(
-                record_id=str(body["record_id"]),
-                status=str(body["status"]),
-                detail=str(body.get("detail", "")),
-                updated_at=str(body.get("updated_at", "")),
+            receipt = verify_receipt(
+                _json(payload), self.trust.receipt_key, record_id, sha256, nonce
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CentreError(status, "BAD_RESPONSE", f"unreadable status body: {exc}") from exc
+        except ReceiptInvalid as exc:
+            raise CentreUnreachable(f"status of {record_id}: {exc}") from exc
+        if receipt.http_status == 404:
+            return None
+        return CentreStatus(record_id, receipt.status, receipt.detail, receipt.issued_at)
 
-    def provision_station(self, station_id: str, public_key_pem: bytes) -> None:
-        """Register a station's Ed25519 public key with the centre."""
+    def enroll(self, station_id: str, code: str, public_key_pem: bytes) -> dict:
+        """Register this station's public key with a one-time enrollment code a centre
+        administrator issued for ``station_id``."""
+        body = {"code": code, "public_key": public_key_pem.decode("ascii")}
+        return self._post_station(station_id, "enrollment", body)
+
+    def rotate_key(self, station_id: str, current_key: Signer, new_public_pem: bytes) -> dict:
+        """Hand the station over to ``new_public_pem``: ``current_key`` proves the station."""
+        proof = current_key.sign(rotation_message(station_id, new_public_pem))
+        body = {
+            "public_key": new_public_pem.decode("ascii"),
+            "proof": base64.b64encode(proof).decode(),
+        }
+        return self._post_station(station_id, "rotation", body)
+
+    def _post_station(self, station_id: str, action: str, body: dict) -> dict:
         status, _headers, payload = self._request(
-            "PUT",
-            f"/v1/stations/{quote(station_id, safe='')}",
-            public_key_pem,
-            {"Content-Type": "application/x-pem-file"},
+            "POST",
+            f"/v1/stations/{quote(station_id, safe='')}/{action}",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json"},
         )
-        if status not in (200, 201):
+        answer = _json(payload)
+        if status not in (200, 201) or not isinstance(answer, dict):
             code, message = self._error_fields(payload)
             raise CentreError(status, code, message)
+        return answer
 
     def health(self) -> dict:
         """The centre's health document."""

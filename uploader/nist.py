@@ -44,6 +44,7 @@ from PIL import Image
 
 from domain.vocabulary import EYES, FINGERS, ExceptionKind, Position
 from uploader.content import RecordContent
+from uploader.image_limits import checked_header, decoded_as_declared
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -141,8 +142,18 @@ def encode_wsq(image: np.ndarray) -> bytes:
 
 
 def decode_wsq(data: bytes) -> np.ndarray:
+    """Decode a WSQ fingerprint whose header declares a size worth decoding
+    (``uploader.image_limits``); raises ImageRefused (a ValueError) otherwise."""
+    header = checked_header(data, "WSQ")
     with Image.open(io.BytesIO(data)) as img:
-        return np.asarray(img.convert("L"))
+        return decoded_as_declared(np.asarray(img.convert("L")), header)
+
+
+def decode_jpeg2000(data: bytes) -> np.ndarray:
+    """Decode a JPEG 2000 image whose header declares a size worth decoding
+    (``uploader.image_limits``); raises ImageRefused (a ValueError) otherwise."""
+    header = checked_header(data, "JPEG 2000")
+    return decoded_as_declared(np.asarray(imagecodecs.jpeg2k_decode(data)), header)
 
 
 def _text(value: str, what: str) -> str:
@@ -391,21 +402,40 @@ def _subfields(value) -> list[list[str]]:
     return [[value]] if value else []
 
 
+# What parsing and decoding hostile bytes may raise: nistitl's own errors and the IndexError,
+# KeyError, TypeError or RecursionError of a malformed record, struct's short reads, Pillow's
+# bomb guard, OpenJPEG's errors (imagecodecs.Jpeg2kError is a RuntimeError), and the refusals of
+# uploader.image_limits (ValueError). Each becomes a TransactionError with the cause.
+_PARSE_FAILURES = (
+    nistitl.NistException,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+    RuntimeError,
+    OSError,
+    struct.error,
+    Image.DecompressionBombError,
+)
+
+
 def parse_transaction(data: bytes, *, decode_images: bool = True) -> DecodedTransaction:
     """Parse a transaction built by :func:`build_transaction` and decode its images."""
     msg = nistitl.Message()
     try:
         msg.parse(data)
-    except (nistitl.NistException, ValueError, IndexError, struct.error) as exc:
-        raise TransactionError(f"not a valid ANSI/NIST-ITL transaction: {exc}") from exc
+    except _PARSE_FAILURES as exc:
+        raise TransactionError(f"not a valid ANSI/NIST-ITL transaction: {exc!r}") from exc
     out = DecodedTransaction()
     try:
         out.record_id = str(msg[0].TCN)
         out.station_id = str(msg[0].ORI)
         for record in msg:
             _read_record(record, out, decode_images)
-    except (nistitl.NistException, KeyError, ValueError, struct.error, OSError) as exc:
-        raise TransactionError(f"transaction content is invalid: {exc}") from exc
+    except _PARSE_FAILURES as exc:
+        raise TransactionError(f"transaction content is invalid: {exc!r}") from exc
     return out
 
 
@@ -436,7 +466,7 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
         data = base64.b64decode(str(record._180), validate=True)
         out.minutiae[_finger_of_minutiae(data)] = data
     elif record.type == 10 and decode_images:
-        rgb = imagecodecs.jpeg2k_decode(record.DATA)
+        rgb = decode_jpeg2000(record.DATA)
         out.face = np.ascontiguousarray(rgb[:, :, ::-1])
     elif record.type == 17:
         name = Position.RIGHT_EYE if str(record._3) == "1" else Position.LEFT_EYE
@@ -444,7 +474,7 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
             com = record[21]
             out.eye_exceptions[name] = str(com.value) if com is not None else str(record._28)
         elif decode_images:
-            out.irises[name] = np.asarray(imagecodecs.jpeg2k_decode(record._999))
+            out.irises[name] = decode_jpeg2000(record._999)
     elif record.type == 8:
         out.signature_vectors = _read_vectors(bytes(record.value))
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 from uploader.centre_client import CentreClient
+from uploader.centre_trust import CentreTrust
 from uploader.delivery import DeliveryWorker
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState, StatusChange
 from uploader.retry import BackgroundWorker, Backoff
@@ -72,7 +73,8 @@ class PackagePurger(BackgroundWorker):
 class Uploader:
     """Delivers the outbox to a sink (by default the centre's ingest API) and follows every
     record to its outcome at the centre; purges settled packages after ``package_retention``
-    seconds (None: keep them).
+    seconds (None: keep them). ``trust`` is what the kit pins for its centre: a record's state
+    moves, and its package is eventually purged, only on the centre's verified receipt.
 
     ``make_sink`` builds the sink from the uploader's centre client (which it may reuse, as the
     ``centre`` sink does, so stopping the uploader also cancels its uploads).
@@ -87,6 +89,7 @@ class Uploader:
         outbox: Outbox,
         centre_url: str,
         *,
+        trust: CentreTrust,
         timeout: float = 10.0,
         poll_interval: float = 5.0,
         idle_interval: float = 1.0,
@@ -106,6 +109,7 @@ class Uploader:
         self._cancel = threading.Event()
         self.client = CentreClient(
             centre_url,
+            trust=trust,
             timeout=timeout,
             transfer_timeout=transfer_timeout,
             max_bytes_per_second=max_bytes_per_second,
@@ -165,9 +169,9 @@ class Uploader:
         self.delivery.kick()
         self.tracker.kick()
 
-    def provision(self, station_id: str, public_key_pem: bytes) -> None:
-        """Register this station's Ed25519 public key with the centre (idempotent)."""
-        self.client.provision_station(station_id, public_key_pem)
+    def enroll(self, station_id: str, code: str, public_key_pem: bytes) -> None:
+        """Register this station's public key at the centre with a one-time enrollment code."""
+        self.client.enroll(station_id, code, public_key_pem)
 
     def retry(self, record_id: str, reason: str = "operator retry") -> OutboxRecord:
         """Operator's RetryDelivery: send a dead-lettered or failed record again, now."""

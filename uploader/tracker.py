@@ -44,6 +44,10 @@ class StatusTracker(BackgroundWorker):
     """Polls ``GET /v1/records/{id}`` for SENT_FOR_ENROLLMENT, RECEIVED_AT_CENTRAL and
     ADJUDICATE_RECORD records and writes what the centre says into the outbox.
 
+    Only the centre's signed receipt for this record's own package moves a record (the client
+    refuses anything else as a network fault), so the states after which a package is purged
+    are reached only on the centre's verified word.
+
     ENROLL_FAILURE_AT_CENTRAL is resent automatically (up to ``max_resends`` times); a record
     the centre keeps answering 404 for (``resend_after_not_found`` polls) is resent too.
     ``on_resend`` is called after a resend (the uploader kicks delivery with it).
@@ -113,7 +117,7 @@ class StatusTracker(BackgroundWorker):
         """Poll one record; returns False when the centre is unreachable."""
         self.counters.polls += 1
         try:
-            status = self.client.status(record.record_id)
+            status = self.client.status(record.record_id, record.sha256)
         except CentreUnreachable as exc:
             self.counters.poll_failures += 1
             self._link_failures += 1

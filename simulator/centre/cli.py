@@ -1,4 +1,13 @@
-"""``rekam sim center``: run the simulated central registry until interrupted."""
+"""``rekam sim center``: run the simulated central registry until interrupted, and its
+administrator's commands.
+
+    rekam sim center [--port 8480] [--data-dir D] ...      serve (HTTPS on loopback)
+    rekam sim center enroll-code STATION [--data-dir D]    issue a one-time enrollment code
+    rekam sim center revoke STATION [--data-dir D]         refuse the station's keys from now on
+    rekam sim center trust [--data-dir D]                  what a kit pins for this centre
+
+The administrator's commands work on the data directory, whether the centre runs or not.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +16,23 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from simulator.centre.identity import CentreIdentity
 from simulator.centre.server import CentreServer
+from simulator.centre.stations import CODE_LIFETIME_S, EnrollmentRefused, StationRegistry
+
+ADMIN_COMMANDS = ("enroll-code", "revoke", "trust")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rekam sim center",
-        description="Simulated central registry (ingest, deduplication, status) on loopback.",
+        description="Simulated central registry (ingest, deduplication, status) on loopback. "
+        f"Administration: rekam sim center {{{','.join(ADMIN_COMMANDS)}}} --help",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     parser.add_argument("--port", type=int, default=8480, help="TCP port (0 = pick one)")
@@ -31,43 +46,115 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar=("STATION_ID", "PUBLIC_PEM"),
-        help="trust a station's Ed25519 public key at start (repeatable)",
+        help="enroll a station's public key file at start, as its administrator (repeatable)",
     )
-    parser.add_argument("--ready-file", help="write the URL and public key path as JSON once up")
+    parser.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="serve plain HTTP instead of HTTPS (only a kit run with --simulate accepts it)",
+    )
+    parser.add_argument(
+        "--client-ca", help="require kits to present a TLS client certificate this CA signed"
+    )
+    parser.add_argument(
+        "--ready-file", help="write the URL, key paths and TLS pin as JSON once up"
+    )
     parser.add_argument("--verbose", action="store_true")
     return parser
 
 
+def build_admin_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rekam sim center", description="The simulated centre's administrator."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    code = commands.add_parser("enroll-code", help="issue a one-time enrollment code")
+    code.add_argument("station_id", metavar="STATION")
+    code.add_argument(
+        "--valid-days", type=float, default=CODE_LIFETIME_S / 86400, help="code lifetime"
+    )
+    revoke = commands.add_parser("revoke", help="refuse every key of a station from now on")
+    revoke.add_argument("station_id", metavar="STATION")
+    commands.add_parser("trust", help="print what a kit pins for this centre")
+    for sub in commands.choices.values():
+        sub.add_argument("--data-dir", default="centre-data", help="the centre's state directory")
+    return parser
+
+
+def admin_main(argv: Sequence[str]) -> int:
+    """``enroll-code``, ``revoke`` and ``trust``; exit status 2 when refused."""
+    args = build_admin_parser().parse_args(argv)
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "trust":
+        identity = CentreIdentity.load_or_create(data_dir)
+        print(f"tls_pin = {identity.pin_text}")
+        print(f"receipt_key = {identity.receipt_public_path}")
+        return 0
+    registry = StationRegistry(data_dir / "stations.sqlite")
+    try:
+        if args.command == "enroll-code":
+            print(registry.issue_code(args.station_id, args.valid_days * 86400))
+        else:
+            count = registry.revoke(args.station_id)
+            print(f"station {args.station_id}: {count} key(s) revoked")
+    except EnrollmentRefused as exc:
+        print(f"rekam sim center {args.command}: {exc.message}")
+        return 2
+    finally:
+        registry.close()
+    return 0
+
+
+def _ready(server: CentreServer) -> dict[str, str]:
+    return {
+        "url": server.url,
+        "public_key_path": str(server.public_key_path),
+        "receipt_key_path": str(server.identity.receipt_public_path),
+        "tls_pin": server.identity.pin_text,
+    }
+
+
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
-    """Run the centre until SIGINT/SIGTERM (or until ``stop`` is set)."""
+    """Run the centre until SIGINT/SIGTERM (or until ``stop`` is set), or run one of the
+    administrator's commands."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ADMIN_COMMANDS:
+        return admin_main(argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print("warning: serving plain HTTP beyond loopback; put TLS in front of it")
     stop = stop or threading.Event()
-    server = CentreServer(args.data_dir, args.host, args.port, decision_delay=args.decision_delay)
+    server = CentreServer(
+        args.data_dir,
+        args.host,
+        args.port,
+        decision_delay=args.decision_delay,
+        tls=not args.plain_http,
+        client_ca=args.client_ca,
+    )
     server.start()
     try:
         for station_id, pem_path in args.provision:
             with open(pem_path, "rb") as handle:
                 status, body = server.provision(station_id, handle.read())
             print(f"station {station_id}: HTTP {status} {body.get('code')}")
+        ready = _ready(server)
         print(f"centre: {server.url}", flush=True)
         print(f"centre public key: {server.public_key_path}", flush=True)
+        print(f"centre receipt key: {ready['receipt_key_path']}", flush=True)
+        print(f"centre TLS pin: {ready['tls_pin']}", flush=True)
         if args.ready_file:
-            ready = Path(args.ready_file)
-            temporary = ready.with_name(ready.name + ".tmp")
-            temporary.write_text(
-                json.dumps({"url": server.url, "public_key_path": str(server.public_key_path)})
-            )
-            os.replace(temporary, ready)
+            path = Path(args.ready_file)
+            temporary = path.with_name(path.name + ".tmp")
+            temporary.write_text(json.dumps(ready))
+            os.replace(temporary, path)
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: stop.set())
         while not stop.wait(0.5):
             pass
     finally:
-        server.stop()
+        server.close()
     return 0
 
 

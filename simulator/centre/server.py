@@ -1,20 +1,26 @@
-"""The simulated central registry: an HTTP ingest and status API on loopback.
+"""The simulated central registry: an HTTPS ingest and status API on loopback.
 
-Endpoints (see ``uploader.centre_client``): station provisioning, package ingest with
-verification and deduplication (whole-body PUT, or resumable HEAD/PATCH uploads that survive a
-link dying mid-record), record status, health. USB bundles are imported with
-:meth:`CentreServer.import_bundle`. State lives in ``data_dir`` so the centre can be stopped
-(or killed) and started again: ``keys/`` (its X25519 key pair), ``centre_public.pem`` (for
-stations), ``packages/``, ``uploads/`` (partial resumable uploads) and ``centre.sqlite``.
+Endpoints (see ``uploader.centre_client`` and ``docs/centre-protocol.md``): station enrollment
+with a one-time code and key rotation, package ingest with verification and deduplication
+(whole-body PUT, or resumable HEAD/PATCH uploads that survive a link dying mid-record), record
+status, health. Every answer about a record carries a receipt signed with the centre's receipt
+key. USB bundles are imported with :meth:`CentreServer.import_bundle`. State lives in
+``data_dir`` so the centre can be stopped (or killed) and started again: ``keys/`` (its X25519
+sealing key and Ed25519 receipt key), ``tls/`` (its certificate), ``centre_public.pem``,
+``centre_receipts.pub.pem`` and ``centre_tls.pin`` (for kits), ``packages/``, ``uploads/``
+(partial resumable uploads), ``centre.sqlite`` and ``stations.sqlite`` (enrolled stations).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,23 +31,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from domain.vocabulary import Position
 from quality.matching import FingerprintMatcher, extract
 from simulator.centre.abis import ENROLL_FAILURE, RECEIVED, Abis
+from simulator.centre.identity import CentreIdentity
+from simulator.centre.stations import EnrollmentRefused, StationRegistry
 from simulator.centre.store import CentreRecord, CentreStore
+from uploader import receipts
 from uploader.bundle import BundleError, open_bundle
-from uploader.errors import PackageError
-from uploader.keys import CentreKeys, KeyFileError, parse_public_pem
-from uploader.package import MAX_PACKAGE_BYTES, open_package, valid_identifier
+from uploader.centre_trust import CentreTrust
+from uploader.errors import PackageError, UnknownStation
+from uploader.keys import CentreKeys
+from uploader.package import MAX_PACKAGE_BYTES, read_header, valid_identifier
+from uploader.untrusted import open_untrusted
 
 log = logging.getLogger(__name__)
 
 _RECORD_PATH = re.compile(r"^/v1/records/([^/]+)$")
-_STATION_PATH = re.compile(r"^/v1/stations/([^/]+)$")
+_STATION_PATH = re.compile(r"^/v1/stations/([^/]+)/(enrollment|rotation)$")
 _UPLOAD_PATH = re.compile(r"^/v1/uploads/([^/]+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NONCE = re.compile(r"^[0-9a-f]{16,64}$")
 MAX_KEY_BYTES = 16 * 1024
 _READ_CHUNK = 1 << 16
 
@@ -99,8 +109,21 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
+class _CentreHTTPServer(ThreadingHTTPServer):
+    """The HTTP server; a TLS handshake a client fails (a wrong pin, no client certificate)
+    is that client's problem and is logged, not printed."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        log.debug("connection from %s ended in error", client_address, exc_info=True)
+
+
 class CentreServer:
-    """``CentreServer(data_dir).start()`` serves on ``url`` until ``stop()``."""
+    """``CentreServer(data_dir).start()`` serves on ``url`` until ``stop()``.
+
+    HTTPS with the centre's self-signed certificate unless ``tls=False`` (plain HTTP, which
+    only a simulated kit accepts); with ``client_ca`` (PEM), a client must present a
+    certificate that CA signed (mutual TLS). ``trust`` is what a kit pins for this centre.
+    """
 
     def __init__(
         self,
@@ -110,6 +133,8 @@ class CentreServer:
         *,
         decision_delay: float = 0.3,
         matcher: FingerprintMatcher | None = None,
+        tls: bool = True,
+        client_ca: str | Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,6 +144,10 @@ class CentreServer:
         self.keys = CentreKeys.load_or_create(
             self.data_dir / "keys", public_path=self.data_dir / "centre_public.pem"
         )
+        self.identity = CentreIdentity.load_or_create(self.data_dir)
+        self.tls = tls
+        self.client_ca = Path(client_ca) if client_ca else None
+        self.stations = StationRegistry(self.data_dir / "stations.sqlite")
         self.faults = CentreFaults()
         self.matcher = matcher or FingerprintMatcher()
         self.store: CentreStore | None = None
@@ -141,7 +170,27 @@ class CentreServer:
         if self._httpd is None:
             raise RuntimeError("centre is not running")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    @property
+    def trust(self) -> CentreTrust:
+        """What a kit pins for this centre: its TLS key (when it serves HTTPS) and its
+        receipt key."""
+        return CentreTrust(
+            self.identity.receipt_key.public_key(),
+            self.identity.tls_pin if self.tls else None,
+            allow_plain_http=not self.tls,
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.identity.cert_path, self.identity.key_path)
+        context.num_tickets = 0  # every request is a new connection; nothing resumes a session
+        if self.client_ca is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cafile=str(self.client_ca))
+        return context
 
     def start(self) -> CentreServer:
         self.store = CentreStore(self.data_dir)
@@ -152,7 +201,11 @@ class CentreServer:
             templates_of=self._templates_of,
         )
         handler = type("CentreHandler", (_Handler,), {"centre": self})
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        self._httpd = _CentreHTTPServer((self.host, self.port), handler)
+        if self.tls:  # the handshake runs in the request's thread, on its first read
+            self._httpd.socket = self._ssl_context().wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd.daemon_threads = False
         self._httpd.block_on_close = True
         self.port = self._httpd.server_address[1]
@@ -176,39 +229,73 @@ class CentreServer:
             self.store.close()
         self._httpd = self._thread = self.abis = self.store = None
 
+    def close(self) -> None:
+        """Stop, and close the station register (the object cannot be started again)."""
+        self.stop()
+        self.stations.close()
+
     def __enter__(self) -> CentreServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # -- operations used by the handler -------------------------------------------------------
 
-    def trusted_stations(self) -> dict[str, Ed25519PublicKey]:
-        assert self.store is not None
-        trusted = {}
-        for station_id, pem in self.store.stations().items():
-            key = parse_public_pem(pem)
-            if isinstance(key, Ed25519PublicKey):
-                trusted[station_id] = key
-        return trusted
+    # -- stations: the administrator's acts and the kit's requests -----------------------------
 
     def provision(self, station_id: str, pem: bytes) -> tuple[int, dict]:
-        assert self.store is not None
+        """An administrator enrolls a station's public key out of band (from its key file)."""
         try:
-            key = parse_public_pem(pem)
-        except KeyFileError as exc:
-            return 400, {"code": "BAD_KEY", "message": str(exc)}
-        if not isinstance(key, Ed25519PublicKey):
-            return 400, {"code": "BAD_KEY", "message": "station keys must be Ed25519"}
-        created = self.store.put_station(station_id, pem)
-        return (201 if created else 200), {"code": "PROVISIONED", "station_id": station_id}
+            key_id = self.stations.register(station_id, pem)
+        except EnrollmentRefused as exc:
+            return 400, {"code": exc.code, "message": exc.message}
+        return 201, {"code": "PROVISIONED", "station_id": station_id, "key_id": key_id}
+
+    def issue_enrollment_code(self, station_id: str) -> str:
+        """A one-time code the kit ``station_id`` enrolls its key with."""
+        return self.stations.issue_code(station_id)
+
+    def revoke(self, station_id: str) -> int:
+        """Refuse the station's keys for packages sealed from now on."""
+        return self.stations.revoke(station_id)
+
+    def station_request(self, station_id: str, action: str, body: bytes) -> tuple[int, dict]:
+        """A kit's ``enrollment`` (with a one-time code) or key ``rotation`` (with a proof)."""
+        try:
+            request = json.loads(body)
+            pem = str(request["public_key"]).encode("ascii")
+            if action == "enrollment":
+                key_id = self.stations.enroll(station_id, str(request["code"]), pem)
+            else:
+                proof = base64.b64decode(str(request["proof"]), validate=True)
+                key_id = self.stations.rotate(station_id, pem, proof)
+        except EnrollmentRefused as exc:
+            status = 400 if exc.code in ("BAD_KEY", "BAD_ID") else 403
+            log.warning("station %s %s refused: %s", station_id, action, exc.code)
+            return status, {"code": exc.code, "message": exc.message}
+        except (ValueError, KeyError, TypeError, RecursionError, binascii.Error) as exc:
+            return 400, {"code": "BAD_REQUEST", "message": f"unreadable {action}: {exc}"}
+        log.info("station %s %s: key %s", station_id, action, key_id)
+        return 201, {"code": "ENROLLED", "station_id": station_id, "key_id": key_id}
+
+    def _trusted_for(self, body: bytes) -> dict[str, object]:
+        """The one key that may have signed this package (by its claimed station and key id,
+        checked against enrollment, rotation and revocation); raises a PackageError."""
+        header = read_header(body)
+        try:
+            return {header.station_id: self.stations.key_for(header)}
+        except EnrollmentRefused as exc:
+            raise UnknownStation(exc.message) from exc
 
     def _templates_of(self, record_id: str) -> dict[str, bytes]:
         """ISO/IEC 19794-2 minutiae records of a stored record's prints that can be matched."""
         assert self.store is not None
         body = self.store.package_path(record_id).read_bytes()
-        opened = open_package(body, self.keys.private_key, self.trusted_stations())
+        header = read_header(body)
+        held = self.stations.lookup(header.station_id, header.station_key_id)
+        assert held is not None  # the package was verified against it when it was received
+        opened = open_untrusted(body, self.keys.private_key, {header.station_id: held.public_key})
         templates = {}
         for position, image in opened.fingerprints.items():
             template = extract(image, Position(position).finger_code)
@@ -244,7 +331,7 @@ class CentreServer:
         if existing is not None:
             return existing
         try:
-            opened = open_package(body, self.keys.private_key, self.trusted_stations())
+            opened = open_untrusted(body, self.keys.private_key, self._trusted_for(body))
         except PackageError as exc:
             return 422, {"code": exc.reason, "message": exc.detail}
         if opened.record_id != record_id:
@@ -338,7 +425,7 @@ class CentreServer:
         Returns counts by ingest code (RECEIVED, ALREADY_RECEIVED, rejections ...). Raises
         :class:`uploader.bundle.BundleError` for a bundle that is unsigned, tampered or foreign.
         """
-        bundle = open_bundle(Path(path), self.trusted_stations())
+        bundle = open_bundle(Path(path), self._bundle_key)
         counts: dict[str, int] = {}
         for entry in bundle.entries:
             try:
@@ -352,6 +439,13 @@ class CentreServer:
             counts[code] = counts.get(code, 0) + 1
         log.info("imported bundle %s: %s", bundle.path.name, counts)
         return counts
+
+    def _bundle_key(self, station_id: str, station_key_id: bytes) -> object | None:
+        """The key that may sign a bundle: the station's, unless revoked or past cut-over."""
+        held = self.stations.lookup(station_id, station_key_id)
+        if held is None or held.refusal(time.time(), time.time()) is not None:
+            return None
+        return held.public_key
 
     def import_from_store(self, s3: Any, bucket: str, prefix: str = "") -> dict[str, int]:
         """Ingest every ``<prefix><record_id>.pkg`` object of an S3 bucket (the landing zone
@@ -372,17 +466,18 @@ class CentreServer:
                 counts[code] = counts.get(code, 0) + 1
         return counts
 
-    def status(self, record_id: str) -> tuple[int, dict]:
+    def status(self, record_id: str) -> tuple[int, dict, str | None]:
+        """The record's status, and the hash of the package it is about (None: unknown)."""
         assert self.store is not None
         record = self.store.get(record_id)
         if record is None:
-            return 404, {"code": "NOT_FOUND", "message": f"record {record_id} is unknown"}
+            return 404, {"code": "NOT_FOUND", "message": f"record {record_id} is unknown"}, None
         return 200, {
             "record_id": record.record_id,
             "status": record.status,
             "detail": record.detail,
             "updated_at": _iso(record.updated_at),
-        }
+        }, record.sha256
 
     def health(self) -> tuple[int, dict]:
         assert self.store is not None and self.abis is not None
@@ -391,6 +486,7 @@ class CentreServer:
             "records": self.store.count(),
             "gallery": self.abis.gallery_size,
             "centre_key_id": self.keys.key_id.hex(),
+            "stations": self.stations.count(),
         }
 
 
@@ -399,12 +495,31 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "RekamCentreSim/1"
     timeout = 15
+    # An answer is written as headers then body (and TLS adds its own small records): with
+    # Nagle's algorithm the second write waits for the client's delayed ACK, 40 ms a request.
+    disable_nagle_algorithm = True
+
+    # (record id, package hash) the answer being written is about: it is signed for them
+    _about: tuple[str, str] | None = None
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
+    def _answer_about(self, record_id: str, sha256: str) -> None:
+        """Sign every answer to this request as a receipt about ``record_id``/``sha256``."""
+        self._about = (record_id, sha256)
+
+    def _receipt(self, status: int, body: dict) -> dict:
+        if self._about is None:
+            return body
+        nonce = self.headers.get(receipts.NONCE_HEADER, "").lower()
+        nonce = nonce if _NONCE.match(nonce) else ""
+        record_id, sha256 = self._about
+        key = self.centre.identity.receipt_key
+        return {**body, "receipt": receipts.issue(key, record_id, sha256, status, body, nonce)}
+
     def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
+        payload = json.dumps(self._receipt(status, body)).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -501,6 +616,10 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return sha256, int(offset), int(total)
 
+    def handle_one_request(self) -> None:
+        self._about = None
+        super().handle_one_request()
+
     def do_HEAD(self) -> None:
         self._latency()
         match = _UPLOAD_PATH.match(self._path())
@@ -525,6 +644,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(404, {"code": "NOT_FOUND", "message": f"no route {self._path()}"})
             return
+        self._answer_about(record_id, self.headers.get("X-Content-SHA256", "").lower())
         fields = self._upload_headers()
         if fields is None:
             return
@@ -590,29 +710,43 @@ class _Handler(BaseHTTPRequestHandler):
             return
         match = _RECORD_PATH.match(path)
         if match:
-            self._send(*self.centre.status(unquote(match.group(1))))
+            record_id = unquote(match.group(1))
+            status, body, held = self.centre.status(record_id)
+            self._answer_about(record_id, held or self.headers.get("X-Content-SHA256", "").lower())
+            self._send(status, body)
             return
         self._send(404, {"code": "NOT_FOUND", "message": f"no route {path}"})
+
+    def do_POST(self) -> None:
+        self._latency()
+        match = _STATION_PATH.match(self._path())
+        if not match:
+            self._send(404, {"code": "NOT_FOUND", "message": f"no route {self._path()}"})
+            return
+        station_id = unquote(match.group(1))
+        if not valid_identifier(station_id):
+            self.close_connection = True
+            self._send(400, {"code": "BAD_ID", "message": f"invalid identifier {station_id!r}"})
+            return
+        body = self._read_body(MAX_KEY_BYTES)
+        if body is not None:
+            self._send(*self.centre.station_request(station_id, match.group(2), body))
 
     def do_PUT(self) -> None:
         self._latency()
         path = self._path()
-        station = _STATION_PATH.match(path)
         record = _RECORD_PATH.match(path)
-        if not station and not record:
+        if not record:
+            self.close_connection = True
             self._send(404, {"code": "NOT_FOUND", "message": f"no route {path}"})
             return
-        identifier = unquote((station or record).group(1))  # type: ignore[union-attr]
-        if not valid_identifier(identifier):
+        record_id = unquote(record.group(1))
+        if not valid_identifier(record_id):
             self.close_connection = True
-            self._send(400, {"code": "BAD_ID", "message": f"invalid identifier {identifier!r}"})
+            self._send(400, {"code": "BAD_ID", "message": f"invalid identifier {record_id!r}"})
             return
-        if station:
-            body = self._read_body(MAX_KEY_BYTES)
-            if body is not None:
-                self._send(*self.centre.provision(identifier, body))
-            return
-        self._put_record(identifier)
+        self._answer_about(record_id, self.headers.get("X-Content-SHA256", "").lower())
+        self._put_record(record_id)
 
     def _put_record(self, record_id: str) -> None:
         faults = self.centre.faults

@@ -1,4 +1,5 @@
-"""The simulated centre's durable state: provisioned stations, records, statuses, gallery."""
+"""The simulated centre's durable state: records, statuses, gallery (station keys live in
+``simulator.centre.stations``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,6 @@ from pathlib import Path
 from domain.files import write_durably
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS stations (
-    station_id TEXT PRIMARY KEY,
-    public_pem BLOB NOT NULL,
-    provisioned_at REAL NOT NULL
-);
 CREATE TABLE IF NOT EXISTS records (
     record_id TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,
@@ -84,31 +80,6 @@ class CentreStore:
     @property
     def lock(self) -> threading.RLock:
         return self._lock
-
-    # stations
-    def put_station(self, station_id: str, public_pem: bytes) -> bool:
-        """Store (or replace) a station key; True when the station is new."""
-        with self._lock:
-            existed = self.station_pem(station_id) is not None
-            self._db.execute(
-                "INSERT INTO stations (station_id, public_pem, provisioned_at) VALUES (?,?,?) "
-                "ON CONFLICT(station_id) DO UPDATE SET public_pem = excluded.public_pem, "
-                "provisioned_at = excluded.provisioned_at",
-                (station_id, public_pem, time.time()),
-            )
-            return not existed
-
-    def station_pem(self, station_id: str) -> bytes | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT public_pem FROM stations WHERE station_id = ?", (station_id,)
-            ).fetchone()
-            return bytes(row[0]) if row else None
-
-    def stations(self) -> dict[str, bytes]:
-        with self._lock:
-            rows = self._db.execute("SELECT station_id, public_pem FROM stations").fetchall()
-            return {station_id: bytes(pem) for station_id, pem in rows}
 
     # records
     def get(self, record_id: str) -> CentreRecord | None:

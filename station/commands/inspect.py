@@ -1,13 +1,22 @@
 """``rekam inspect``: verify a sealed package and, with the centre's key, open it.
 
-    rekam inspect PACKAGE --station-key kit-01.pub.pem            # who sealed it, unaltered?
+    rekam inspect PACKAGE --stations stations.txt                 # which station sealed it?
+    rekam inspect PACKAGE --station-key kit-01.pub.pem            # signed by this key?
     rekam inspect PACKAGE --station-key /etc/rekam/stations/      # a directory of station keys
-    rekam inspect PACKAGE --station-key KEYS --centre-key centre_x25519.pem [--json]
+    rekam inspect PACKAGE --stations LIST --centre-key centre_x25519.pem [--json]
+
+A package names the station that sealed it in its clear header; only a trusted station list
+binds a station id to its key, as the centre's enrollment does. With ``--stations`` (lines of
+``STATION_ID PUBLIC_KEY_PEM``, paths relative to the list; ``#`` starts a comment) a package
+whose key is not the claimed station's is refused. With ``--station-key`` alone the signature
+is checked against the key with the package's key id, and the station is reported unverified.
 
 Without ``--centre-key`` the station signature over the whole package is checked and the clear
 header printed; nothing inside can be read. With the centre's X25519 private key the package is
-decrypted, the signed manifest checked against the transaction, every image decoded, and a
-summary printed (subject NIK and category, operator, samples with quality, exceptions).
+decrypted, the signed manifest checked against the transaction, every image decoded (images
+whose headers declare more than a record's image may are refused before decoding, see
+``uploader.image_limits``), and a summary printed (subject NIK and category, operator, samples
+with quality, exceptions).
 
 Exit status: 0 when the package verified (and opened), 1 when it was refused (altered,
 truncated, unknown station, sealed for another centre key, ...), 2 when a file or key could not
@@ -27,15 +36,22 @@ from typing import Any, TextIO
 from domain.messages import msg
 from quality.matching import minutiae_count
 from uploader import errors
-from uploader.keys import KeyFileError, StationKeyring, load_centre_private_key
+from uploader.keys import (
+    KeyFileError,
+    StationKeyring,
+    key_id,
+    load_centre_private_key,
+    load_public_key,
+)
 from uploader.package import (
     MAX_PACKAGE_BYTES,
     OpenedPackage,
     PackageHeader,
-    open_package,
     read_header,
+    valid_identifier,
     verify_package,
 )
+from uploader.untrusted import open_untrusted
 
 # What each refusal means for the person holding the package.
 EXPLANATIONS = {
@@ -61,12 +77,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("package", type=Path, metavar="PACKAGE")
     parser.add_argument(
+        "--stations",
+        type=Path,
+        metavar="LIST",
+        help="the trusted station list: lines of STATION_ID PUBLIC_KEY_PEM (binds ids to keys)",
+    )
+    parser.add_argument(
         "--station-key",
         action="append",
-        required=True,
+        default=[],
         type=Path,
         metavar="PEM",
-        help="a trusted station's Ed25519 public key, or a directory of them (repeatable)",
+        help="a station public key, or a directory of them (repeatable); the station stays "
+        "unverified",
     )
     parser.add_argument(
         "--centre-key", type=Path, metavar="KEY", help="the centre's X25519 private key (PEM)"
@@ -77,6 +100,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _when(milliseconds: int) -> str:
     return datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat(timespec="seconds")
+
+
+def load_station_list(path: Path) -> dict[str, Any]:
+    """Station id -> public key from a trusted station list; raises KeyFileError."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"cannot read the station list {path}: {exc}") from exc
+    stations: dict[str, Any] = {}
+    for number, line in enumerate(lines, 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not valid_identifier(fields[0]) or fields[0] in stations:
+            raise KeyFileError(f"{path}:{number}: expected one STATION_ID PUBLIC_KEY_PEM line")
+        stations[fields[0]] = load_public_key(path.parent / fields[1])
+    if not stations:
+        raise KeyFileError(f"the station list {path} names no station")
+    return stations
 
 
 def header_summary(header: PackageHeader, data: bytes) -> dict[str, Any]:
@@ -133,6 +175,10 @@ def _print_text(summary: dict[str, Any], out: TextIO) -> None:
         f"signature {summary['signature']}",
         file=out,
     )
+    verified = summary["station_verified"]
+    binding = "CENTRE_STATION_VERIFIED" if verified else "CENTRE_STATION_UNVERIFIED"
+    sentence = msg(binding, station=summary["station_id"], key_id=summary["station_key_id"])
+    print(f"           {sentence.render()}", file=out)
     print(f"record     {summary['record_id']}, sealed {summary['sealed_at']}", file=out)
     print(f"centre key {summary['centre_key_id']}", file=out)
     content = summary.get("content")
@@ -214,9 +260,24 @@ def _refuse(error: errors.PackageError, path: Path, out: TextIO, as_json: bool) 
     return 1
 
 
-def inspect_package(data: bytes, keyring: StationKeyring, centre_key: Any | None) -> dict[str, Any]:
-    """Verify (and with ``centre_key`` open) ``data``; raises an :class:`errors.PackageError`."""
-    claimed = read_header(data)
+def _listed_key(claimed: PackageHeader, stations: dict[str, Any]) -> Any:
+    """The key the trusted list gives the claimed station, if it is the package's key."""
+    station_key = stations.get(claimed.station_id)
+    if station_key is None:
+        raise errors.UnknownStation(
+            f"the package claims station {claimed.station_id!r}, which is not in the trusted "
+            "station list"
+        )
+    if key_id(station_key) != claimed.station_key_id:
+        raise errors.UnknownStation(
+            f"the package claims station {claimed.station_id!r} but was sealed with key "
+            f"{claimed.station_key_id.hex()}; the trusted station list gives that station key "
+            f"{key_id(station_key).hex()}"
+        )
+    return station_key
+
+
+def _ring_key(claimed: PackageHeader, keyring: StationKeyring) -> Any:
     station_key = keyring.get(claimed.station_key_id)
     if station_key is None:
         raise errors.UnknownStation(
@@ -224,20 +285,45 @@ def inspect_package(data: bytes, keyring: StationKeyring, centre_key: Any | None
             f"{claimed.station_key_id.hex()}; none of the {len(keyring)} trusted station keys "
             "matches (pass that station's public key with --station-key)"
         )
+    return station_key
+
+
+def inspect_package(
+    data: bytes,
+    keyring: StationKeyring | None,
+    centre_key: Any | None,
+    stations: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Verify (and with ``centre_key`` open) ``data``; raises an :class:`errors.PackageError`.
+
+    With ``stations`` (the trusted station list) the claimed station must own the key that
+    signed; with only ``keyring`` the signature is checked and the station reported unverified.
+    """
+    claimed = read_header(data)
+    if stations is not None:
+        station_key = _listed_key(claimed, stations)
+    else:
+        station_key = _ring_key(claimed, keyring or StationKeyring())
     trusted = {claimed.station_id: station_key}
     if centre_key is None:
-        return header_summary(verify_package(data, trusted), data)
-    opened = open_package(data, centre_key, trusted)
-    summary = header_summary(opened.header, data)
-    summary["content"] = content_summary(opened)
+        summary = header_summary(verify_package(data, trusted), data)
+    else:
+        opened = open_untrusted(data, centre_key, trusted)
+        summary = header_summary(opened.header, data)
+        summary["content"] = content_summary(opened)
+    summary["station_verified"] = stations is not None
     return summary
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Inspect one package; see the module docstring for the exit status."""
     out = out or sys.stdout
+    if not (args.stations or args.station_key):
+        print("rekam inspect: pass --stations LIST (or --station-key PEM)", file=sys.stderr)
+        return 2
     try:
-        keyring = StationKeyring.load(args.station_key)
+        stations = load_station_list(args.stations) if args.stations else None
+        keyring = StationKeyring.load(args.station_key) if args.station_key else None
         centre_key = load_centre_private_key(args.centre_key) if args.centre_key else None
         size = args.package.stat().st_size
         if size > MAX_PACKAGE_BYTES:
@@ -252,7 +338,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except errors.PackageError as exc:
         return _refuse(exc, args.package, out, args.json)
     try:
-        summary = inspect_package(data, keyring, centre_key)
+        summary = inspect_package(data, keyring, centre_key, stations)
     except errors.PackageError as exc:
         return _refuse(exc, args.package, out, args.json)
     summary = {"package": str(args.package), **summary}

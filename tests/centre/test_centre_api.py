@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import ssl
 
 import pytest
 from centre_records import person_record, wait_until
@@ -17,20 +18,19 @@ from uploader.package import seal
 
 @pytest.fixture
 def client(centre, station_keys):
-    client = CentreClient(centre.url, timeout=10)
-    client.provision_station("KIT-01", station_keys.public_pem())
-    return client
+    centre.provision("KIT-01", station_keys.public_pem())
+    return CentreClient(centre.url, trust=centre.trust, timeout=10)
 
 
 def test_ingest_status_and_decision(centre, client, station_keys, centre_public):
     sealed = seal(person_record("R-1", 1, "3171000000000001", 1), station_keys, centre_public)
-    assert client.status("R-1") is None
+    assert client.status("R-1", sealed.sha256) is None
     first = client.upload("R-1", sealed.data, sealed.sha256)
     assert first.status == 201 and first.code == "RECEIVED"
     again = client.upload("R-1", sealed.data, sealed.sha256)
     assert again.status == 200 and again.accepted and again.code == "ALREADY_RECEIVED"
-    assert wait_until(lambda: client.status("R-1").status == "PRINT_READY_RECORD")
-    status = client.status("R-1")
+    assert wait_until(lambda: client.status("R-1", sealed.sha256).status == "PRINT_READY_RECORD")
+    status = client.status("R-1", sealed.sha256)
     assert status.record_id == "R-1" and status.updated_at
     assert client.health()["gallery"] == 1
 
@@ -40,13 +40,13 @@ def test_same_person_under_another_nik_is_duplicate(centre, client, station_keys
     second = seal(person_record("R-B", 7, "3171000000000099", 2), station_keys, centre_public)
     stranger = seal(person_record("R-C", 8, "3171000000000008", 3), station_keys, centre_public)
     assert client.upload("R-A", first.data, first.sha256).status == 201
-    assert wait_until(lambda: client.status("R-A").status == "PRINT_READY_RECORD")
+    assert wait_until(lambda: client.status("R-A", first.sha256).status == "PRINT_READY_RECORD")
     assert client.upload("R-B", second.data, second.sha256).status == 201
     assert client.upload("R-C", stranger.data, stranger.sha256).status == 201
-    assert wait_until(lambda: client.status("R-B").status == "DUPLICATE_RECORD")
-    assert "R-A" in client.status("R-B").detail and "3171000000000007" in client.status(
-        "R-B").detail
-    assert wait_until(lambda: client.status("R-C").status == "PRINT_READY_RECORD")
+    assert wait_until(lambda: client.status("R-B", second.sha256).status == "DUPLICATE_RECORD")
+    detail = client.status("R-B", second.sha256).detail
+    assert "R-A" in detail and "3171000000000007" in detail
+    assert wait_until(lambda: client.status("R-C", stranger.sha256).status == "PRINT_READY_RECORD")
 
 
 def test_rejections(centre, client, station_keys, centre_public):
@@ -72,13 +72,16 @@ def test_rejections(centre, client, station_keys, centre_public):
                    station_keys, centre_public)
     refused = client.upload("R-4", unknown.data, unknown.sha256)
     assert refused.status == 422 and refused.code == "UNKNOWN_STATION" and refused.permanent
-    assert client.status("R-4") is None
+    assert client.status("R-4", unknown.sha256) is None
 
 
 def test_bad_requests_get_json_errors(centre, client):
+    code = centre.issue_enrollment_code("KIT-02")
     with pytest.raises(CentreError):
-        client.provision_station("KIT-02", b"not a pem")
-    conn = http.client.HTTPConnection("127.0.0.1", centre.port, timeout=5)
+        client.enroll("KIT-02", code, b"not a pem")
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", centre.port, timeout=5, context=ssl._create_unverified_context()
+    )
     try:
         conn.request("GET", "/v1/nothing")
         response = conn.getresponse()
@@ -94,17 +97,18 @@ def test_restart_keeps_keys_records_and_gallery(tmp_path, station_keys):
     data_dir = tmp_path / "centre-state"
     with CentreServer(data_dir, decision_delay=0.05) as centre:
         public = load_centre_public_key(centre.public_key_path)
-        client = CentreClient(centre.url)
-        client.provision_station("KIT-01", station_keys.public_pem())
+        client = CentreClient(centre.url, trust=centre.trust)
+        centre.provision("KIT-01", station_keys.public_pem())
         sealed = seal(person_record("R-5", 5, "3171000000000005", 1), station_keys, public)
         assert client.upload("R-5", sealed.data, sealed.sha256).status == 201
-        assert wait_until(lambda: client.status("R-5").status == "PRINT_READY_RECORD")
+        ready = "PRINT_READY_RECORD"
+        assert wait_until(lambda: client.status("R-5", sealed.sha256).status == ready)
         key_id = client.health()["centre_key_id"]
     with CentreServer(data_dir, decision_delay=0.05) as centre:
-        client = CentreClient(centre.url)
+        client = CentreClient(centre.url, trust=centre.trust)
         assert client.health()["centre_key_id"] == key_id
-        assert client.status("R-5").status == "PRINT_READY_RECORD"
+        assert client.status("R-5", sealed.sha256).status == "PRINT_READY_RECORD"
         assert client.upload("R-5", sealed.data, sealed.sha256).status == 200
         again = seal(person_record("R-6", 5, "3171000000000006", 2), station_keys, public)
         assert client.upload("R-6", again.data, again.sha256).status == 201
-        assert wait_until(lambda: client.status("R-6").status == "DUPLICATE_RECORD")
+        assert wait_until(lambda: client.status("R-6", again.sha256).status == "DUPLICATE_RECORD")

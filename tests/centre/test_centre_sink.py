@@ -16,9 +16,8 @@ from uploader.sink import DeliveryOutcome
 
 @pytest.fixture
 def client(centre, station_keys):
-    client = CentreClient(centre.url, timeout=10)
-    client.provision_station("KIT-01", station_keys.public_pem())
-    return client
+    centre.provision("KIT-01", station_keys.public_pem())
+    return CentreClient(centre.url, trust=centre.trust, timeout=10)
 
 
 def sealed(record_id, index, station_keys, centre_public, station_id="KIT-01"):
@@ -77,11 +76,11 @@ def test_a_server_error_retries_only_the_record(centre, client, station_keys, ce
     assert answer.outcome is DeliveryOutcome.RETRY_LATER and not answer.receiver_busy
 
 
-def test_an_unreachable_centre_is_a_transport_failure(station_keys, centre_public):
+def test_an_unreachable_centre_is_a_transport_failure(centre, station_keys, centre_public):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound, never listening: connections are refused
-        client = CentreClient(f"http://127.0.0.1:{port}", timeout=2)
+        client = CentreClient(f"https://127.0.0.1:{port}", trust=centre.trust, timeout=2)
         package = sealed("C-6", 7, station_keys, centre_public)
         answer = client.deliver("C-6", package.data, package.sha256)
     assert answer.outcome is DeliveryOutcome.TRANSPORT_FAILED

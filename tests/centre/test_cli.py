@@ -10,6 +10,7 @@ from centre_records import wait_until
 
 from simulator.centre import main
 from uploader.centre_client import CentreClient, CentreUnreachable
+from uploader.centre_trust import CentreTrust
 from uploader.keys import StationKeys
 
 
@@ -24,19 +25,23 @@ def test_main_serves_until_stopped(tmp_path, capsys):
 
     def printed_url() -> bool:
         output.append(capsys.readouterr().out)
-        return re.search(r"centre: (http://127\.0\.0\.1:\d+)", "".join(output)) is not None
+        return re.search(r"centre: (https://127\.0\.0\.1:\d+)", "".join(output)) is not None
 
     runner.start()
     try:
         assert wait_until(printed_url, timeout=20)
         text = "".join(output)
-        url = re.search(r"centre: (http://127\.0\.0\.1:\d+)", text).group(1)
+        url = re.search(r"centre: (https://127\.0\.0\.1:\d+)", text).group(1)
         assert "station KIT-7: HTTP 201 PROVISIONED" in text
-        assert CentreClient(url).health()["status"] == "ok"
+        trust = CentreTrust.load(
+            tmp_path / "centre" / "centre_receipts.pub.pem",
+            re.search(r"centre TLS pin: (\S+)", text).group(1),
+        )
+        assert CentreClient(url, trust=trust).health()["status"] == "ok"
         assert (tmp_path / "centre" / "centre_public.pem").exists()
     finally:
         stop.set()
         runner.join(10)
     assert not runner.is_alive()
     with pytest.raises(CentreUnreachable):
-        CentreClient(url, timeout=1).health()
+        CentreClient(url, trust=trust, timeout=1).health()

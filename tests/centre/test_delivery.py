@@ -33,9 +33,8 @@ def outbox(tmp_path):
 
 
 def provisioned(centre: CentreServer, station_keys) -> CentreClient:
-    client = CentreClient(centre.url)
-    client.provision_station("KIT-01", station_keys.public_pem())
-    return client
+    centre.provision("KIT-01", station_keys.public_pem())
+    return CentreClient(centre.url, trust=centre.trust)
 
 
 def state_of(outbox: Outbox, record_id: str) -> RecordState | None:
@@ -47,7 +46,7 @@ def test_delivered_received_print_ready_then_duplicate(tmp_path, outbox, station
     with CentreServer(tmp_path / "centre", decision_delay=0.4) as centre:
         provisioned(centre, station_keys)
         public = load_centre_public_key(centre.public_key_path)
-        uploader = Uploader(outbox, centre.url, **FAST)
+        uploader = Uploader(outbox, centre.url, trust=centre.trust, **FAST)
         uploader.start()
         try:
             first = seal(person_record("E-1", 21, "3172000000000021", 1), station_keys, public)
@@ -85,9 +84,10 @@ def test_centre_down_then_up(tmp_path, outbox, station_keys):
     with CentreServer(data_dir, port=port, decision_delay=0.05) as centre:
         provisioned(centre, station_keys)
         public = load_centre_public_key(centre.public_key_path)
+        trust = centre.trust
     sealed = seal(person_record("D-1", 31, "3172000000000031", 1), station_keys, public)
     outbox.enqueue(sealed)
-    uploader = Uploader(outbox, f"http://127.0.0.1:{port}", **FAST)
+    uploader = Uploader(outbox, f"https://127.0.0.1:{port}", trust=trust, **FAST)
     uploader.start()
     try:
         assert wait_until(lambda: outbox.get("D-1").attempts >= 2)
@@ -109,7 +109,7 @@ def test_upload_the_centre_already_has_counts_as_delivered(centre, outbox, stati
     sealed = seal(person_record("U-1", 41, "3172000000000041", 1), station_keys, public)
     assert client.upload("U-1", sealed.data, sealed.sha256).status == 201
     outbox.enqueue(sealed)
-    with Uploader(outbox, centre.url, **FAST) as uploader:
+    with Uploader(outbox, centre.url, trust=centre.trust, **FAST) as uploader:
         assert wait_until(lambda: state_of(outbox, "U-1") == RecordState.PRINT_READY_RECORD)
         assert uploader.counters()["delivery_already_at_centre"] == 1
         assert uploader.counters()["delivery_uploads_accepted"] == 0
@@ -126,14 +126,14 @@ def test_rejected_package_is_dead_lettered_and_does_not_block(centre, outbox, st
     good = seal(person_record("X-2", 52, "3172000000000052", 1), station_keys, public)
     outbox.enqueue(stranger)
     outbox.enqueue(good)
-    with Uploader(outbox, centre.url, **FAST) as uploader:
+    with Uploader(outbox, centre.url, trust=centre.trust, **FAST) as uploader:
         assert wait_until(lambda: state_of(outbox, "X-2") == RecordState.PRINT_READY_RECORD)
         dead = outbox.get("X-1")
         assert dead.state == RecordState.DEAD_LETTER
         assert "422" in dead.detail and "UNKNOWN_STATION" in dead.detail
         assert uploader.counters()["delivery_dead_letters"] == 1
 
-        CentreClient(centre.url).provision_station("KIT-UNKNOWN", station_keys.public_pem())
+        centre.provision("KIT-UNKNOWN", station_keys.public_pem())
         uploader.retry("X-1")
         assert wait_until(lambda: state_of(outbox, "X-1") == RecordState.PRINT_READY_RECORD)
 
@@ -146,7 +146,7 @@ def test_server_errors_and_resets_are_retried(centre, outbox, station_keys):
     centre.faults.reset_uploads = 1
     sealed = seal(person_record("F-1", 61, "3172000000000061", 1), station_keys, public)
     outbox.enqueue(sealed)
-    with Uploader(outbox, centre.url, **FAST) as uploader:
+    with Uploader(outbox, centre.url, trust=centre.trust, **FAST) as uploader:
         assert wait_until(lambda: state_of(outbox, "F-1") == RecordState.PRINT_READY_RECORD)
         counters = uploader.counters()
         assert counters["delivery_network_errors"] >= 1
@@ -162,7 +162,7 @@ def test_too_many_requests_honours_retry_after(centre, outbox, station_keys):
     centre.faults.retry_after = 2
     sealed = seal(person_record("T-1", 71, "3172000000000071", 1), station_keys, public)
     outbox.enqueue(sealed)
-    with Uploader(outbox, centre.url, **FAST):
+    with Uploader(outbox, centre.url, trust=centre.trust, **FAST):
         assert wait_until(lambda: outbox.get("T-1").attempts >= 1)
         record = outbox.get("T-1")
         assert record.state == RecordState.SEALED and "429" in record.last_error
@@ -176,7 +176,7 @@ def test_enroll_failure_is_resent_automatically(centre, outbox, station_keys):
     centre.faults.force_outcome("3172000000000081", "ENROLL_FAILURE_AT_CENTRAL")
     sealed = seal(person_record("G-1", 81, "3172000000000081", 1), station_keys, public)
     outbox.enqueue(sealed)
-    with Uploader(outbox, centre.url, **FAST) as uploader:
+    with Uploader(outbox, centre.url, trust=centre.trust, **FAST) as uploader:
         assert wait_until(lambda: state_of(outbox, "G-1") == RecordState.PRINT_READY_RECORD)
         states = [change.state for change in outbox.history("G-1")]
         assert RecordState.ENROLL_FAILURE_AT_CENTRAL in states
@@ -190,7 +190,9 @@ def test_bandwidth_cap_and_restart_of_the_uploader(centre, outbox, station_keys)
     public = load_centre_public_key(centre.public_key_path)
     first = seal(person_record("B-1", 91, "3172000000000091", 1), station_keys, public)
     second = seal(person_record("B-2", 92, "3172000000000092", 1), station_keys, public)
-    uploader = Uploader(outbox, centre.url, max_bytes_per_second=400_000, **FAST)
+    uploader = Uploader(
+        outbox, centre.url, trust=centre.trust, max_bytes_per_second=400_000, **FAST
+    )
     uploader.start()
     try:
         outbox.enqueue(first)

@@ -21,7 +21,6 @@ from delivery_helpers import STATION, free_ports
 
 from simulator.centre import CentreServer
 from simulator.centre.samples import small_record
-from uploader.centre_client import CentreClient
 from uploader.keys import StationKeys, load_centre_public_key
 from uploader.outbox import Outbox
 from uploader.package import SealedPackage, seal
@@ -37,7 +36,7 @@ def station_keys() -> StationKeys:
 @pytest.fixture
 def centre(tmp_path, station_keys) -> Iterator[CentreServer]:
     server = CentreServer(tmp_path / "centre", decision_delay=0.05).start()
-    CentreClient(server.url).provision_station(STATION, station_keys.public_pem())
+    server.provision(STATION, station_keys.public_pem())
     yield server
     server.stop()
 

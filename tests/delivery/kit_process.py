@@ -2,9 +2,9 @@
 thread that seals records and commits them through the same calls CompleteEnrollment's sealer
 makes (``seal`` then ``Outbox.enqueue``), acknowledging each one only after enqueue returned.
 
-Run: ``python kit_process.py DATA_DIR CENTRE_URL CENTRE_KEY COUNT``. Appends ``<index>`` lines to
-``DATA_DIR/acks`` and creates ``DATA_DIR/ready`` once serving. SIGTERM stops it cleanly; the
-tests SIGKILL it at random moments.
+Run: ``python kit_process.py DATA_DIR CENTRE_URL CENTRE_KEY COUNT RECEIPT_KEY TLS_PIN``.
+Appends ``<index>`` lines to ``DATA_DIR/acks`` and creates ``DATA_DIR/ready`` once serving.
+SIGTERM stops it cleanly; the tests SIGKILL it at random moments.
 """
 
 from __future__ import annotations
@@ -44,11 +44,14 @@ def load(daemon: StationDaemon, centre_key: Path, count: int, acks: Path, stop: 
 
 def main(argv: list[str]) -> int:
     data_dir, centre_url, centre_key, count = Path(argv[0]), argv[1], Path(argv[2]), int(argv[3])
+    receipt_key, tls_pin = Path(argv[4]), argv[5]
     config = StationConfig(
         station_id=STATION,
         data_dir=data_dir,
         listen="127.0.0.1:0",
-        centre=CentreConfig(url=centre_url, public_key=str(centre_key)),
+        centre=CentreConfig(
+            url=centre_url, public_key=centre_key, receipt_key=receipt_key, tls_pin=tls_pin
+        ),
         uploader=UploaderConfig(
             delivery_interval_s=0.05,
             poll_interval_s=0.5,

@@ -35,7 +35,7 @@ def bundle_factory(usb: Path, station_keys) -> Callable[[CentreClient], Sink]:
 
 
 def bundle_sink(usb: Path, centre, station_keys) -> BundleSink:
-    sink = bundle_factory(usb, station_keys)(CentreClient(centre.url))
+    sink = bundle_factory(usb, station_keys)(CentreClient(centre.url, trust=centre.trust))
     assert isinstance(sink, BundleSink)
     return sink
 
@@ -51,6 +51,7 @@ def test_delivered_bundles_are_imported_by_the_centre(
     uploader = Uploader(
         outbox,
         centre.url,
+        trust=centre.trust,
         make_sink=bundle_factory(usb, station_keys),
         **FAST,
     )

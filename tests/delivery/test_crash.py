@@ -22,8 +22,10 @@ import pytest
 from delivery_helpers import STATION, free_ports
 
 from simulator.centre import CentreServer
+from simulator.centre.identity import RECEIPT_PUBLIC_FILE, TLS_PIN_FILE
 from simulator.centre.store import CentreStore
 from uploader.centre_client import CentreClient, CentreUnreachable
+from uploader.centre_trust import CentreTrust
 from uploader.keys import CentreKeys, StationKeys
 from uploader.outbox import Outbox, RecordState
 from uploader.package import open_package
@@ -34,7 +36,14 @@ HERE = Path(__file__).resolve().parent
 DEADLINE_S = 150.0
 
 
-def start_kit(data_dir: Path, centre_url: str, centre_key: Path) -> subprocess.Popen:
+def centre_trust(centre_dir: Path) -> CentreTrust:
+    """What a kit pins for the centre keeping its state in ``centre_dir``."""
+    return CentreTrust.load(
+        centre_dir / RECEIPT_PUBLIC_FILE, (centre_dir / TLS_PIN_FILE).read_text().strip()
+    )
+
+
+def start_kit(data_dir: Path, centre_url: str, centre_dir: Path) -> subprocess.Popen:
     (data_dir / "ready").unlink(missing_ok=True)
     process = subprocess.Popen(
         [
@@ -42,8 +51,10 @@ def start_kit(data_dir: Path, centre_url: str, centre_key: Path) -> subprocess.P
             str(HERE / "kit_process.py"),
             str(data_dir),
             centre_url,
-            str(centre_key),
+            str(centre_dir / "centre_public.pem"),
             str(RECORDS),
+            str(centre_dir / RECEIPT_PUBLIC_FILE),
+            (centre_dir / TLS_PIN_FILE).read_text().strip(),
         ],
         cwd=HERE,
         stdout=subprocess.DEVNULL,
@@ -169,13 +180,13 @@ def test_kit_killed_at_random_moments_loses_and_duplicates_nothing(crash_setup):
     rng = random.Random(7)
     started = time.monotonic()
     with CentreServer(centre_dir, decision_delay=0.05) as centre:
-        CentreClient(centre.url).provision_station(STATION, station.public_pem())
-        kit = start_kit(kit_dir, centre.url, centre.public_key_path)
+        centre.provision(STATION, station.public_pem())
+        kit = start_kit(kit_dir, centre.url, centre_dir)
         try:
             for _ in range(KILLS):
                 time.sleep(rng.uniform(0.3, 2.0))
                 kill(kit)
-                kit = start_kit(kit_dir, centre.url, centre.public_key_path)
+                kit = start_kit(kit_dir, centre.url, centre_dir)
             for _ in range(int(DEADLINE_S / 0.5)):
                 if all_delivered(kit_dir) or time.monotonic() - started > DEADLINE_S:
                     break
@@ -190,10 +201,10 @@ def test_centre_killed_at_random_moments_loses_and_duplicates_nothing(crash_setu
     kit_dir, centre_dir, station, pem, centre_keys = crash_setup
     rng = random.Random(8)
     (port,) = free_ports(1)
-    url = f"http://127.0.0.1:{port}"
+    url = f"https://127.0.0.1:{port}"
     started = time.monotonic()
     centre = start_centre(centre_dir, port, pem)
-    kit = start_kit(kit_dir, url, centre_dir / "centre_public.pem")
+    kit = start_kit(kit_dir, url, centre_dir)
     try:
         for _ in range(KILLS):
             time.sleep(rng.uniform(0.3, 2.0))
@@ -205,7 +216,8 @@ def test_centre_killed_at_random_moments_loses_and_duplicates_nothing(crash_setu
                 break
             time.sleep(0.5)
         try:
-            assert CentreClient(url).health()["records"] == RECORDS
+            trust = centre_trust(centre_dir)
+            assert CentreClient(url, trust=trust).health()["records"] == RECORDS
         except CentreUnreachable as exc:
             raise AssertionError("the restarted centre does not answer") from exc
     finally:

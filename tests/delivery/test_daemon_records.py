@@ -24,7 +24,6 @@ from station.sealing import RecordSealer
 from station.server import StationDaemon
 from station.v1 import common_pb2, enrollment_pb2, records_pb2
 from uploader.bundle import BundleError, open_bundle
-from uploader.centre_client import CentreClient
 from uploader.keys import load_centre_public_key
 from uploader.outbox import RecordState
 from uploader.package import seal
@@ -51,7 +50,12 @@ def kit(tmp_path_factory) -> Iterator[Daemon]:
         station_id=STATION,
         data_dir=root / "station",
         listen="127.0.0.1:0",
-        centre=CentreConfig(url=centre.url, public_key=str(centre.public_key_path)),
+        centre=CentreConfig(
+            url=centre.url,
+            public_key=centre.public_key_path,
+            receipt_key=centre.identity.receipt_public_path,
+            tls_pin=centre.identity.pin_text,
+        ),
         uploader=UploaderConfig(
             delivery_interval_s=0.05,
             poll_interval_s=0.05,
@@ -63,7 +67,7 @@ def kit(tmp_path_factory) -> Iterator[Daemon]:
         export=ExportConfig(roots=[tmp_path_factory.getbasetemp()]),
     )
     daemon = StationDaemon(config)
-    CentreClient(centre.url).provision_station(STATION, daemon.keys.public_pem())
+    centre.provision(STATION, daemon.keys.public_pem())
     port = daemon.start()
     daemon.uploader.stop()  # delivery stays off until a test wants the network "back"
     token = daemon.tokens.add("op-ani", Role.OPERATOR)

@@ -13,7 +13,7 @@ from uploader.centre_client import CentreClient, CentreUnreachable
 
 def test_passes_traffic_through_and_counts_bytes(centre):
     with FaultProxy("127.0.0.1", centre.port, FaultPlan(bytes_per_second=2_000_000)) as proxy:
-        health = CentreClient(proxy.url).health()
+        health = CentreClient(proxy.url, trust=centre.trust).health()
         assert health["status"] == "ok"
         assert proxy.counters.connections == 1
         assert proxy.counters.bytes_up > 0 and proxy.counters.bytes_down > 0
@@ -22,11 +22,11 @@ def test_passes_traffic_through_and_counts_bytes(centre):
 def test_reset_and_blackhole_are_network_errors(centre):
     with FaultProxy("127.0.0.1", centre.port, FaultPlan(reset=1.0)) as proxy:
         with pytest.raises(CentreUnreachable):
-            CentreClient(proxy.url).health()
+            CentreClient(proxy.url, trust=centre.trust).health()
         assert proxy.counters.reset == 1
     with FaultProxy("127.0.0.1", centre.port, FaultPlan(blackhole=1.0)) as proxy:
         with pytest.raises(CentreUnreachable):
-            CentreClient(proxy.url, timeout=0.5).health()
+            CentreClient(proxy.url, trust=centre.trust, timeout=0.5).health()
         assert proxy.counters.blackhole == 1
 
 

@@ -28,7 +28,7 @@ def received_once(centre, record_id: str) -> bool:
 
 def test_reset_mid_body_resumes_from_the_bytes_the_centre_kept(centre, sealer):
     package = sealer("P-1", 1)
-    client = CentreClient(centre.url)
+    client = CentreClient(centre.url, trust=centre.trust)
     centre.faults.reset_uploads = 1
     try:
         client.upload("P-1", package.data, package.sha256)
@@ -51,8 +51,8 @@ def test_a_new_client_resynchronises_on_412(centre, sealer):
     package = sealer("P-2", 2)
     centre.faults.reset_uploads = 1
     with contextlib.suppress(CentreUnreachable):
-        CentreClient(centre.url).upload("P-2", package.data, package.sha256)
-    restarted = CentreClient(centre.url)  # a restarted kit remembers nothing
+        CentreClient(centre.url, trust=centre.trust).upload("P-2", package.data, package.sha256)
+    restarted = CentreClient(centre.url, trust=centre.trust)  # a restarted kit remembers nothing
     result = restarted.upload("P-2", package.data, package.sha256)
     assert result.status == 201
     assert restarted.resumed_bytes == package.size // 2
@@ -63,7 +63,8 @@ def test_injected_412s_and_slow_link_still_deliver(centre, sealer):
     package = sealer("P-3", 3)
     centre.faults.precondition_failures = 2
     centre.faults.slow_bytes_per_second = 400_000
-    result = CentreClient(centre.url).upload("P-3", package.data, package.sha256)
+    client = CentreClient(centre.url, trust=centre.trust)
+    result = client.upload("P-3", package.data, package.sha256)
     assert result.status == 201
     assert received_once(centre, "P-3")
     outcomes = centre.store.ingest_outcomes()["P-3"]
@@ -72,7 +73,7 @@ def test_injected_412s_and_slow_link_still_deliver(centre, sealer):
 
 def test_identical_copy_and_conflict_over_the_resumable_path(centre, sealer):
     package, other = sealer("P-4", 4), sealer("P-4", 5)
-    client = CentreClient(centre.url)
+    client = CentreClient(centre.url, trust=centre.trust)
     assert client.upload("P-4", package.data, package.sha256).status == 201
     again = client.upload("P-4", package.data, package.sha256)
     assert again.status == 200 and again.code == "ALREADY_RECEIVED"
@@ -85,7 +86,7 @@ def test_storm_of_5xx_is_ridden_out(centre, sealer, outbox):
     centre.faults.storm(0.5, 502)
     for i in range(3):
         outbox.enqueue(sealer(f"P-S{i}", 20 + i))
-    with Uploader(outbox, centre.url, **FAST) as uploader:
+    with Uploader(outbox, centre.url, trust=centre.trust, **FAST) as uploader:
         assert wait_until(
             lambda: all(outbox.get(f"P-S{i}").state != RecordState.SEALED for i in range(3))
         )
@@ -100,7 +101,7 @@ def test_links_cut_mid_record_through_the_proxy_resume(centre, sealer, outbox):
         ids = [f"P-C{i}" for i in range(6)]
         for index, record_id in enumerate(ids):
             outbox.enqueue(sealer(record_id, 30 + index))
-        with Uploader(outbox, proxy.url, **FAST) as uploader:
+        with Uploader(outbox, proxy.url, trust=centre.trust, **FAST) as uploader:
             assert wait_until(
                 lambda: all(outbox.get(r).state != RecordState.SEALED for r in ids), timeout=30
             )

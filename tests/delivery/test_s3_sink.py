@@ -77,6 +77,7 @@ def test_uploader_delivers_through_s3_and_the_centre_imports(seaweed, sealer, ce
     uploader = Uploader(
         outbox,
         centre.url,
+        trust=centre.trust,
         make_sink=lambda _centre: sink,
         max_concurrent_uploads=3,
         poll_interval=0.1,
@@ -128,7 +129,8 @@ def test_the_s3_plugin_builds_from_its_table(seaweed, sealer, centre, station_ke
     seaweed.create_bucket("kit-idem")
     table = {"bucket": "kit-idem", "endpoint_url": seaweed.endpoint_url, "prefix": "table/"}
     make_sink = sink_factory("s3", table)
-    sink = make_sink(SinkContext(CentreClient(centre.url), "KIT-01", station_keys))
+    client = CentreClient(centre.url, trust=centre.trust)
+    sink = make_sink(SinkContext(client, "KIT-01", station_keys))
     package = sealer("S-5", 6)
     assert sink.deliver("S-5", package.data, package.sha256).outcome is DeliveryOutcome.DELIVERED
     assert sink.stored_sha256("S-5") == package.sha256

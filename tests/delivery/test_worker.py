@@ -21,6 +21,7 @@ def test_a_blackholed_upload_holds_one_slot_while_the_rest_are_delivered(centre,
         uploader = Uploader(
             outbox,
             proxy.url,
+            trust=centre.trust,
             timeout=20.0,  # the stuck upload waits this long for an answer
             max_concurrent_uploads=3,
             poll_interval=0.05,
@@ -48,7 +49,7 @@ def test_a_blackholed_upload_holds_one_slot_while_the_rest_are_delivered(centre,
 def test_inline_run_once_delivers_oldest_first(centre, sealer, outbox):
     for i in range(3):
         outbox.enqueue(sealer(f"IN-{i}", 40 + i))
-    uploader = Uploader(outbox, centre.url)
+    uploader = Uploader(outbox, centre.url, trust=centre.trust)
     worker = DeliveryWorker(outbox, uploader.client, max_concurrent=2)
     assert worker.run_once() == 3
     delivered = [r.record_id for r in outbox.list([RecordState.SENT_FOR_ENROLLMENT])]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from station.config import StationConfig
-from uploader.keys import CentreKeys
+from uploader.keys import CentreKeys, public_pem
 
 
 def bare_config(directory: Path, **station: object) -> StationConfig:
@@ -19,6 +21,10 @@ def bare_config(directory: Path, **station: object) -> StationConfig:
         data_dir=directory / "station",
         **settings,  # type: ignore[arg-type]
     )
-    config.centre.url = "http://127.0.0.1:9"
+    receipt_key = directory / "centre_receipts.pub.pem"
+    receipt_key.write_bytes(public_pem(Ed25519PrivateKey.generate().public_key()))
+    config.centre.url = "https://127.0.0.1:9"
     config.centre.public_key = str(centre_key)
+    config.centre.receipt_key = receipt_key
+    config.centre.tls_pin = "00" * 32
     return config

@@ -104,6 +104,8 @@ def plugin_daemon(tmp_path: Path) -> Iterator[tuple[str, str]]:
             [centre]
             url = "{centre.url}"
             public_key = "{centre.public_key_path}"
+            receipt_key = "{centre.identity.receipt_public_path}"
+            tls_pin = "{centre.identity.pin_text}"
 
             [[devices]]
             id = "vendor-fingerprint-0"

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from uploader.centre_client import CentreClient
+from uploader.centre_trust import CentreTrust
 from uploader.keys import StationKeys
 from uploader.sink import DeliveryOutcome, InvalidSinkSettings, SinkContext, settings_from
 from uploader.sink_registry import (
@@ -91,7 +93,8 @@ def acme_sinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 def context() -> SinkContext:
-    centre = CentreClient("http://127.0.0.1:9")  # never contacted
+    trust = CentreTrust(Ed25519PrivateKey.generate().public_key(), allow_plain_http=True)
+    centre = CentreClient("http://127.0.0.1:9", trust=trust)  # never contacted
     return SinkContext(centre, "KIT-01", StationKeys.generate())
 
 

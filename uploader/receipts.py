@@ -1,0 +1,137 @@
+"""Signed receipts: the centre's answers about a record, signed so a kit acts only on the centre.
+
+Every answer the centre gives about one record (an upload's outcome, a status) carries a
+receipt next to its plain JSON fields::
+
+    "receipt": {"payload": base64(canonical JSON), "signature": base64(Ed25519), "key_id": hex}
+
+    payload = {"format": "rekam.receipt", "version": 1, "record_id", "sha256" (the package the
+               answer is about), "http_status", "code", "status", "detail", "issued_at" (ISO
+               8601, UTC), "nonce" (echoed from the kit's X-Rekam-Nonce request header)}
+
+The signature is Ed25519 over ``b"rekam receipt v1\\x00" + payload`` with the centre's receipt
+key, whose public key every kit pins (``[centre] receipt_key``). A kit reads the decision from
+the verified payload only, after checking that it names the record, the package hash and the
+nonce it asked with: a fake centre, a captive portal or a replayed answer cannot move a record,
+and above all cannot make a kit purge its copy.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from uploader.keys import key_id
+
+FORMAT = "rekam.receipt"
+VERSION = 1
+NONCE_HEADER = "X-Rekam-Nonce"
+_CONTEXT = b"rekam receipt v1\x00"
+_MAX_PAYLOAD = 16 * 1024
+
+
+class ReceiptInvalid(Exception):
+    """An answer without a receipt, or one that does not verify or names another record,
+    package or request: the kit treats it as a network fault, never as a decision."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The verified content of a receipt: what the centre said about one package."""
+
+    record_id: str
+    sha256: str
+    http_status: int
+    code: str
+    status: str
+    detail: str
+    issued_at: str
+    nonce: str
+
+
+def new_nonce() -> str:
+    """A fresh request nonce (128 random bits, hex)."""
+    return os.urandom(16).hex()
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def sign_receipt(key: Ed25519PrivateKey, receipt: Receipt) -> dict[str, str]:
+    """The ``receipt`` member of an answer: ``receipt`` signed with the centre's key."""
+    payload = _canonical({"format": FORMAT, "version": VERSION, **asdict(receipt)})
+    return {
+        "payload": base64.b64encode(payload).decode(),
+        "signature": base64.b64encode(key.sign(_CONTEXT + payload)).decode(),
+        "key_id": key_id(key.public_key()).hex(),
+    }
+
+
+def issue(
+    key: Ed25519PrivateKey,
+    record_id: str,
+    sha256: str,
+    http_status: int,
+    answer: dict[str, Any],
+    nonce: str,
+) -> dict[str, str]:
+    """Sign the centre's ``answer`` (its ``code``, ``status`` and ``detail``/``message``)."""
+    return sign_receipt(
+        key,
+        Receipt(
+            record_id=record_id,
+            sha256=sha256,
+            http_status=http_status,
+            code=str(answer.get("code", "")),
+            status=str(answer.get("status", "")),
+            detail=str(answer.get("detail", answer.get("message", ""))),
+            issued_at=datetime.now(UTC).isoformat(),
+            nonce=nonce,
+        ),
+    )
+
+
+def _decode(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or len(value) > 2 * _MAX_PAYLOAD:
+        raise ReceiptInvalid(f"receipt {what} is missing or too long")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ReceiptInvalid(f"receipt {what} is not base64") from exc
+
+
+def verify_receipt(
+    body: Any, key: Ed25519PublicKey, record_id: str, sha256: str, nonce: str
+) -> Receipt:
+    """The verified receipt in the answer ``body`` (parsed JSON) about ``record_id`` with
+    package hash ``sha256``, asked with ``nonce``; raises :class:`ReceiptInvalid`."""
+    member = body.get("receipt") if isinstance(body, dict) else None
+    if not isinstance(member, dict):
+        raise ReceiptInvalid("the answer carries no receipt")
+    payload = _decode(member.get("payload"), "payload")
+    signature = _decode(member.get("signature"), "signature")
+    try:
+        key.verify(signature, _CONTEXT + payload)
+    except InvalidSignature as exc:
+        raise ReceiptInvalid("the receipt is not signed by the pinned centre key") from exc
+    try:
+        fields = json.loads(payload)
+        if fields.pop("format") != FORMAT or fields.pop("version") != VERSION:
+            raise ReceiptInvalid("the receipt's format is not rekam.receipt v1")
+        receipt = Receipt(**fields)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ReceiptInvalid(f"the receipt's payload is unreadable: {exc}") from exc
+    expected = {"record_id": record_id, "sha256": sha256, "nonce": nonce}
+    for name, value in expected.items():
+        if getattr(receipt, name) != value:
+            raise ReceiptInvalid(f"the receipt is for another {name.replace('_', ' ')}")
+    return receipt
