@@ -26,7 +26,28 @@ class CentreConfig:
     """``[centre]``: where records go, and the key they are sealed for."""
 
     url: str = ""
-    public_key: Path | None = None  # the centre's X25519 public key (PEM)
+    public_key: Path | None = None  # the centre's ML-KEM-768 + X25519 public key (PEM)
+
+
+IDENTITY_BACKENDS = ("tpm", "file")
+
+
+def _identity_backend(value: str) -> str:
+    if value not in IDENTITY_BACKENDS:
+        raise ValueError(f"must be one of {', '.join(IDENTITY_BACKENDS)}, got {json.dumps(value)}")
+    return value
+
+
+@dataclass
+class IdentityConfig:
+    """``[identity]``: where the station's signing key and journal key live.
+
+    ``tpm``: in the kit's TPM 2.0, reached through the TSS TCTI ``tcti`` (``rekam serve``
+    requires it). ``file``: plain key files, for development and simulated kits only (refused by
+    ``rekam serve`` without ``--simulate``, and a WARNING at every start)."""
+
+    backend: Annotated[str, _identity_backend] = "file"
+    tcti: str = "device:/dev/tpmrm0"
 
 
 @dataclass
@@ -133,6 +154,7 @@ class StationConfig(Settings):
     metrics_listen: str = field(default="", metadata=_in_station("metrics_listen"))
     tls: TlsConfig = field(default_factory=TlsConfig, metadata=_in_station("tls"))
     centre: CentreConfig = field(default_factory=CentreConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
     uploader: UploaderConfig = field(default_factory=UploaderConfig)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     quality: QualityConfig = field(default_factory=QualityConfig)

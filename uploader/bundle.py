@@ -3,7 +3,7 @@
 A bundle is one directory (``rekam-<station>-<UTC time>/`` from an export, ``rekam-<station>-
 <record_id>/`` from the ``bundle`` sink) holding ``packages/<record_id>.pkg``,
 ``manifest.json`` (format, station, creation time, and every record's id, SHA-256 and size) and
-``manifest.sig`` (the station's Ed25519 signature over the manifest bytes, hex). It is written
+``manifest.sig`` (the station's signature over the manifest bytes, hex). It is written
 under a temporary name, every file fsynced, then renamed into place: a bundle that exists is
 complete. The packages stay sealed (signed and encrypted for the centre), so a lost flash disk
 reveals nothing; the signed manifest lets the centre refuse a tampered or foreign bundle.
@@ -21,10 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.files import fsync_dir, write_durably
-from uploader.keys import StationKeys
+from uploader.keys import StationPublicKey, StationSigner, verify_signature
 from uploader.outbox import Outbox
 from uploader.package import valid_identifier
 
@@ -75,7 +74,7 @@ def export_bundle(
     record_ids: list[str],
     destination: Path,
     station_id: str,
-    keys: StationKeys,
+    keys: StationSigner,
     *,
     now: datetime | None = None,
 ) -> tuple[Path, list[str]]:
@@ -96,7 +95,7 @@ def write_bundle(
     destination: Path,
     name: str,
     station_id: str,
-    keys: StationKeys,
+    keys: StationSigner,
     packages: Iterable[tuple[str, bytes]],
     *,
     now: datetime | None = None,
@@ -143,7 +142,7 @@ def write_bundle(
     return final
 
 
-def open_bundle(path: Path, trusted_stations: dict[str, Ed25519PublicKey]) -> Bundle:
+def open_bundle(path: Path, trusted_stations: dict[str, StationPublicKey]) -> Bundle:
     """Read a bundle's manifest and verify its signature with the station's key."""
     try:
         manifest_bytes = (path / MANIFEST).read_bytes()
@@ -158,7 +157,7 @@ def open_bundle(path: Path, trusted_stations: dict[str, Ed25519PublicKey]) -> Bu
     if key is None:
         raise BundleError(f"bundle from unknown station {station_id!r}")
     try:
-        key.verify(signature, manifest_bytes)
+        verify_signature(key, signature, manifest_bytes)
     except InvalidSignature as exc:
         raise BundleError("the bundle's manifest signature does not verify") from exc
     entries = []

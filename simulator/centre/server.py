@@ -4,8 +4,8 @@ Endpoints (see ``uploader.centre_client``): station provisioning, package ingest
 verification and deduplication (whole-body PUT, or resumable HEAD/PATCH uploads that survive a
 link dying mid-record), record status, health. USB bundles are imported with
 :meth:`CentreServer.import_bundle`. State lives in ``data_dir`` so the centre can be stopped
-(or killed) and started again: ``keys/`` (its X25519 key pair), ``centre_public.pem`` (for
-stations), ``packages/``, ``uploads/`` (partial resumable uploads) and ``centre.sqlite``.
+(or killed) and started again: ``keys/`` (its ML-KEM-768 + X25519 key pair), ``centre_public.pem``
+(for stations), ``packages/``, ``uploads/`` (partial resumable uploads) and ``centre.sqlite``.
 """
 
 from __future__ import annotations
@@ -25,15 +25,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from domain.vocabulary import Position
 from quality.matching import FingerprintMatcher, extract
 from simulator.centre.abis import ENROLL_FAILURE, RECEIVED, Abis
 from simulator.centre.store import CentreRecord, CentreStore
 from uploader.bundle import BundleError, open_bundle
 from uploader.errors import PackageError
-from uploader.keys import CentreKeys, KeyFileError, parse_public_pem
+from uploader.keys import (
+    CentreKeys,
+    KeyFileError,
+    StationPublicKey,
+    is_station_key,
+    parse_public_pem,
+)
 from uploader.package import MAX_PACKAGE_BYTES, open_package, valid_identifier
 
 log = logging.getLogger(__name__)
@@ -184,13 +188,13 @@ class CentreServer:
 
     # -- operations used by the handler -------------------------------------------------------
 
-    def trusted_stations(self) -> dict[str, Ed25519PublicKey]:
+    def trusted_stations(self) -> dict[str, StationPublicKey]:
         assert self.store is not None
         trusted = {}
         for station_id, pem in self.store.stations().items():
             key = parse_public_pem(pem)
-            if isinstance(key, Ed25519PublicKey):
-                trusted[station_id] = key
+            if is_station_key(key):
+                trusted[station_id] = key  # type: ignore[assignment]
         return trusted
 
     def provision(self, station_id: str, pem: bytes) -> tuple[int, dict]:
@@ -199,8 +203,8 @@ class CentreServer:
             key = parse_public_pem(pem)
         except KeyFileError as exc:
             return 400, {"code": "BAD_KEY", "message": str(exc)}
-        if not isinstance(key, Ed25519PublicKey):
-            return 400, {"code": "BAD_KEY", "message": "station keys must be Ed25519"}
+        if not is_station_key(key):
+            return 400, {"code": "BAD_KEY", "message": "station keys must be Ed25519 or EC P-256"}
         created = self.store.put_station(station_id, pem)
         return (201 if created else 200), {"code": "PROVISIONED", "station_id": station_id}
 

@@ -27,6 +27,7 @@ OTHER_VALUES: dict[tuple[str | int, ...], object] = {
     ("station", "language"): "id",
     ("station", "listen"): "127.0.0.1:50052",
     ("station", "metrics_listen"): "127.0.0.1:9465",
+    ("identity", "backend"): "file",
 }
 
 
@@ -94,6 +95,7 @@ def test_the_documentation_names_every_key_that_exists() -> None:
     tables = {
         "station.tls": TlsConfig,
         "centre": type(defaults.centre),
+        "identity": type(defaults.identity),
         "uploader": type(defaults.uploader),
         "capture": CaptureSettings,
         "[devices]": DeviceEntry,
