@@ -25,6 +25,7 @@ tpm2-tools' tpm2_createprimary/tpm2_create man pages for the templates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -108,7 +109,8 @@ class Tpm:
         """Unload every object this connection loaded, then disconnect."""
         with self._lock:
             for handle in [*self._loaded, self._primary]:
-                self._esapi.flush_context(handle)
+                with contextlib.suppress(TSS2_Exception):  # a TPM already gone has none
+                    self._esapi.flush_context(handle)
             self._loaded.clear()
             self._esapi.close()
             self._tcti.close()
