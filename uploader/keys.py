@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -233,7 +233,7 @@ class StationKeys:
     """The station's Ed25519 signing key pair in a PEM file: development and simulated kits."""
 
     private_key: Ed25519PrivateKey
-    algorithm: str = ED25519
+    algorithm: ClassVar[str] = ED25519
 
     @property
     def public_key(self) -> Ed25519PublicKey:

@@ -16,11 +16,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from identity_material import NIK, record
 
+from station.commands.inspect import inspect_package
 from uploader import errors
 from uploader.keys import (
     CENTRE_PRIVATE_FILE,
     ECDSA_P256_SHA256,
     CentreKeys,
+    StationKeyring,
     StationKeys,
     key_id,
     load_centre_public_key,
@@ -160,3 +162,13 @@ def test_a_version_2_package_does_not_open_with_the_bare_x25519_key() -> None:
         open_package(sealed.data, centre.private_key.x25519, {STATION: station.public_key})
     with pytest.raises(errors.WrongRecipient):
         open_package(sealed.data, CentreKeys.generate().private_key, {STATION: station.public_key})
+
+
+def test_inspect_trusts_a_tpm_station_key_from_its_public_file(tpm, tmp_path) -> None:
+    station = TpmStationKey.load_or_create(tpm, tmp_path / "keys")
+    ring = StationKeyring.load([tmp_path / "keys"])
+    assert ring.get(station.key_id) == station.public_key
+    centre = CentreKeys.generate()
+    sealed = seal(record("REC-V2-4", STATION), station, centre.public_key)
+    summary = inspect_package(sealed.data, ring, centre.private_key)
+    assert summary["content"] and summary["version"] == 2
