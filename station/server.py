@@ -149,10 +149,6 @@ class StationDaemon:
         self.config = config
         self.stopping = threading.Event()
         data_dir = private_dir(config.data_dir)
-        self.tokens = TokenStore(data_dir / "operators.db")
-        self.audit = AuditLog(data_dir / "audit.db")
-        self.devices = DeviceManager(config.devices)
-        self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         try:
             self.identity = open_identity(config.identity, private_dir(data_dir / "keys"))
         except IdentityUnavailable as exc:
@@ -161,6 +157,10 @@ class StationDaemon:
                 f'"{config.identity.backend}"): {exc}'
             ) from exc
         self.keys: StationSigner = self.identity.signer
+        self.tokens = TokenStore(data_dir / "operators.db")
+        self.audit = AuditLog(data_dir / "audit.db")
+        self.devices = DeviceManager(config.devices)
+        self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.uploader = build_uploader(self.outbox, config, self.keys, on_purged=self._audit_purged)
         journal = EnrollmentJournal(data_dir / "enrollments", self.identity.journal_key)
         self.workflow = EnrollmentWorkflow(
