@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar=("STATION_ID", "PUBLIC_PEM"),
-        help="trust a station's Ed25519 public key at start (repeatable)",
+        help="trust a station's Ed25519 or EC P-256 public key at start (repeatable)",
     )
     parser.add_argument("--ready-file", help="write the URL and public key path as JSON once up")
     parser.add_argument("--verbose", action="store_true")

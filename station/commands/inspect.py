@@ -5,7 +5,7 @@
     rekam inspect PACKAGE --station-key KEYS --centre-key centre_x25519.pem [--json]
 
 Without ``--centre-key`` the station signature over the whole package is checked and the clear
-header printed; nothing inside can be read. With the centre's X25519 private key the package is
+header printed; nothing inside can be read. With the centre's private key the package is
 decrypted, the signed manifest checked against the transaction, every image decoded, and a
 summary printed (subject NIK and category, operator, samples with quality, exceptions).
 
@@ -66,10 +66,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         type=Path,
         metavar="PEM",
-        help="a trusted station's Ed25519 public key, or a directory of them (repeatable)",
+        help="a trusted station's public key (Ed25519 or EC P-256), or a directory of them "
+        "(repeatable)",
     )
     parser.add_argument(
-        "--centre-key", type=Path, metavar="KEY", help="the centre's X25519 private key (PEM)"
+        "--centre-key",
+        type=Path,
+        metavar="KEY",
+        help="the centre's private key (PEM: ML-KEM-768 and X25519, see docs/record.md)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
