@@ -5,6 +5,10 @@ without biometrics) and one ``<sha256>.bin`` per sample image or pen trace. Ever
 AES-256-GCM encrypted with the journal key, its name bound in as associated data, and written
 durably (``domain.files``). The folder is removed when the enrollment is sealed into
 the outbox or cancelled, so no biometrics stay behind.
+
+The journal key comes from a :class:`JournalKeyProvider`: on a kit, a secret sealed by its TPM
+(``uploader.tpm.TpmSealedKey``); on development and simulated kits, :class:`FileJournalKey`, 32
+raw bytes in a file, which a copy of the disk reads as easily as the journal.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import shutil
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -41,6 +45,24 @@ STATE_FILE = "state.bin"
 
 class JournalError(Exception):
     """A journal entry cannot be read back (wrong key, damaged file)."""
+
+
+class JournalKeyProvider(Protocol):
+    """Where the journal key comes from."""
+
+    def journal_key(self) -> bytes:
+        """The 32-byte AES-256-GCM key, created on first use."""
+        ...
+
+
+class FileJournalKey:
+    """The journal key as a plain owner-only file: development and simulated kits only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def journal_key(self) -> bytes:
+        return load_or_create_key(self.path)
 
 
 def load_or_create_key(path: Path) -> bytes:

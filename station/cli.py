@@ -77,13 +77,14 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from station.server import ConfigurationError, StationDaemon
+    from station.server import ConfigurationError, StationDaemon, check_identity
     from station.simulation_guard import refuse_production
 
     setup_logging(args.verbose, args.log_format)
     config = _load_config(args)
     kit = None
     try:
+        check_identity(config, simulated=args.simulate)
         if args.simulate:
             refuse_production(config)
             kit = attach_kit("simulated", config, control_port=args.control_port)

@@ -27,11 +27,32 @@ class CentreConfig:
     know it talks to that centre (``uploader.centre_trust``)."""
 
     url: str = ""
-    public_key: Path | None = None  # the centre's X25519 public key (PEM)
+    public_key: Path | None = None  # the centre's ML-KEM-768 + X25519 public key (PEM)
     receipt_key: Path | None = None  # the centre's Ed25519 receipt-signing public key (PEM)
     tls_pin: str = ""  # sha256/<base64> of the centre's TLS key, or its certificate's path
     client_cert: Path | None = None  # this kit's TLS client certificate (mutual TLS)
     client_key: Path | None = None
+
+
+IDENTITY_BACKENDS = ("tpm", "file")
+
+
+def _identity_backend(value: str) -> str:
+    if value not in IDENTITY_BACKENDS:
+        raise ValueError(f"must be one of {', '.join(IDENTITY_BACKENDS)}, got {json.dumps(value)}")
+    return value
+
+
+@dataclass
+class IdentityConfig:
+    """``[identity]``: where the station's signing key and journal key live.
+
+    ``tpm``: in the kit's TPM 2.0, reached through the TSS TCTI ``tcti`` (``rekam serve``
+    requires it). ``file``: plain key files, for development and simulated kits only (refused by
+    ``rekam serve`` without ``--simulate``, and a WARNING at every start)."""
+
+    backend: Annotated[str, _identity_backend] = "file"
+    tcti: str = "device:/dev/tpmrm0"
 
 
 @dataclass
@@ -199,6 +220,7 @@ class StationConfig(Settings):
     tls: TlsConfig = field(default_factory=TlsConfig, metadata=_in_station("tls"))
     web: WebConfig = field(default_factory=WebConfig, metadata=_in_station("web"))
     centre: CentreConfig = field(default_factory=CentreConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
     uploader: UploaderConfig = field(default_factory=UploaderConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)

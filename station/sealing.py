@@ -14,7 +14,7 @@ from domain.vocabulary import CARD_FINGERS, ExceptionKind, Position
 from quality.matching import extract
 from station.devices import DeviceManager
 from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
-from uploader.keys import StationKeys, load_centre_public_key
+from uploader.keys import StationSigner, load_centre_public_key
 from uploader.outbox import DiskSpaceLow, Outbox, OutboxError
 from uploader.package import seal
 
@@ -143,7 +143,7 @@ class RecordSealer:
     def __init__(
         self,
         station_id: str,
-        keys: StationKeys,
+        keys: StationSigner,
         centre_key_path: Path,
         outbox: Outbox,
         devices: DeviceManager,

@@ -16,13 +16,14 @@ from grpc_reflection.v1alpha import reflection
 
 from capture.assess import assessor_lookup, finaliser_lookup
 from capture.enrollment import EnrollmentStore
-from capture.journal import EnrollmentJournal, load_or_create_key
+from capture.journal import EnrollmentJournal
 from capture.workflow import EnrollmentWorkflow
 from station.approvals import ApprovalBook
 from station.audit import AUDITED_METHODS, AuditAnchor, AuditLog, AuditTrail
 from station.auth import AuthInterceptor, TokenStore
 from station.config import StationConfig
 from station.devices import DeviceManager
+from station.identity import IdentityUnavailable, open_identity
 from station.limits import StreamGuard
 from station.metrics import METRICS_METHODS, MetricsEndpoint, StationMetrics, serve_metrics
 from station.observing import ObservingInterceptor
@@ -43,7 +44,7 @@ from station.v1 import (
 from station.validation import MalformedRequestInterceptor
 from station.web.forwarding import Forwarder, method_table
 from station.web.gateway import WebDoor, WebDoorSettings
-from uploader.keys import StationKeys
+from uploader.keys import StationSigner
 from uploader.outbox import Outbox
 from uploader.service import Uploader
 from uploader.sink import InvalidSinkSettings, SinkContext
@@ -90,7 +91,7 @@ def private_dir(path: Path) -> Path:
 def build_uploader(
     outbox: Outbox,
     config: StationConfig,
-    keys: StationKeys,
+    keys: StationSigner,
     on_purged: Callable[[list[str]], None] | None = None,
     *,
     simulated: bool = False,
@@ -150,6 +151,16 @@ def check_exposure(config: StationConfig) -> None:
         )
 
 
+def check_identity(config: StationConfig, *, simulated: bool) -> None:
+    """Refuse file keys outside a simulated kit: a kit's keys live in its TPM."""
+    if config.identity.backend != "tpm" and not simulated:
+        raise ConfigurationError(
+            f'Refusing to serve with [identity] backend = "{config.identity.backend}": a kit\'s '
+            'signing and journal keys live in its TPM. Set [identity] backend = "tpm" (and tcti '
+            "if the TPM is not /dev/tpmrm0); file keys are for `rekam serve --simulate` only."
+        )
+
+
 class StationDaemon:
     """Everything the daemon runs. ``start()`` binds and serves; ``stop()`` ends it cleanly."""
 
@@ -164,18 +175,23 @@ class StationDaemon:
         self.config = config
         self.stopping = threading.Event()
         data_dir = private_dir(config.data_dir)
+        try:
+            self.identity = open_identity(config.identity, private_dir(data_dir / "keys"))
+        except IdentityUnavailable as exc:
+            raise ConfigurationError(
+                f"Cannot open the station's keys ([identity] backend = "
+                f'"{config.identity.backend}"): {exc}'
+            ) from exc
+        self.keys: StationSigner = self.identity.signer
         self.tokens = TokenStore(data_dir / "operators.db")
         self.audit = AuditLog(data_dir / "audit.db")
         self.devices = DeviceManager(config.devices)
         self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
-        self.keys = StationKeys.load_or_create(data_dir / "keys")
         self.uploader = build_uploader(
             self.outbox, config, self.keys, on_purged=self._audit_purged, simulated=simulated
         )
         self.audit_anchor = AuditAnchor(self.audit, self.keys, config.audit.sign_interval_s)
-        journal = EnrollmentJournal(
-            data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
-        )
+        journal = EnrollmentJournal(data_dir / "enrollments", self.identity.journal_key)
         self.workflow = EnrollmentWorkflow(
             EnrollmentStore(),
             self.devices.for_modality,
@@ -356,4 +372,5 @@ class StationDaemon:
         self.audit_anchor.stop()
         self.audit.close()
         self.tokens.close()
+        self.identity.close()
         log.info("station stopped")

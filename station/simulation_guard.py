@@ -6,8 +6,8 @@ Production is marked by:
 - a centre URL whose host is not a loopback address (the simulated centre runs on loopback);
 - a data directory holding station keys without the ``SIMULATION`` marker that ``--simulate``
   writes into every data directory it starts from empty (a real kit's keys never carry it);
-- a key backend other than the development file backend (``[keys] backend``, where the
-  configuration has that section): a TPM-held key is a real kit's.
+- a key backend other than the development file backend (``[identity] backend``): a
+  TPM-held key is a real kit's.
 """
 
 from __future__ import annotations
@@ -20,10 +20,6 @@ from station.server import ConfigurationError, is_loopback
 
 MARKER = "SIMULATION"
 DEVELOPMENT_KEY_BACKEND = "file"
-
-
-def _key_backend(config: StationConfig) -> str:
-    return str(getattr(getattr(config, "keys", None), "backend", DEVELOPMENT_KEY_BACKEND))
 
 
 def _holds_keys(data_dir: Path) -> bool:
@@ -41,9 +37,9 @@ def refuse_production(config: StationConfig) -> None:
             "to a centre on loopback. Leave out [centre] url, or give --centre-url of a "
             "simulated centre."
         )
-    if _key_backend(config) != DEVELOPMENT_KEY_BACKEND:
+    if config.identity.backend != DEVELOPMENT_KEY_BACKEND:
         raise ConfigurationError(
-            f"--simulate refuses the {_key_backend(config)!r} key backend: it holds a real "
+            f"--simulate refuses the {config.identity.backend!r} key backend: it holds a real "
             "kit's key. Run the simulation with its own configuration."
         )
     data_dir = config.data_dir

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from domain.files import fsync_dir, write_durably
-from uploader.keys import StationKeys, key_id
+from uploader.keys import StationSigner, key_id, signature_valid
 from uploader.outbox import Outbox
 from uploader.package import MAX_PACKAGE_BYTES, valid_identifier
-from uploader.signatures import signature_valid
 
 FORMAT = "rekam-bundle/1"
 MANIFEST = "manifest.json"
@@ -87,7 +86,7 @@ def export_bundle(
     record_ids: list[str],
     destination: Path,
     station_id: str,
-    keys: StationKeys,
+    keys: StationSigner,
     *,
     now: datetime | None = None,
 ) -> tuple[Path, list[str]]:
@@ -108,7 +107,7 @@ def write_bundle(
     destination: Path,
     name: str,
     station_id: str,
-    keys: StationKeys,
+    keys: StationSigner,
     packages: Iterable[tuple[str, bytes]],
     *,
     now: datetime | None = None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uploader.bundle import BundleError, open_bundle, write_bundle
-from uploader.keys import StationKeys
+from uploader.keys import StationSigner
 from uploader.sink import DeliveryResult, SinkContext
 
 
@@ -38,7 +38,7 @@ class BundleSink:
     def from_settings(cls, settings: BundleSettings, context: SinkContext) -> BundleSink:
         return cls(Path(settings.directory), context.station_id, context.keys)
 
-    def __init__(self, directory: Path, station_id: str, keys: StationKeys) -> None:
+    def __init__(self, directory: Path, station_id: str, keys: StationSigner) -> None:
         self.directory = directory
         self.station_id = station_id
         self.keys = keys

@@ -1,20 +1,15 @@
 """The sealed package: a signed manifest plus the ANSI/NIST transaction, encrypted for the centre.
 
-Container (big-endian)::
+Version 2 (sealed today) encrypts with HPKE (RFC 9180, base mode) using the hybrid KEM
+MLKEM768-X25519, HKDF-SHA256 and AES-256-GCM, and signs with the station key's own algorithm
+(Ed25519, or ECDSA P-256 with SHA-256 from a TPM). Version 1 (X25519 + HKDF + AES-256-GCM, Ed25519
+only) is still verified and opened. ``docs/record.md`` gives both formats byte by byte::
 
     magic "REKAMPKG" | version u16 | header_len u32 | header | ciphertext_len u64 | ciphertext
-    | station signature (64 bytes, Ed25519 over everything before it)
+    | station signature (64 bytes over everything before it)
 
-    header = station_id (u16 len + ASCII) | record_id (u16 len + ASCII) | station key id (8)
-             | centre key id (8) | ephemeral X25519 public key (32) | nonce (12)
-             | sealed_at (u64, ms since the epoch)
-
-The ciphertext is AES-256-GCM (associated data: every byte before it) under a key derived with
-HKDF-SHA256 from an ephemeral X25519 exchange with the centre's key. The plaintext is::
-
-    manifest_len u32 | manifest JSON | manifest signature (64, Ed25519) | transaction
-
-so anyone holding the station's public key can check who sealed the package
+The plaintext of both is ``manifest_len u32 | manifest JSON | manifest signature (64) |
+transaction``, so anyone holding the station's public key can check who sealed the package
 (:func:`verify_package`) while only the centre can read it (:func:`open_package`).
 """
 
@@ -22,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import struct
 from dataclasses import dataclass
@@ -30,8 +24,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -39,16 +32,39 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from domain.vocabulary import ExceptionKind
 from uploader import errors
 from uploader.content import RecordContent
-from uploader.keys import StationKeys, key_id, raw_public_bytes
+from uploader.keys import (
+    ECDSA_P256_SHA256,
+    ED25519,
+    SIGNATURE_BYTES,
+    CentrePrivateKey,
+    CentrePublicKey,
+    StationPublicKey,
+    StationSigner,
+    key_id,
+    raw_public_bytes,
+    signature_algorithm,
+    verify_signature,
+)
 from uploader.nist import DecodedTransaction, TransactionError, build_transaction
 from uploader.nist import parse_transaction as _parse_transaction
 
 MAGIC = b"REKAMPKG"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST_FORMAT = "rekam.manifest"
 _MANIFEST_CONTEXT = b"rekam manifest v1\x00"
 _HKDF_INFO = b"rekam package v1"
-_SIGNATURE_LEN = 64
+_HPKE_INFO = b"rekam package v2\x00"
+_SIGNATURE_LEN = SIGNATURE_BYTES
+# HPKE algorithm identifiers (RFC 9180 section 7; KEM 0x647A from draft-ietf-hpke-pq).
+KEM_MLKEM768_X25519 = 0x647A
+KDF_HKDF_SHA256 = 0x0001
+AEAD_AES_256_GCM = 0x0002
+_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+_HPKE_ENC_LEN = hpke.KEM.MLKEM768_X25519.enc_length()
+_AEAD_TAG_LEN = 16
+# The signature algorithm byte of a version-2 header.
+SIGNATURE_ALGORITHMS = {ED25519: 1, ECDSA_P256_SHA256: 2}
 _PREFIX = struct.Struct(">8sHI")
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_PACKAGE_BYTES = 256 * 1024 * 1024
@@ -78,9 +94,11 @@ class PackageHeader:
     record_id: str
     station_key_id: bytes
     centre_key_id: bytes
-    ephemeral_public: bytes
-    nonce: bytes
+    ephemeral_public: bytes  # version 1 only (version 2 carries HPKE's enc in the ciphertext)
+    nonce: bytes  # version 1 only
     sealed_at_ms: int
+    signature_algorithm: str = ED25519
+    hpke_suite: tuple[int, int, int] | None = None  # version 2: (KEM, KDF, AEAD) identifiers
 
 
 @dataclass
@@ -206,6 +224,7 @@ def build_manifest(
 
 
 def _derive_key(shared: bytes, ephemeral_public: bytes, centre_public: bytes) -> bytes:
+    """Version 1's AES key: HKDF-SHA256 over the X25519 shared secret."""
     hkdf = HKDF(
         algorithm=hashes.SHA256(),
         length=32,
@@ -216,8 +235,10 @@ def _derive_key(shared: bytes, ephemeral_public: bytes, centre_public: bytes) ->
 
 
 def _encode_header(header: PackageHeader) -> bytes:
+    """A version-2 header (version 1 headers are only read)."""
     station = header.station_id.encode("ascii")
     record = header.record_id.encode("ascii")
+    assert header.hpke_suite is not None
     return b"".join(
         [
             struct.pack(">H", len(station)),
@@ -225,9 +246,9 @@ def _encode_header(header: PackageHeader) -> bytes:
             struct.pack(">H", len(record)),
             record,
             header.station_key_id,
+            struct.pack(">B", SIGNATURE_ALGORITHMS[header.signature_algorithm]),
             header.centre_key_id,
-            header.ephemeral_public,
-            header.nonce,
+            struct.pack(">HHH", *header.hpke_suite),
             struct.pack(">Q", header.sealed_at_ms),
         ]
     )
@@ -235,15 +256,17 @@ def _encode_header(header: PackageHeader) -> bytes:
 
 def seal(
     content: RecordContent,
-    station_key: StationKeys,
-    centre_public_key: X25519PublicKey,
+    station_key: StationSigner,
+    centre_public_key: CentrePublicKey,
     *,
     sealed_at: datetime | None = None,
 ) -> SealedPackage:
-    """Build, sign and encrypt ``content`` for the centre."""
+    """Build, sign and encrypt ``content`` for the centre (a version-2 package)."""
     for label, value in (("record id", content.record_id), ("station id", content.station_id)):
         if not valid_identifier(value):
             raise ValueError(f"invalid {label} {value!r}")
+    if not isinstance(centre_public_key, CentrePublicKey):
+        raise TypeError("packages are sealed for the centre's hybrid (ML-KEM-768 + X25519) key")
     sealed_at = sealed_at or datetime.now(UTC)
     transaction, summaries = build_transaction(content)
     centre_key_id = key_id(centre_public_key)
@@ -255,27 +278,31 @@ def seal(
     plaintext = b"".join(
         [struct.pack(">I", len(manifest_bytes)), manifest_bytes, manifest_signature, transaction]
     )
-
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = raw_public_bytes(ephemeral.public_key())
-    centre_raw = raw_public_bytes(centre_public_key)
-    key = _derive_key(ephemeral.exchange(centre_public_key), ephemeral_public, centre_raw)
     header = PackageHeader(
         version=VERSION,
         station_id=content.station_id,
         record_id=content.record_id,
         station_key_id=station_key.key_id,
         centre_key_id=centre_key_id,
-        ephemeral_public=ephemeral_public,
-        nonce=os.urandom(12),
+        ephemeral_public=b"",
+        nonce=b"",
         sealed_at_ms=int(sealed_at.timestamp() * 1000),
+        signature_algorithm=station_key.algorithm,
+        hpke_suite=(KEM_MLKEM768_X25519, KDF_HKDF_SHA256, AEAD_AES_256_GCM),
     )
     header_bytes = _encode_header(header)
-    prefix = _PREFIX.pack(MAGIC, VERSION, len(header_bytes)) + header_bytes
-    ciphertext_len = len(plaintext) + 16
-    aad = prefix + struct.pack(">Q", ciphertext_len)
-    ciphertext = AESGCM(key).encrypt(header.nonce, plaintext, aad)
-    signed = aad + ciphertext
+    ciphertext_len = _HPKE_ENC_LEN + len(plaintext) + _AEAD_TAG_LEN
+    before_ciphertext = b"".join(
+        [
+            _PREFIX.pack(MAGIC, VERSION, len(header_bytes)),
+            header_bytes,
+            struct.pack(">Q", ciphertext_len),
+        ]
+    )
+    ciphertext = _SUITE.encrypt(
+        plaintext, centre_public_key.hpke_key(), info=_HPKE_INFO + before_ciphertext
+    )
+    signed = before_ciphertext + ciphertext
     data = signed + station_key.sign(signed)
     return SealedPackage(
         record_id=content.record_id,
@@ -288,7 +315,7 @@ def seal(
 @dataclass(frozen=True)
 class _Envelope:
     header: PackageHeader
-    aad: bytes
+    aad: bytes  # every byte before the ciphertext
     ciphertext: bytes
     signed: bytes
     signature: bytes
@@ -307,9 +334,12 @@ class _Reader:
         self.offset += count
         return chunk
 
+    def number(self, layout: str, what: str) -> int:
+        size = struct.calcsize(layout)
+        return struct.unpack(layout, self.take(size, what))[0]
+
     def text(self, what: str) -> str:
-        (length,) = struct.unpack(">H", self.take(2, what))
-        raw = self.take(length, what)
+        raw = self.take(self.number(">H", what), what)
         try:
             value = raw.decode("ascii")
         except UnicodeDecodeError as exc:
@@ -317,6 +347,50 @@ class _Reader:
         if not valid_identifier(value):
             raise errors.MalformedPackage(f"{what} {value!r} is not a valid identifier")
         return value
+
+
+def _read_header_v1(reader: _Reader) -> PackageHeader:
+    return PackageHeader(
+        version=1,
+        station_id=reader.text("station id"),
+        record_id=reader.text("record id"),
+        station_key_id=reader.take(8, "station key id"),
+        centre_key_id=reader.take(8, "centre key id"),
+        ephemeral_public=reader.take(32, "ephemeral key"),
+        nonce=reader.take(12, "nonce"),
+        sealed_at_ms=reader.number(">Q", "seal time"),
+    )
+
+
+def _read_header_v2(reader: _Reader) -> PackageHeader:
+    station_id = reader.text("station id")
+    record_id = reader.text("record id")
+    station_key_id = reader.take(8, "station key id")
+    algorithm_code = reader.number(">B", "signature algorithm")
+    algorithm = next((n for n, c in SIGNATURE_ALGORITHMS.items() if c == algorithm_code), None)
+    if algorithm is None:
+        raise errors.MalformedPackage(f"unknown signature algorithm {algorithm_code}")
+    centre_key_id = reader.take(8, "centre key id")
+    suite = tuple(reader.number(">H", "HPKE suite") for _ in range(3))
+    if suite != (KEM_MLKEM768_X25519, KDF_HKDF_SHA256, AEAD_AES_256_GCM):
+        raise errors.MalformedPackage(
+            "unsupported HPKE suite (KEM, KDF, AEAD) = " + ", ".join(f"0x{i:04x}" for i in suite)
+        )
+    return PackageHeader(
+        version=2,
+        station_id=station_id,
+        record_id=record_id,
+        station_key_id=station_key_id,
+        centre_key_id=centre_key_id,
+        ephemeral_public=b"",
+        nonce=b"",
+        sealed_at_ms=reader.number(">Q", "seal time"),
+        signature_algorithm=algorithm,
+        hpke_suite=suite,  # type: ignore[arg-type]
+    )
+
+
+_HEADER_READERS = {1: _read_header_v1, 2: _read_header_v2}
 
 
 def _read_envelope(data: bytes) -> _Envelope:
@@ -332,26 +406,19 @@ def _read_envelope(data: bytes) -> _Envelope:
     if len(data) < _PREFIX.size:
         raise errors.TruncatedPackage("package ends inside the prefix")
     _magic, version, header_len = _PREFIX.unpack_from(data, 0)
-    if version != VERSION:
-        raise errors.UnsupportedVersion(f"package version {version}, this reader knows {VERSION}")
+    if version not in _HEADER_READERS:
+        raise errors.UnsupportedVersion(
+            f"package version {version}, this reader knows {', '.join(map(str, READABLE_VERSIONS))}"
+        )
     header_end = _PREFIX.size + header_len
     if header_end > len(data):
         raise errors.TruncatedPackage("package ends inside the header")
     reader = _Reader(data, _PREFIX.size, header_end)
-    header = PackageHeader(
-        version=version,
-        station_id=reader.text("station id"),
-        record_id=reader.text("record id"),
-        station_key_id=reader.take(8, "station key id"),
-        centre_key_id=reader.take(8, "centre key id"),
-        ephemeral_public=reader.take(32, "ephemeral key"),
-        nonce=reader.take(12, "nonce"),
-        sealed_at_ms=struct.unpack(">Q", reader.take(8, "seal time"))[0],
-    )
+    header = _HEADER_READERS[version](reader)
     if reader.offset != header_end:
         raise errors.MalformedPackage("header length does not match its fields")
     body = _Reader(data, header_end, len(data))
-    (ciphertext_len,) = struct.unpack(">Q", body.take(8, "ciphertext length"))
+    ciphertext_len = body.number(">Q", "ciphertext length")
     aad_end = body.offset
     ciphertext = body.take(ciphertext_len, "ciphertext")
     signed_end = body.offset
@@ -362,8 +429,8 @@ def _read_envelope(data: bytes) -> _Envelope:
 
 
 def _check_station(
-    envelope: _Envelope, trusted_stations: dict[str, Ed25519PublicKey]
-) -> Ed25519PublicKey:
+    envelope: _Envelope, trusted_stations: dict[str, StationPublicKey]
+) -> StationPublicKey:
     header = envelope.header
     station_key = trusted_stations.get(header.station_id)
     if station_key is None:
@@ -373,8 +440,13 @@ def _check_station(
             f"station {header.station_id!r} signed with key {header.station_key_id.hex()}, "
             f"provisioned key is {key_id(station_key).hex()}"
         )
+    if signature_algorithm(station_key) != header.signature_algorithm:
+        raise errors.SignatureInvalid(
+            f"the header names {header.signature_algorithm}, "
+            f"the station's key signs {signature_algorithm(station_key)}"
+        )
     try:
-        station_key.verify(envelope.signature, envelope.signed)
+        verify_signature(station_key, envelope.signature, envelope.signed)
     except InvalidSignature as exc:
         raise errors.SignatureInvalid("station signature does not verify") from exc
     return station_key
@@ -385,7 +457,7 @@ def read_header(data: bytes) -> PackageHeader:
     return _read_envelope(data).header
 
 
-def verify_package(data: bytes, trusted_stations: dict[str, Ed25519PublicKey]) -> PackageHeader:
+def verify_package(data: bytes, trusted_stations: dict[str, StationPublicKey]) -> PackageHeader:
     """Check the container and the station signature without the centre key."""
     envelope = _read_envelope(data)
     _check_station(envelope, trusted_stations)
@@ -394,31 +466,22 @@ def verify_package(data: bytes, trusted_stations: dict[str, Ed25519PublicKey]) -
 
 def open_package(
     data: bytes,
-    centre_private_key: X25519PrivateKey,
-    trusted_stations: dict[str, Ed25519PublicKey],
+    centre_private_key: CentrePrivateKey | X25519PrivateKey,
+    trusted_stations: dict[str, StationPublicKey],
     *,
     decode_images: bool = True,
 ) -> OpenedPackage:
-    """Verify, decrypt and parse a package; raises a :class:`errors.PackageError` subclass."""
+    """Verify, decrypt and parse a package; raises a :class:`errors.PackageError` subclass.
+
+    ``centre_private_key`` is the centre's hybrid key (opens both versions) or, for version-1
+    packages only, its bare X25519 key."""
     envelope = _read_envelope(data)
     station_key = _check_station(envelope, trusted_stations)
     header = envelope.header
-    centre_public = centre_private_key.public_key()
-    if key_id(centre_public) != header.centre_key_id:
-        raise errors.WrongRecipient(
-            f"sealed for centre key {header.centre_key_id.hex()}, "
-            f"this centre is {key_id(centre_public).hex()}"
-        )
-    try:
-        ephemeral = X25519PublicKey.from_public_bytes(header.ephemeral_public)
-        shared = centre_private_key.exchange(ephemeral)
-    except ValueError as exc:
-        raise errors.DecryptionFailed(f"bad ephemeral key: {exc}") from exc
-    key = _derive_key(shared, header.ephemeral_public, raw_public_bytes(centre_public))
-    try:
-        plaintext = AESGCM(key).decrypt(header.nonce, envelope.ciphertext, envelope.aad)
-    except InvalidTag as exc:
-        raise errors.DecryptionFailed("ciphertext does not decrypt with this centre key") from exc
+    if header.version == 1:
+        plaintext = _decrypt_v1(envelope, centre_private_key)
+    else:
+        plaintext = _decrypt_v2(envelope, centre_private_key)
     manifest, transaction = _split_plaintext(plaintext, station_key)
     _check_manifest(manifest, header, transaction)
     try:
@@ -430,7 +493,44 @@ def open_package(
     return OpenedPackage(header, manifest, transaction, decoded)
 
 
-def _split_plaintext(plaintext: bytes, station_key: Ed25519PublicKey) -> tuple[dict, bytes]:
+def _check_recipient(header: PackageHeader, centre_public: object) -> None:
+    if key_id(centre_public) != header.centre_key_id:  # type: ignore[arg-type]
+        raise errors.WrongRecipient(
+            f"sealed for centre key {header.centre_key_id.hex()}, "
+            f"this centre is {key_id(centre_public).hex()}"  # type: ignore[arg-type]
+        )
+
+
+def _decrypt_v1(envelope: _Envelope, centre_key: CentrePrivateKey | X25519PrivateKey) -> bytes:
+    header = envelope.header
+    x25519 = centre_key.x25519 if isinstance(centre_key, CentrePrivateKey) else centre_key
+    centre_public = x25519.public_key()
+    _check_recipient(header, centre_public)
+    try:
+        ephemeral = X25519PublicKey.from_public_bytes(header.ephemeral_public)
+        shared = x25519.exchange(ephemeral)
+    except ValueError as exc:
+        raise errors.DecryptionFailed(f"bad ephemeral key: {exc}") from exc
+    key = _derive_key(shared, header.ephemeral_public, raw_public_bytes(centre_public))
+    try:
+        return AESGCM(key).decrypt(header.nonce, envelope.ciphertext, envelope.aad)
+    except InvalidTag as exc:
+        raise errors.DecryptionFailed("ciphertext does not decrypt with this centre key") from exc
+
+
+def _decrypt_v2(envelope: _Envelope, centre_key: CentrePrivateKey | X25519PrivateKey) -> bytes:
+    if not isinstance(centre_key, CentrePrivateKey):
+        raise errors.WrongRecipient("a version-2 package opens with the centre's hybrid key")
+    _check_recipient(envelope.header, centre_key.public_key())
+    try:
+        return _SUITE.decrypt(
+            envelope.ciphertext, centre_key.hpke_key(), info=_HPKE_INFO + envelope.aad
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise errors.DecryptionFailed("ciphertext does not decrypt with this centre key") from exc
+
+
+def _split_plaintext(plaintext: bytes, station_key: StationPublicKey) -> tuple[dict, bytes]:
     if len(plaintext) < 4:
         raise errors.ContentInvalid("plaintext too short")
     (manifest_len,) = struct.unpack_from(">I", plaintext, 0)
@@ -440,7 +540,7 @@ def _split_plaintext(plaintext: bytes, station_key: Ed25519PublicKey) -> tuple[d
     manifest_bytes = plaintext[4:manifest_end]
     manifest_signature = plaintext[manifest_end : manifest_end + _SIGNATURE_LEN]
     try:
-        station_key.verify(manifest_signature, _MANIFEST_CONTEXT + manifest_bytes)
+        verify_signature(station_key, manifest_signature, _MANIFEST_CONTEXT + manifest_bytes)
     except InvalidSignature as exc:
         raise errors.SignatureInvalid("manifest signature does not verify") from exc
     try:

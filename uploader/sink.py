@@ -17,7 +17,7 @@ from domain.settings import Key, parse_settings
 
 if TYPE_CHECKING:
     from uploader.centre_client import CentreClient
-    from uploader.keys import StationKeys
+    from uploader.keys import StationSigner
 
 
 class DeliveryOutcome(Enum):
@@ -90,7 +90,7 @@ class SinkContext:
 
     centre: CentreClient  # the station's centre client (one cancel, one set of counters)
     station_id: str
-    keys: StationKeys  # the station's signing key (bundles sign their manifest)
+    keys: StationSigner  # the station's signing key (bundles sign their manifest)
 
 
 class SinkPlugin(Protocol):

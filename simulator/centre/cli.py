@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar=("STATION_ID", "PUBLIC_PEM"),
-        help="enroll a station's public key file at start, as its administrator (repeatable)",
+        help="enroll a station's public key file (Ed25519 or EC P-256) at start, as its "
+        "administrator (repeatable)",
     )
     parser.add_argument(
         "--plain-http",

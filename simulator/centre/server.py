@@ -5,8 +5,8 @@ with a one-time code and key rotation, package ingest with verification and dedu
 (whole-body PUT, or resumable HEAD/PATCH uploads that survive a link dying mid-record), record
 status, health. Every answer about a record carries a receipt signed with the centre's receipt
 key. USB bundles are imported with :meth:`CentreServer.import_bundle`. State lives in
-``data_dir`` so the centre can be stopped (or killed) and started again: ``keys/`` (its X25519
-sealing key and Ed25519 receipt key), ``tls/`` (its certificate), ``centre_public.pem``,
+``data_dir`` so the centre can be stopped (or killed) and started again: ``keys/`` (its ML-KEM-768 +
+X25519 sealing key and Ed25519 receipt key), ``tls/`` (its certificate), ``centre_public.pem``,
 ``centre_receipts.pub.pem`` and ``centre_tls.pin`` (for kits), ``packages/``, ``uploads/``
 (partial resumable uploads), ``centre.sqlite`` and ``stations.sqlite`` (enrolled stations).
 """

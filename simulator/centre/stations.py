@@ -29,9 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uploader.centre_client import rotation_message
-from uploader.keys import KeyFileError, key_id, parse_public_pem, public_pem
+from uploader.keys import (
+    KeyFileError,
+    is_station_key,
+    key_id,
+    parse_public_pem,
+    public_pem,
+    signature_valid,
+)
 from uploader.package import PackageHeader, valid_identifier
-from uploader.signatures import is_station_key, signature_valid
 
 CODE_LIFETIME_S = 7 * 86400.0
 ROTATION_CUTOVER_S = 30 * 86400.0

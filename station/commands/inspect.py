@@ -12,7 +12,7 @@ whose key is not the claimed station's is refused. With ``--station-key`` alone 
 is checked against the key with the package's key id, and the station is reported unverified.
 
 Without ``--centre-key`` the station signature over the whole package is checked and the clear
-header printed; nothing inside can be read. With the centre's X25519 private key the package is
+header printed; nothing inside can be read. With the centre's private key the package is
 decrypted, the signed manifest checked against the transaction, every image decoded (images
 whose headers declare more than a record's image may are refused before decoding, see
 ``uploader.image_limits``), and a summary printed (subject NIK and category, operator, samples
@@ -88,11 +88,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         type=Path,
         metavar="PEM",
-        help="a station public key, or a directory of them (repeatable); the station stays "
-        "unverified",
+        help="a station public key (Ed25519 or EC P-256), or a directory of them (repeatable); "
+        "the station stays unverified",
     )
     parser.add_argument(
-        "--centre-key", type=Path, metavar="KEY", help="the centre's X25519 private key (PEM)"
+        "--centre-key",
+        type=Path,
+        metavar="KEY",
+        help="the centre's private key (PEM: ML-KEM-768 and X25519, see docs/record.md)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)

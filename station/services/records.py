@@ -18,7 +18,7 @@ from station.export_paths import ExportPathRefused, open_export_folder
 from station.services.base import StationServicer
 from station.v1 import records_pb2, records_pb2_grpc
 from uploader.bundle import BundleError, export_bundle
-from uploader.keys import StationKeys
+from uploader.keys import StationSigner
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState
 from uploader.service import can_retry
 
@@ -48,7 +48,7 @@ def _category(value: str) -> Category | None:
 class BundleExporter:
     """Writes records of the outbox into a signed USB bundle (see :mod:`uploader.bundle`)."""
 
-    def __init__(self, outbox: Outbox, station_id: str, keys: StationKeys) -> None:
+    def __init__(self, outbox: Outbox, station_id: str, keys: StationSigner) -> None:
         self.outbox = outbox
         self.station_id = station_id
         self.keys = keys

@@ -28,6 +28,7 @@ OTHER_VALUES: dict[tuple[str | int, ...], object] = {
     ("station", "listen"): "127.0.0.1:50052",
     ("station", "metrics_listen"): "127.0.0.1:9465",
     ("station", "web", "listen"): "127.0.0.1:50081",
+    ("identity", "backend"): "file",
 }
 
 
@@ -96,6 +97,7 @@ def test_the_documentation_names_every_key_that_exists() -> None:
         "station.tls": TlsConfig,
         "station.web": WebConfig,
         "centre": type(defaults.centre),
+        "identity": type(defaults.identity),
         "uploader": type(defaults.uploader),
         "capture": CaptureSettings,
         "[devices]": DeviceEntry,

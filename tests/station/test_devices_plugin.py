@@ -21,6 +21,7 @@ import pytest
 
 from drivers.registry import available_drivers
 from simulator.centre import CentreServer
+from simulator.devices.swtpm import SoftwareTpm
 from station.auth import Role, TokenStore
 from station.client import StationClient
 from station.v1 import devices_pb2
@@ -88,6 +89,7 @@ def plugin_daemon(tmp_path: Path) -> Iterator[tuple[str, str]]:
     platen = tmp_path / "platen"
     platen.mkdir()
     centre = CentreServer(tmp_path / "centre").start()
+    kit_tpm = SoftwareTpm(tmp_path / "tpm", lifetime_s=600).start()  # `rekam serve` needs a TPM
     data_dir = tmp_path / "station"
     token = TokenStore(data_dir / "operators.db")
     technician = token.add("tech-dewi", Role.TECHNICIAN)
@@ -106,6 +108,10 @@ def plugin_daemon(tmp_path: Path) -> Iterator[tuple[str, str]]:
             public_key = "{centre.public_key_path}"
             receipt_key = "{centre.identity.receipt_public_path}"
             tls_pin = "{centre.identity.pin_text}"
+
+            [identity]
+            backend = "tpm"
+            tcti = "{kit_tpm.tcti}"
 
             [[devices]]
             id = "vendor-fingerprint-0"
@@ -142,6 +148,7 @@ def plugin_daemon(tmp_path: Path) -> Iterator[tuple[str, str]]:
         if daemon.stderr is not None:
             daemon.stderr.close()
         centre.stop()
+        kit_tpm.stop()
 
 
 def test_a_separately_installed_driver_is_listed_by_the_daemon(plugin_daemon) -> None:

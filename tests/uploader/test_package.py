@@ -141,7 +141,7 @@ def test_trailing_bytes_are_malformed(sealed, station, centre):
 def test_bad_magic_and_version(sealed, station, centre):
     with pytest.raises(errors.NotAPackage):
         open_package(b"PK\x03\x04" + sealed.data[4:], centre.private_key, trusted(station))
-    newer = sealed.data[:8] + struct.pack(">H", 2) + sealed.data[10:]
+    newer = sealed.data[:8] + struct.pack(">H", 3) + sealed.data[10:]
     with pytest.raises(errors.UnsupportedVersion):
         open_package(newer, centre.private_key, trusted(station))
 
