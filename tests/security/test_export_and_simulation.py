@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import grpc
 import pytest
@@ -125,7 +124,7 @@ def test_simulate_refuses_the_data_directory_of_a_real_kit(tmp_path: Path):
 
 def test_simulate_refuses_a_key_backend_other_than_the_development_files(tmp_path: Path):
     config = _production(tmp_path)
-    config.keys = SimpleNamespace(backend="tpm")  # type: ignore[attr-defined]
+    config.identity.backend = "tpm"
     with pytest.raises(ConfigurationError, match="key backend"):
         refuse_production(config)
 
