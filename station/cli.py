@@ -79,11 +79,14 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
 def cmd_serve(args: argparse.Namespace) -> int:
     from station.server import ConfigurationError, StationDaemon, check_identity
     from station.simulation_guard import refuse_production
+    from station.tls import centre_trust
 
     setup_logging(args.verbose, args.log_format)
     config = _load_config(args)
     kit = None
     try:
+        # Configuration mistakes are named before the TPM is touched: the centre's pins first.
+        centre_trust(config, simulated=args.simulate)
         check_identity(config, simulated=args.simulate)
         if args.simulate:
             refuse_production(config)

@@ -6,34 +6,50 @@ import logging
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from simulator.devices.swtpm import SoftwareTpm
 from station.cli import main
 from station.config import CentreConfig, IdentityConfig, StationConfig
 from station.server import ConfigurationError, StationDaemon
-from uploader.keys import STATION_PRIVATE_FILE, CentreKeys
+from uploader.keys import STATION_PRIVATE_FILE, CentreKeys, public_pem
 from uploader.tpm import SIGNING_KEY_FILE
+
+# A centre the kit trusts but never reaches in these tests: its keys and a TLS pin.
+UNREACHED_PIN = "00" * 32
+
+
+def _centre_keys(tmp_path: Path) -> tuple[Path, Path]:
+    centre_key = tmp_path / "centre.pem"
+    centre_key.write_bytes(CentreKeys.generate().public_pem())
+    receipt_key = tmp_path / "centre_receipts.pub.pem"
+    receipt_key.write_bytes(public_pem(Ed25519PrivateKey.generate().public_key()))
+    return centre_key, receipt_key
 
 
 def _config(tmp_path: Path, identity: IdentityConfig) -> StationConfig:
-    centre_key = tmp_path / "centre.pem"
-    centre_key.write_bytes(CentreKeys.generate().public_pem())
+    centre_key, receipt_key = _centre_keys(tmp_path)
     return StationConfig(
         station_id="KIT-ID-02",
         data_dir=tmp_path / "station",
         listen="127.0.0.1:0",
-        centre=CentreConfig(url="http://127.0.0.1:9", public_key=centre_key),
+        centre=CentreConfig(
+            url="https://127.0.0.1:9",
+            public_key=centre_key,
+            receipt_key=receipt_key,
+            tls_pin=UNREACHED_PIN,
+        ),
         identity=identity,
     )
 
 
 def _config_file(tmp_path: Path, backend: str) -> Path:
-    centre_key = tmp_path / "centre.pem"
-    centre_key.write_bytes(CentreKeys.generate().public_pem())
+    centre_key, receipt_key = _centre_keys(tmp_path)
     path = tmp_path / "rekam.toml"
     path.write_text(
         f'[station]\ndata_dir = "{tmp_path / "station"}"\nlisten = "127.0.0.1:0"\n'
-        f'[centre]\nurl = "http://127.0.0.1:9"\npublic_key = "{centre_key}"\n'
+        f'[centre]\nurl = "https://127.0.0.1:9"\npublic_key = "{centre_key}"\n'
+        f'receipt_key = "{receipt_key}"\ntls_pin = "{UNREACHED_PIN}"\n'
         f'[identity]\nbackend = "{backend}"\n'
     )
     return path

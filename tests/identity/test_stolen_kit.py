@@ -82,7 +82,12 @@ def _kit_config(data_dir: Path, centre: CentreServer, tcti: str) -> StationConfi
         station_id=STATION,
         data_dir=data_dir,
         listen="127.0.0.1:0",
-        centre=CentreConfig(url=centre.url, public_key=centre.public_key_path),
+        centre=CentreConfig(
+            url=centre.url,
+            public_key=centre.public_key_path,
+            receipt_key=centre.identity.receipt_public_path,
+            tls_pin=centre.identity.pin_text,
+        ),
         identity=IdentityConfig(backend="tpm", tcti=tcti),
     )
 
@@ -93,8 +98,8 @@ def stolen(tmp_path: Path, software_tpm: SoftwareTpm) -> Iterator[StolenKit]:
         kit_dir = tmp_path / "kit"
         daemon = StationDaemon(_kit_config(kit_dir, centre, software_tpm.tcti))
         try:
-            client = CentreClient(centre.url)
-            client.provision_station(STATION, daemon.keys.public_pem())
+            client = CentreClient(centre.url, trust=centre.trust)
+            centre.provision(STATION, daemon.keys.public_pem())
             journal = EnrollmentJournal(kit_dir / "enrollments", daemon.identity.journal_key)
             enrollment = _enrollment_in_progress()
             journal.save(enrollment)
@@ -216,7 +221,8 @@ def test_a_ghost_resident_signed_by_the_thief_is_refused(stolen: StolenKit, algo
     impostor = _Impostor(key_id(_station_key(stolen)), algorithm)
     centre_key = load_centre_public_key(stolen.centre.public_key_path)
     ghost = seal(record("REC-GHOST-1", STATION), impostor, centre_key)
-    answer = CentreClient(stolen.centre.url).deliver(ghost.record_id, ghost.data, ghost.sha256)
+    client = CentreClient(stolen.centre.url, trust=stolen.centre.trust)
+    answer = client.deliver(ghost.record_id, ghost.data, ghost.sha256)
     assert answer.outcome is DeliveryOutcome.REJECTED, answer
     assert answer.reason == "SIGNATURE_INVALID"
 
@@ -224,7 +230,7 @@ def test_a_ghost_resident_signed_by_the_thief_is_refused(stolen: StolenKit, algo
 def test_an_altered_genuine_record_is_refused(stolen: StolenKit) -> None:
     [genuine] = _packages_in(stolen.data_dir)
     renamed = genuine.replace(stolen.record_id.encode(), b"REC-GH-1")  # same length
-    client = CentreClient(stolen.centre.url)
+    client = CentreClient(stolen.centre.url, trust=stolen.centre.trust)
     answer = client.deliver("REC-GH-1", renamed, hashlib.sha256(renamed).hexdigest())
     assert answer.outcome is DeliveryOutcome.REJECTED, answer
     assert answer.reason == "SIGNATURE_INVALID"
