@@ -246,9 +246,11 @@ class EnrollmentWorkflow:
         return self.thresholds.final.get(modality, self.thresholds.normal[modality])
 
     def _live_threshold(self, modality: Modality, decision: int) -> int:
-        """The per-frame score that triggers auto-capture."""
+        """The per-frame score that triggers auto-capture. Where a slower measure decides (NFIQ 2
+        for prints), the per-frame score predicts it on its scale, so a relaxed decision
+        relaxes the trigger too."""
         if modality in self.thresholds.final:
-            return self.thresholds.normal[modality]
+            return min(self.thresholds.normal[modality], decision)
         return decision
 
     def _attempt(
