@@ -130,6 +130,16 @@ class TlsConfig:
         return bool(self.cert or self.key)
 
 
+def listen_host(listen: str) -> str:
+    """The host of a ``host:port`` listen address (brackets of an IPv6 address removed)."""
+    return listen.rsplit(":", 1)[0].strip("[]")
+
+
+def listen_port(listen: str) -> int:
+    """The port of a ``host:port`` listen address."""
+    return int(listen.rsplit(":", 1)[1])
+
+
 @dataclass(frozen=True)
 class WebConfig:
     """``[station.web]``: gRPC-Web and MJPEG previews for browser and Electron apps, served on
@@ -146,11 +156,11 @@ class WebConfig:
 
     @property
     def host(self) -> str:
-        return self.listen.rsplit(":", 1)[0].strip("[]")
+        return listen_host(self.listen)
 
     @property
     def port(self) -> int:
-        return int(self.listen.rsplit(":", 1)[1])
+        return listen_port(self.listen)
 
 
 def _catalogue_language(tag: str) -> str:
@@ -260,8 +270,8 @@ class StationConfig(Settings):
 
     @property
     def host(self) -> str:
-        return self.listen.rsplit(":", 1)[0].strip("[]")
+        return listen_host(self.listen)
 
     @property
     def port(self) -> int:
-        return int(self.listen.rsplit(":", 1)[1])
+        return listen_port(self.listen)

@@ -150,3 +150,16 @@ def render_face(
     if knobs.noise > 0:
         frame += rng.normal(0, knobs.noise, frame.shape).astype(np.float32)
     return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def render_group_standing_back(people: int = 3, backdrop: tuple[int, int, int] = (38, 32, 196)):
+    """A 640x480 frame of ``people`` residents standing well back from the camera, side by
+    side, each head well under a tenth of the frame (a group photo, not a portrait)."""
+    frame = np.empty((480, 640, 3), np.uint8)
+    frame[:] = backdrop
+    for i in range(people):
+        person = cv2.resize(
+            render_face(640, 480, FaceKnobs(), seed=i), (200, 150), interpolation=cv2.INTER_AREA
+        )
+        frame[170:320, 15 + 210 * i : 215 + 210 * i] = person
+    return frame

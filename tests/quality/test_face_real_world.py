@@ -8,7 +8,7 @@ import pytest
 
 from quality.config import FaceConfig
 from quality.face import assess_face
-from simulator.synth.face import FaceKnobs, face_truth, render_face
+from simulator.synth.face import FaceKnobs, face_truth, render_face, render_group_standing_back
 
 THRESHOLD = FaceConfig().min_score
 
@@ -43,13 +43,7 @@ def test_eyes_are_found_behind_glasses(scale: float) -> None:
 
 def test_group_of_small_faces_is_multiple_faces_not_no_face() -> None:
     # Three people standing back from the camera: each head well under a tenth of the frame.
-    frame = np.empty((480, 640, 3), np.uint8)
-    frame[:] = (38, 32, 196)
-    for i in range(3):
-        person = cv2.resize(
-            render_face(640, 480, FaceKnobs(), seed=i), (200, 150), interpolation=cv2.INTER_AREA
-        )
-        frame[170:320, 15 + 210 * i : 215 + 210 * i] = person
+    frame = render_group_standing_back()
     result = assess_face(frame, 1987)
     assert "NO_FACE" not in _codes(result)
     assert "MULTIPLE_FACES" in _codes(result)
