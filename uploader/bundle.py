@@ -72,13 +72,17 @@ class Bundle:
     def read_package(self, entry: BundleEntry) -> bytes:
         """The package bytes, checked against the manifest's size and SHA-256."""
         try:
-            _real_directory(self.path / PACKAGES)
-            data = _read_regular(self.package_path(entry.record_id), entry.size)
+            real_directory(self.path / PACKAGES)
+            data = read_regular(self.package_path(entry.record_id), entry.size)
         except (OSError, BundleError) as exc:
             raise BundleError(f"package {entry.record_id} is missing from the bundle") from exc
         if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
             raise BundleError(f"package {entry.record_id} does not match the manifest")
         return data
+
+
+# Called after each package is on the drive: (record id, its size in bytes).
+Progress = Callable[[str, int], None]
 
 
 def export_bundle(
@@ -89,17 +93,20 @@ def export_bundle(
     keys: StationSigner,
     *,
     now: datetime | None = None,
+    on_written: Progress | None = None,
 ) -> tuple[Path, list[str]]:
     """Write the packages of ``record_ids`` into a signed bundle under ``destination``.
 
     Returns the bundle's path and the records it holds. Raises :class:`BundleError` when the
     destination is not a writable directory, and the outbox's errors for unknown or purged
-    records. The records stay in the outbox: delivering them later is idempotent.
+    records. The outbox is not changed: the caller marks the records carried.
     """
     now = now or datetime.now(UTC)
     packages = ((record_id, outbox.read_package(record_id)) for record_id in record_ids)
     name = f"rekam-{station_id}-{now:%Y%m%dT%H%M%S%fZ}"
-    path = write_bundle(destination, name, station_id, keys, packages, now=now)
+    path = write_bundle(
+        destination, name, station_id, keys, packages, now=now, on_written=on_written
+    )
     return path, list(record_ids)
 
 
@@ -111,6 +118,7 @@ def write_bundle(
     packages: Iterable[tuple[str, bytes]],
     *,
     now: datetime | None = None,
+    on_written: Progress | None = None,
 ) -> Path:
     """Write ``(record_id, package bytes)`` pairs as the signed bundle ``destination/name``.
 
@@ -134,6 +142,8 @@ def write_bundle(
                     "size": len(data),
                 }
             )
+            if on_written is not None:
+                on_written(record_id, len(data))
         manifest = json.dumps(
             {
                 "format": FORMAT,
@@ -165,12 +175,13 @@ def keys_by_station(keys: Mapping[str, Any]) -> KeyLookup:
     return lookup
 
 
-def _real_directory(path: Path) -> None:
+def real_directory(path: Path) -> None:
+    """Raise :class:`BundleError` unless ``path`` is a directory itself, not a link to one."""
     if not stat.S_ISDIR(os.lstat(path).st_mode):
         raise BundleError(f"{path} is not a directory (a symbolic link is not followed)")
 
 
-def _read_regular(path: Path, limit: int) -> bytes:
+def read_regular(path: Path, limit: int) -> bytes:
     """At most ``limit`` bytes of a regular file that is not a symbolic link."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
@@ -185,7 +196,7 @@ def _read_regular(path: Path, limit: int) -> bytes:
 
 def _signature_file(path: Path) -> tuple[str, bytes, bytes]:
     """(station id, key id, signature) from ``manifest.sig``."""
-    lines = _read_regular(path / SIGNATURE, _MAX_SIGNATURE_FILE).decode("ascii").split()
+    lines = read_regular(path / SIGNATURE, _MAX_SIGNATURE_FILE).decode("ascii").split()
     if len(lines) != 3 or not valid_identifier(lines[0]):
         raise ValueError("manifest.sig is not station id, key id and signature")
     return lines[0], bytes.fromhex(lines[1]), bytes.fromhex(lines[2])
@@ -199,9 +210,9 @@ def open_bundle(path: Path, trusted: KeyLookup | Mapping[str, Any]) -> Bundle:
     """
     lookup = keys_by_station(trusted) if isinstance(trusted, Mapping) else trusted
     try:
-        _real_directory(path)
+        real_directory(path)
         station_id, station_key_id, signature = _signature_file(path)
-        manifest_bytes = _read_regular(path / MANIFEST, MAX_MANIFEST_BYTES)
+        manifest_bytes = read_regular(path / MANIFEST, MAX_MANIFEST_BYTES)
     except (OSError, ValueError, BundleError) as exc:
         raise BundleError(f"{path} is not a readable bundle: {exc}") from exc
     key = lookup(station_id, station_key_id)
