@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,8 +81,14 @@ class Bundle:
         return data
 
 
-# Called after each package is on the drive: (record id, its size in bytes).
-Progress = Callable[[str, int], None]
+@dataclass(frozen=True)
+class WriteProgress:
+    """One step of writing a bundle: ``records`` packages are on the drive so far (``size``
+    bytes of them); ``path`` is set on the last step, once the bundle is complete."""
+
+    records: int
+    size: int
+    path: Path | None = None
 
 
 def export_bundle(
@@ -93,21 +99,18 @@ def export_bundle(
     keys: StationSigner,
     *,
     now: datetime | None = None,
-    on_written: Progress | None = None,
-) -> tuple[Path, list[str]]:
-    """Write the packages of ``record_ids`` into a signed bundle under ``destination``.
+) -> Iterator[WriteProgress]:
+    """Write the packages of ``record_ids`` into a signed bundle under ``destination``, one
+    progress step per package, then the finished bundle's path.
 
-    Returns the bundle's path and the records it holds. Raises :class:`BundleError` when the
-    destination is not a writable directory, and the outbox's errors for unknown or purged
-    records. The outbox is not changed: the caller marks the records carried.
+    Raises :class:`BundleError` when the destination is not a writable directory, and the
+    outbox's errors for unknown or purged records. The outbox is not changed: the caller marks
+    the records carried. Closing the iterator early leaves no bundle behind.
     """
     now = now or datetime.now(UTC)
     packages = ((record_id, outbox.read_package(record_id)) for record_id in record_ids)
     name = f"rekam-{station_id}-{now:%Y%m%dT%H%M%S%fZ}"
-    path = write_bundle(
-        destination, name, station_id, keys, packages, now=now, on_written=on_written
-    )
-    return path, list(record_ids)
+    return write_bundle_steps(destination, name, station_id, keys, packages, now=now)
 
 
 def write_bundle(
@@ -118,19 +121,36 @@ def write_bundle(
     packages: Iterable[tuple[str, bytes]],
     *,
     now: datetime | None = None,
-    on_written: Progress | None = None,
 ) -> Path:
     """Write ``(record_id, package bytes)`` pairs as the signed bundle ``destination/name``.
 
     Raises :class:`BundleError` when the destination is not a directory, OSError when writing
     fails (nothing is left behind), and whatever reading ``packages`` raises.
     """
+    for step in write_bundle_steps(destination, name, station_id, keys, packages, now=now):
+        if step.path is not None:
+            return step.path
+    raise AssertionError("a written bundle always ends with its path")
+
+
+def write_bundle_steps(
+    destination: Path,
+    name: str,
+    station_id: str,
+    keys: StationSigner,
+    packages: Iterable[tuple[str, bytes]],
+    *,
+    now: datetime | None = None,
+) -> Iterator[WriteProgress]:
+    """:func:`write_bundle`, yielding a :class:`WriteProgress` after each package and a last
+    one with the bundle's path once it is renamed into place."""
     if not destination.is_dir():
         raise BundleError(f"{destination} is not a directory")
     now = now or datetime.now(UTC)
     final = destination / name
     staging = destination / f".{name}.partial"
     entries = []
+    written = 0
     try:
         (staging / PACKAGES).mkdir(parents=True)
         for record_id, data in packages:
@@ -142,8 +162,8 @@ def write_bundle(
                     "size": len(data),
                 }
             )
-            if on_written is not None:
-                on_written(record_id, len(data))
+            written += len(data)
+            yield WriteProgress(len(entries), written)
         manifest = json.dumps(
             {
                 "format": FORMAT,
@@ -162,7 +182,7 @@ def write_bundle(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return final
+    yield WriteProgress(len(entries), written, final)
 
 
 def keys_by_station(keys: Mapping[str, Any]) -> KeyLookup:

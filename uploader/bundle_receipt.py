@@ -34,7 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from domain.files import fsync_dir
-from uploader.bundle import MAX_MANIFEST_BYTES, BundleError, read_regular, real_directory
+from uploader.bundle import MAX_MANIFEST_BYTES, BundleError, read_regular
 from uploader.keys import key_id
 from uploader.outbox import (
     CENTRE_STATES,
@@ -133,18 +133,18 @@ def _decoded(value: Any, what: str) -> bytes:
         raise BundleError(f"the receipt's {what} is not base64") from exc
 
 
-def read_receipt(bundle_path: Path, key: Ed25519PublicKey) -> BundleReceipt:
-    """The verified ``receipt.json`` of the bundle folder ``bundle_path``.
+def read_receipt(folder: Path, key: Ed25519PublicKey) -> BundleReceipt:
+    """The verified ``receipt.json`` of a bundle folder the caller has checked (the kit opens
+    it with ``station.export_paths``, which follows no link on the way).
 
-    Raises :class:`BundleError` when there is none, it is not a regular file, it is larger than
-    any receipt can be, or its signature is not the pinned centre key's.
+    Raises :class:`BundleError` when there is none, it is a link or not a regular file, it is
+    larger than any receipt can be, or its signature is not the pinned centre key's.
     """
     try:
-        real_directory(bundle_path)
-        raw = read_regular(bundle_path / RECEIPT, MAX_RECEIPT_BYTES)
+        raw = read_regular(folder / RECEIPT, MAX_RECEIPT_BYTES)
         envelope = json.loads(raw)
     except (OSError, ValueError, RecursionError) as exc:
-        raise BundleError(f"no readable {RECEIPT} in {bundle_path.name}: {exc}") from exc
+        raise BundleError(f"no readable {RECEIPT}: {exc}") from exc
     if not isinstance(envelope, dict):
         raise BundleError(f"{RECEIPT} is not a receipt envelope")
     payload = _decoded(envelope.get("payload"), "payload")

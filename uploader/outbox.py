@@ -405,12 +405,17 @@ class Outbox:
         self, record_id: str, bundle: str, *, now: float | None = None
     ) -> OutboxRecord:
         """The record's package was written to the USB bundle ``bundle``: CARRIED, with a
-        history entry naming the bundle (a re-export adds another)."""
+        history entry naming the bundle (a re-export adds another). A record the centre
+        already has keeps its state."""
         with self._lock:
-            if self._require(record_id).state not in DELIVERABLE_STATES:
-                raise OutboxError(f"record {record_id} is past delivery; it is not carried")
+            record = self._require(record_id)
+            if record.state not in DELIVERABLE_STATES:
+                return record
             return self._update(
-                record_id, state=RecordState.CARRIED, detail=f"carried in bundle {bundle}", now=now
+                record_id,
+                state=RecordState.CARRIED,
+                detail=f"carried in USB bundle {bundle}",
+                now=now,
             )
 
     def reschedule(self, record_id: str, next_attempt_at: float) -> OutboxRecord:
