@@ -65,6 +65,7 @@ class Bundle:
     station_id: str
     created_at: str
     entries: tuple[BundleEntry, ...]
+    manifest_sha256: str = ""  # names this bundle's content, whatever its folder is called
 
     def package_path(self, record_id: str) -> Path:
         return self.path / PACKAGES / f"{record_id}.pkg"
@@ -263,4 +264,10 @@ def _parse_manifest(path: Path, manifest_bytes: bytes, station_id: str) -> Bundl
         if not 0 < size <= MAX_PACKAGE_BYTES:
             raise BundleError(f"record {record_id} has an impossible size {size}")
         entries.append(BundleEntry(record_id, str(item["sha256"]), size))
-    return Bundle(path, station_id, str(manifest.get("created_at", "")), tuple(entries))
+    return Bundle(
+        path,
+        station_id,
+        str(manifest.get("created_at", "")),
+        tuple(entries),
+        hashlib.sha256(manifest_bytes).hexdigest(),
+    )
