@@ -112,7 +112,11 @@ class BundleImporter:
             data = bundle.read_package(entry)
         except BundleError as exc:
             outcome = RecordOutcome(
-                entry.record_id, entry.sha256, ImportOutcome.DAMAGED, str(exc), DAMAGED_IN_BUNDLE
+                entry.record_id,
+                entry.sha256,
+                ImportOutcome.DAMAGED,
+                f"{DAMAGED_IN_BUNDLE}: {exc}",
+                DAMAGED_IN_BUNDLE,
             )
         else:
             _status, answer = self.centre.ingest(entry.record_id, data, entry.sha256, "bundle")
