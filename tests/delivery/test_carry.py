@@ -171,6 +171,14 @@ def test_centre_import_cli_receipt_settles_records_and_no_body_is_uploaded(kit, 
     assert outbox.get("LOOP-3").state is RecordState.SEALED  # sent again, by network or disk
     # The same receipt brought back twice changes nothing.
     assert import_receipt(kit, bundle).settled == 0
+    audited = list(kit.daemon.audit.entries("bundle_receipt_imported"))
+    assert audited[-2].detail_map == {
+        "bundle": bundle.name,
+        "settled": 3,
+        "returned": 1,
+        "status": "OK",
+    }
+    assert audited[-2].actor == "op-ani" and audited[-2].target == str(bundle)
 
     wire_before = kit.daemon.uploader.client.wire_bytes
     kit.daemon.uploader.start()
