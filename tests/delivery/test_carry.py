@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -248,22 +250,69 @@ def test_a_forged_or_missing_receipt_settles_nothing(kit, tmp_path):
     assert kit.daemon.outbox.get("FORGE-0").state is RecordState.CARRIED
 
 
-@pytest.fixture
-def big_bundle(tmp_path) -> Iterator[tuple[Path, Path, list[str]]]:
+def signed_bundle(tmp_path: Path, usb: Path, count: int) -> tuple[Path, Path, list[str]]:
     """A centre data directory (not serving) with the station enrolled, and a signed bundle of
-    40 records on a "drive"."""
+    ``count`` records in ``usb``: (bundle, centre data directory, record ids)."""
     centre_dir = tmp_path / "centre"
     keys = StationKeys.load_or_create(tmp_path / "station")
     with CentreServer(centre_dir, tls=False) as centre:
         centre.provision(STATION, keys.public_pem())
         public = load_centre_public_key(centre.public_key_path)
-    ids = [f"KILL-{i:02d}" for i in range(40)]
+    ids = [f"KILL-{i:02d}" for i in range(count)]
     packages = [
         (r, seal(small_record(r, 700 + i, STATION), keys, public).data) for i, r in enumerate(ids)
     ]
+    return write_bundle(usb, f"rekam-{STATION}-big", STATION, keys, packages), centre_dir, ids
+
+
+@pytest.fixture
+def big_bundle(tmp_path) -> tuple[Path, Path, list[str]]:
     usb = tmp_path / "usb"
     usb.mkdir()
-    yield write_bundle(usb, f"rekam-{STATION}-big", STATION, keys, packages), centre_dir, ids
+    return signed_bundle(tmp_path, usb, 40)
+
+
+@contextmanager
+def removable_drive(path: Path, size: str = "64m") -> Iterator[Path]:
+    """A real file system of its own (tmpfs of ``size``) mounted at ``path``, unmounted after."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a drive needs root (CI runs the suite as root)")
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def test_a_drive_that_fills_up_mid_export_leaves_no_bundle_and_no_record_carried(kit, tmp_path):
+    ids = [f"FULL-{i}" for i in range(6)]
+    for index, record_id in enumerate(ids):
+        kit.enqueue(record_id, 800 + index)
+    assert sum(kit.daemon.outbox.get(r).size for r in ids) > 200 * 1024
+    with removable_drive(tmp_path / "usb", size="200k") as usb:
+        with pytest.raises(grpc.RpcError) as full:
+            export_stream(kit, usb, *ids)
+        assert error_reason(full.value) == "EXPORT_FAILED"
+        assert list(usb.iterdir()) == []  # the partial bundle is gone
+    assert all(kit.daemon.outbox.get(r).state is RecordState.SEALED for r in ids)
+
+
+def test_a_read_only_drive_keeps_the_import_open_until_the_receipt_is_written(tmp_path):
+    with removable_drive(tmp_path / "usb") as usb:
+        bundle, centre_dir, ids = signed_bundle(tmp_path, usb, 5)
+        subprocess.run(["mount", "-o", "remount,ro", str(usb)], check=True)
+        code, output = run_import(bundle, centre_dir)
+        assert code == 1 and "receipt NOT written" in output, output
+        assert set(progress_lines(output)) == set(ids)
+        assert not (bundle / RECEIPT).exists()
+
+        subprocess.run(["mount", "-o", "remount,rw", str(usb)], check=True)
+        code, output = run_import(bundle, centre_dir)
+        assert code == 0, output
+        lines = progress_lines(output)
+        assert all(t.startswith("ACCEPTED") and "(earlier run)" in t for t in lines.values())
+        assert (bundle / RECEIPT).is_file()
 
 
 def test_centre_import_resumes_after_sigkill_without_importing_twice(big_bundle):
