@@ -663,6 +663,19 @@ def _export(trail: AuditTrail, call: FinishedCall) -> Description:
     )
 
 
+def _receipt_imported(trail: AuditTrail, call: FinishedCall) -> Description:
+    response = call.response
+    return (
+        "bundle_receipt_imported",
+        call.request.bundle_path,
+        {
+            "bundle": response.bundle_name if response is not None else "",
+            "settled": response.settled if response is not None else 0,
+            "returned": response.returned if response is not None else 0,
+        },
+    )
+
+
 def _retry(trail: AuditTrail, call: FinishedCall) -> Description:
     return "delivery_retried", call.request.record_id, {}
 
@@ -682,6 +695,7 @@ _DESCRIBERS = {
     "/station.v1.Enrollment/CancelEnrollment": _cancel,
     "/station.v1.Enrollment/GetEnrollment": _viewed,
     "/station.v1.Records/ExportBundle": _export,
+    "/station.v1.Records/ImportReceipt": _receipt_imported,
     "/station.v1.Records/RetryDelivery": _retry,
     "/station.v1.Devices/RunDiagnostics": _diagnostics,
 }

@@ -34,7 +34,7 @@ class Column:
 
 # Outcome columns in the order the table shows them; each counts records in these states.
 OUTCOMES: tuple[Column, ...] = (
-    Column("awaiting_delivery", frozenset({"SEALED"})),
+    Column("awaiting_delivery", frozenset({"SEALED", "CARRIED"})),
     Column("at_centre", frozenset({"SENT_FOR_ENROLLMENT", "RECEIVED_AT_CENTRAL"})),
     Column("print_ready", frozenset({"PRINT_READY_RECORD"})),
     Column("duplicate", frozenset({"DUPLICATE_RECORD"})),

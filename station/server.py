@@ -272,7 +272,12 @@ class StationDaemon:
                 self.tokens,
                 self.uploader.kick,
                 self.stopping,
-                exporter=BundleExporter(self.outbox, config.station_id, self.keys),
+                exporter=BundleExporter(
+                    self.outbox,
+                    config.station_id,
+                    self.keys,
+                    receipt_key=self.uploader.client.trust.receipt_key,
+                ),
                 language=config.language,
                 export_roots=config.export.roots,
             ),

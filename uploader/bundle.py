@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +65,7 @@ class Bundle:
     station_id: str
     created_at: str
     entries: tuple[BundleEntry, ...]
+    manifest_sha256: str = ""  # names this bundle's content, whatever its folder is called
 
     def package_path(self, record_id: str) -> Path:
         return self.path / PACKAGES / f"{record_id}.pkg"
@@ -72,13 +73,23 @@ class Bundle:
     def read_package(self, entry: BundleEntry) -> bytes:
         """The package bytes, checked against the manifest's size and SHA-256."""
         try:
-            _real_directory(self.path / PACKAGES)
-            data = _read_regular(self.package_path(entry.record_id), entry.size)
+            real_directory(self.path / PACKAGES)
+            data = read_regular(self.package_path(entry.record_id), entry.size)
         except (OSError, BundleError) as exc:
             raise BundleError(f"package {entry.record_id} is missing from the bundle") from exc
         if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
             raise BundleError(f"package {entry.record_id} does not match the manifest")
         return data
+
+
+@dataclass(frozen=True)
+class WriteProgress:
+    """One step of writing a bundle: ``records`` packages are on the drive so far (``size``
+    bytes of them); ``path`` is set on the last step, once the bundle is complete."""
+
+    records: int
+    size: int
+    path: Path | None = None
 
 
 def export_bundle(
@@ -89,18 +100,18 @@ def export_bundle(
     keys: StationSigner,
     *,
     now: datetime | None = None,
-) -> tuple[Path, list[str]]:
-    """Write the packages of ``record_ids`` into a signed bundle under ``destination``.
+) -> Iterator[WriteProgress]:
+    """Write the packages of ``record_ids`` into a signed bundle under ``destination``, one
+    progress step per package, then the finished bundle's path.
 
-    Returns the bundle's path and the records it holds. Raises :class:`BundleError` when the
-    destination is not a writable directory, and the outbox's errors for unknown or purged
-    records. The records stay in the outbox: delivering them later is idempotent.
+    Raises :class:`BundleError` when the destination is not a writable directory, and the
+    outbox's errors for unknown or purged records. The outbox is not changed: the caller marks
+    the records carried. Closing the iterator early leaves no bundle behind.
     """
     now = now or datetime.now(UTC)
     packages = ((record_id, outbox.read_package(record_id)) for record_id in record_ids)
     name = f"rekam-{station_id}-{now:%Y%m%dT%H%M%S%fZ}"
-    path = write_bundle(destination, name, station_id, keys, packages, now=now)
-    return path, list(record_ids)
+    return write_bundle_steps(destination, name, station_id, keys, packages, now=now)
 
 
 def write_bundle(
@@ -117,12 +128,30 @@ def write_bundle(
     Raises :class:`BundleError` when the destination is not a directory, OSError when writing
     fails (nothing is left behind), and whatever reading ``packages`` raises.
     """
+    for step in write_bundle_steps(destination, name, station_id, keys, packages, now=now):
+        if step.path is not None:
+            return step.path
+    raise AssertionError("a written bundle always ends with its path")
+
+
+def write_bundle_steps(
+    destination: Path,
+    name: str,
+    station_id: str,
+    keys: StationSigner,
+    packages: Iterable[tuple[str, bytes]],
+    *,
+    now: datetime | None = None,
+) -> Iterator[WriteProgress]:
+    """:func:`write_bundle`, yielding a :class:`WriteProgress` after each package and a last
+    one with the bundle's path once it is renamed into place."""
     if not destination.is_dir():
         raise BundleError(f"{destination} is not a directory")
     now = now or datetime.now(UTC)
     final = destination / name
     staging = destination / f".{name}.partial"
     entries = []
+    written = 0
     try:
         (staging / PACKAGES).mkdir(parents=True)
         for record_id, data in packages:
@@ -134,6 +163,8 @@ def write_bundle(
                     "size": len(data),
                 }
             )
+            written += len(data)
+            yield WriteProgress(len(entries), written)
         manifest = json.dumps(
             {
                 "format": FORMAT,
@@ -152,7 +183,7 @@ def write_bundle(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return final
+    yield WriteProgress(len(entries), written, final)
 
 
 def keys_by_station(keys: Mapping[str, Any]) -> KeyLookup:
@@ -165,12 +196,13 @@ def keys_by_station(keys: Mapping[str, Any]) -> KeyLookup:
     return lookup
 
 
-def _real_directory(path: Path) -> None:
+def real_directory(path: Path) -> None:
+    """Raise :class:`BundleError` unless ``path`` is a directory itself, not a link to one."""
     if not stat.S_ISDIR(os.lstat(path).st_mode):
         raise BundleError(f"{path} is not a directory (a symbolic link is not followed)")
 
 
-def _read_regular(path: Path, limit: int) -> bytes:
+def read_regular(path: Path, limit: int) -> bytes:
     """At most ``limit`` bytes of a regular file that is not a symbolic link."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
@@ -185,7 +217,7 @@ def _read_regular(path: Path, limit: int) -> bytes:
 
 def _signature_file(path: Path) -> tuple[str, bytes, bytes]:
     """(station id, key id, signature) from ``manifest.sig``."""
-    lines = _read_regular(path / SIGNATURE, _MAX_SIGNATURE_FILE).decode("ascii").split()
+    lines = read_regular(path / SIGNATURE, _MAX_SIGNATURE_FILE).decode("ascii").split()
     if len(lines) != 3 or not valid_identifier(lines[0]):
         raise ValueError("manifest.sig is not station id, key id and signature")
     return lines[0], bytes.fromhex(lines[1]), bytes.fromhex(lines[2])
@@ -199,9 +231,9 @@ def open_bundle(path: Path, trusted: KeyLookup | Mapping[str, Any]) -> Bundle:
     """
     lookup = keys_by_station(trusted) if isinstance(trusted, Mapping) else trusted
     try:
-        _real_directory(path)
+        real_directory(path)
         station_id, station_key_id, signature = _signature_file(path)
-        manifest_bytes = _read_regular(path / MANIFEST, MAX_MANIFEST_BYTES)
+        manifest_bytes = read_regular(path / MANIFEST, MAX_MANIFEST_BYTES)
     except (OSError, ValueError, BundleError) as exc:
         raise BundleError(f"{path} is not a readable bundle: {exc}") from exc
     key = lookup(station_id, station_key_id)
@@ -232,4 +264,10 @@ def _parse_manifest(path: Path, manifest_bytes: bytes, station_id: str) -> Bundl
         if not 0 < size <= MAX_PACKAGE_BYTES:
             raise BundleError(f"record {record_id} has an impossible size {size}")
         entries.append(BundleEntry(record_id, str(item["sha256"]), size))
-    return Bundle(path, station_id, str(manifest.get("created_at", "")), tuple(entries))
+    return Bundle(
+        path,
+        station_id,
+        str(manifest.get("created_at", "")),
+        tuple(entries),
+        hashlib.sha256(manifest_bytes).hexdigest(),
+    )

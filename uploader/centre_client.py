@@ -436,6 +436,14 @@ class CentreClient:
             return None
         return CentreStatus(record_id, receipt.status, receipt.detail, receipt.issued_at)
 
+    def held(self, record_id: str, sha256: str) -> bool:
+        """Whether the centre holds these exact bytes of the record, by its signed status
+        answer; False when it does not, or cannot say (the caller then uploads)."""
+        try:
+            return self.status(record_id, sha256) is not None
+        except (CentreUnreachable, CentreError):
+            return False
+
     def enroll(self, station_id: str, code: str, public_key_pem: bytes) -> dict:
         """Register this station's public key with a one-time enrollment code a centre
         administrator issued for ``station_id``."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
-from uploader.outbox import Outbox, OutboxError, OutboxRecord, PackageMissing
+from uploader.outbox import Outbox, OutboxError, OutboxRecord, PackageMissing, RecordState
 from uploader.retry import BackgroundWorker, Backoff
 from uploader.sink import DeliveryOutcome, DeliveryResult, Sink
 
@@ -41,7 +41,9 @@ class DeliveryWorker(BackgroundWorker):
     (full-jitter backoff over consecutive link failures); "retry later" reschedules only that
     record (honouring Retry-After; a busy receiver also pauses the link); a permanent rejection
     sends the record to DEAD_LETTER with the sink's detail. "Already held" (the receiver has
-    these exact bytes) counts as delivered.
+    these exact bytes) counts as delivered. A record carried to the centre on a flash disk is
+    first asked about (the sink's optional ``held(record_id, sha256)``, a signed answer): when
+    the centre holds it already, it is settled without sending its body.
     """
 
     name = "rekam-delivery"
@@ -159,6 +161,8 @@ class DeliveryWorker(BackgroundWorker):
     def _deliver(self, record: OutboxRecord) -> bool:
         """Upload one record. Returns False when the link should rest before the next one."""
         record_id = record.record_id
+        if record.state is RecordState.CARRIED and self._held_at_centre(record):
+            return True
         try:
             data = self.outbox.read_package(record_id)
         except PackageMissing as exc:
@@ -186,6 +190,15 @@ class DeliveryWorker(BackgroundWorker):
             "record %s rejected permanently (%s): %s", record_id, result.reason, result.detail
         )
         self._apply(self.outbox.mark_dead, record_id, result.detail)
+        return True
+
+    def _held_at_centre(self, record: OutboxRecord) -> bool:
+        """Whether the centre says it holds this record's exact package; settled if so."""
+        held = getattr(self.sink, "held", None)
+        if held is None or not held(record.record_id, record.sha256):
+            return False
+        result = DeliveryResult.already_held("the centre already holds the carried package")
+        self._delivered(record.record_id, 0, result)
         return True
 
     def _delivered(self, record_id: str, size: int, result: DeliveryResult) -> None:

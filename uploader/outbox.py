@@ -31,6 +31,9 @@ class RecordState(StrEnum):
     """Where a record is on its way from the kit to a printed card."""
 
     SEALED = "SEALED"
+    # On a flash disk to the centre; still delivered over the network (after asking the centre
+    # whether it already holds the package) until the centre's receipt settles it.
+    CARRIED = "CARRIED"
     SENT_FOR_ENROLLMENT = "SENT_FOR_ENROLLMENT"
     RECEIVED_AT_CENTRAL = "RECEIVED_AT_CENTRAL"
     PRINT_READY_RECORD = "PRINT_READY_RECORD"
@@ -41,6 +44,9 @@ class RecordState(StrEnum):
     DEAD_LETTER = "DEAD_LETTER"
 
 
+# States the delivery worker sends from: waiting, or carried on a flash disk.
+DELIVERABLE_STATES = frozenset({RecordState.SEALED, RecordState.CARRIED})
+_DELIVERABLE_VALUES = (RecordState.SEALED.value, RecordState.CARRIED.value)
 # States the centre reports through its status API.
 CENTRE_STATES = frozenset(
     {
@@ -395,6 +401,23 @@ class Outbox:
         """Add an entry to the record's history without changing its state (e.g. exported)."""
         return self._update(record_id, detail=detail)
 
+    def mark_carried(
+        self, record_id: str, bundle: str, *, now: float | None = None
+    ) -> OutboxRecord:
+        """The record's package was written to the USB bundle ``bundle``: CARRIED, with a
+        history entry naming the bundle (a re-export adds another). A record the centre
+        already has keeps its state."""
+        with self._lock:
+            record = self._require(record_id)
+            if record.state not in DELIVERABLE_STATES:
+                return record
+            return self._update(
+                record_id,
+                state=RecordState.CARRIED,
+                detail=f"carried in USB bundle {bundle}",
+                now=now,
+            )
+
     def reschedule(self, record_id: str, next_attempt_at: float) -> OutboxRecord:
         """Move a waiting record's next attempt time (e.g. an operator's "send now")."""
         return self._update(record_id, next_attempt_at=next_attempt_at)
@@ -546,24 +569,24 @@ class Outbox:
             return [self._row_to_record(r) for r in self._db.execute(query, params)]
 
     def due_for_delivery(self, now: float | None = None, limit: int = 100) -> list[OutboxRecord]:
-        """SEALED records whose next attempt time has come, oldest first."""
+        """SEALED and CARRIED records whose next attempt time has come, oldest first."""
         now = time.time() if now is None else now
         with self._lock:
             self._check_open()
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM records WHERE state = ? AND next_attempt_at <= ? "
+                f"SELECT {_COLUMNS} FROM records WHERE state IN (?, ?) AND next_attempt_at <= ? "
                 "ORDER BY seq LIMIT ?",
-                (RecordState.SEALED.value, now, limit),
+                (*_DELIVERABLE_VALUES, now, limit),
             ).fetchall()
             return [self._row_to_record(r) for r in rows]
 
     def next_due_time(self) -> float | None:
-        """The earliest next-attempt time among SEALED records (None if none is waiting)."""
+        """The earliest next-attempt time among SEALED and CARRIED records (None if none)."""
         with self._lock:
             self._check_open()
             row = self._db.execute(
-                "SELECT MIN(next_attempt_at) FROM records WHERE state = ?",
-                (RecordState.SEALED.value,),
+                "SELECT MIN(next_attempt_at) FROM records WHERE state IN (?, ?)",
+                _DELIVERABLE_VALUES,
             ).fetchone()
             return row[0] if row and row[0] is not None else None
 

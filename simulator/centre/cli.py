@@ -5,6 +5,7 @@ administrator's commands.
     rekam sim center enroll-code STATION [--data-dir D]    issue a one-time enrollment code
     rekam sim center revoke STATION [--data-dir D]         refuse the station's keys from now on
     rekam sim center trust [--data-dir D]                  what a kit pins for this centre
+    rekam sim center import BUNDLE [--data-dir D]          import a USB bundle, write its receipt
 
 The administrator's commands work on the data directory, whether the centre runs or not.
 """
@@ -18,14 +19,18 @@ import os
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from simulator.centre.bundle_import import BundleImporter, RecordOutcome
 from simulator.centre.identity import CentreIdentity
 from simulator.centre.server import CentreServer
 from simulator.centre.stations import CODE_LIFETIME_S, EnrollmentRefused, StationRegistry
+from uploader.bundle import BundleError
+from uploader.bundle_receipt import ImportOutcome
 
-ADMIN_COMMANDS = ("enroll-code", "revoke", "trust")
+ADMIN_COMMANDS = ("enroll-code", "revoke", "trust", "import")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,9 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--client-ca", help="require kits to present a TLS client certificate this CA signed"
     )
-    parser.add_argument(
-        "--ready-file", help="write the URL, key paths and TLS pin as JSON once up"
-    )
+    parser.add_argument("--ready-file", help="write the URL, key paths and TLS pin as JSON once up")
     parser.add_argument("--verbose", action="store_true")
     return parser
 
@@ -77,6 +80,12 @@ def build_admin_parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke", help="refuse every key of a station from now on")
     revoke.add_argument("station_id", metavar="STATION")
     commands.add_parser("trust", help="print what a kit pins for this centre")
+    bundle = commands.add_parser(
+        "import",
+        help="import a USB bundle: each record's outcome as it goes, resumable after an "
+        "interruption, then the signed receipt.json written into the bundle's folder",
+    )
+    bundle.add_argument("bundle", metavar="BUNDLE", help="the bundle's folder on the drive")
     for sub in commands.choices.values():
         sub.add_argument("--data-dir", default="centre-data", help="the centre's state directory")
     return parser
@@ -87,6 +96,8 @@ def admin_main(argv: Sequence[str]) -> int:
     args = build_admin_parser().parse_args(argv)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "import":
+        return import_main(Path(args.bundle), data_dir)
     if args.command == "trust":
         identity = CentreIdentity.load_or_create(data_dir)
         print(f"tls_pin = {identity.pin_text}")
@@ -104,6 +115,38 @@ def admin_main(argv: Sequence[str]) -> int:
         return 2
     finally:
         registry.close()
+    return 0
+
+
+def import_main(bundle: Path, data_dir: Path) -> int:
+    """Import one bundle, printing every record's outcome as it is reached; exit status 2 when
+    the bundle is refused, 1 when its receipt could not be written (run it again)."""
+    centre = CentreServer(data_dir, tls=False).open()
+
+    def progress(done: int, total: int, item: RecordOutcome) -> None:
+        reason = f" {item.reason}" if item.reason else ""
+        earlier = " (earlier run)" if item.resumed else ""
+        line = f"[{done}/{total}] {item.record_id} {item.outcome.value}{reason}{earlier}"
+        print(line, flush=True)
+
+    try:
+        result = BundleImporter(centre).run(bundle, progress)
+    except BundleError as exc:
+        print(f"rekam sim center import: refused: {exc}", flush=True)
+        return 2
+    finally:
+        centre.close()
+    tally = Counter(item.outcome.value for item in result.outcomes)
+    print(
+        "bundle "
+        + result.bundle.path.name
+        + ": "
+        + ", ".join(f"{tally.get(kind.value, 0)} {kind.value.lower()}" for kind in ImportOutcome)
+    )
+    if result.receipt_path is None:
+        print(f"receipt NOT written: {result.receipt_error}; run the import again", flush=True)
+        return 1
+    print(f"receipt: {result.receipt_path}", flush=True)
     return 0
 
 

@@ -4,7 +4,7 @@ Endpoints (see ``uploader.centre_client`` and ``docs/centre-protocol.md``): stat
 with a one-time code and key rotation, package ingest with verification and deduplication
 (whole-body PUT, or resumable HEAD/PATCH uploads that survive a link dying mid-record), record
 status, health. Every answer about a record carries a receipt signed with the centre's receipt
-key. USB bundles are imported with :meth:`CentreServer.import_bundle`. State lives in
+key. USB bundles are imported with :mod:`simulator.centre.bundle_import`. State lives in
 ``data_dir`` so the centre can be stopped (or killed) and started again: ``keys/`` (its ML-KEM-768 +
 X25519 sealing key and Ed25519 receipt key), ``tls/`` (its certificate), ``centre_public.pem``,
 ``centre_receipts.pub.pem`` and ``centre_tls.pin`` (for kits), ``packages/``, ``uploads/``
@@ -34,11 +34,11 @@ from urllib.parse import unquote, urlsplit
 from domain.vocabulary import Position
 from quality.matching import FingerprintMatcher, extract
 from simulator.centre.abis import ENROLL_FAILURE, RECEIVED, Abis
+from simulator.centre.bundle_import import BundleImporter
 from simulator.centre.identity import CentreIdentity
 from simulator.centre.stations import EnrollmentRefused, StationRegistry
 from simulator.centre.store import CentreRecord, CentreStore
 from uploader import receipts
-from uploader.bundle import BundleError, open_bundle
 from uploader.centre_trust import CentreTrust
 from uploader.errors import PackageError, UnknownStation
 from uploader.keys import CentreKeys
@@ -192,14 +192,22 @@ class CentreServer:
             context.load_verify_locations(cafile=str(self.client_ca))
         return context
 
+    def open(self) -> CentreServer:
+        """Open the centre's records and gallery without serving (the administrator's
+        ``import``); records received this way are decided once the centre runs."""
+        if self.store is None:
+            self.store = CentreStore(self.data_dir)
+            self.abis = Abis(
+                self.store,
+                self.matcher,
+                forced_outcome=self.faults.next_outcome,
+                templates_of=self._templates_of,
+            )
+        return self
+
     def start(self) -> CentreServer:
-        self.store = CentreStore(self.data_dir)
-        self.abis = Abis(
-            self.store,
-            self.matcher,
-            forced_outcome=self.faults.next_outcome,
-            templates_of=self._templates_of,
-        )
+        self.open()
+        assert self.abis is not None
         handler = type("CentreHandler", (_Handler,), {"centre": self})
         self._httpd = _CentreHTTPServer((self.host, self.port), handler)
         if self.tls:  # the handshake runs in the request's thread, on its first read
@@ -420,27 +428,16 @@ class CentreServer:
     # -- USB bundles ---------------------------------------------------------------------------
 
     def import_bundle(self, path: str | Path) -> dict[str, int]:
-        """Ingest every package of a USB bundle; importing the same bundle again changes nothing.
-
-        Returns counts by ingest code (RECEIVED, ALREADY_RECEIVED, rejections ...). Raises
+        """Import a USB bundle (see :mod:`simulator.centre.bundle_import`) and write its
+        receipt onto the drive; returns how many records got each ingest code (RECEIVED,
+        ALREADY_RECEIVED, DAMAGED_IN_BUNDLE, rejections ...). Raises
         :class:`uploader.bundle.BundleError` for a bundle that is unsigned, tampered or foreign.
         """
-        bundle = open_bundle(Path(path), self._bundle_key)
-        counts: dict[str, int] = {}
-        for entry in bundle.entries:
-            try:
-                data = bundle.read_package(entry)
-            except BundleError as exc:
-                log.warning("bundle %s: %s", bundle.path.name, exc)
-                counts["DAMAGED_IN_BUNDLE"] = counts.get("DAMAGED_IN_BUNDLE", 0) + 1
-                continue
-            _status, answer = self.ingest(entry.record_id, data, entry.sha256, via="bundle")
-            code = str(answer.get("code", ""))
-            counts[code] = counts.get(code, 0) + 1
-        log.info("imported bundle %s: %s", bundle.path.name, counts)
-        return counts
+        result = BundleImporter(self).run(path)
+        log.info("imported bundle %s: %s", result.bundle.path.name, result.counts())
+        return result.counts()
 
-    def _bundle_key(self, station_id: str, station_key_id: bytes) -> object | None:
+    def bundle_key(self, station_id: str, station_key_id: bytes) -> object | None:
         """The key that may sign a bundle: the station's, unless revoked or past cut-over."""
         held = self.stations.lookup(station_id, station_key_id)
         if held is None or held.refusal(time.time(), time.time()) is not None:

@@ -33,6 +33,21 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ingest_log_record ON ingest_log(record_id);
+CREATE TABLE IF NOT EXISTS bundle_imports (
+    manifest_sha256 TEXT PRIMARY KEY,
+    bundle TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    completed_at REAL
+);
+CREATE TABLE IF NOT EXISTS bundle_import_records (
+    manifest_sha256 TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    outcome TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    code TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (manifest_sha256, record_id)
+);
 CREATE TABLE IF NOT EXISTS templates (
     record_id TEXT NOT NULL,
     position TEXT NOT NULL,
@@ -57,6 +72,17 @@ class CentreRecord:
     received_at: float
     updated_at: float
     decide_at: float | None
+
+
+@dataclass(frozen=True)
+class ImportStep:
+    """One record of an unfinished bundle import; ``outcome`` is None while not finished."""
+
+    record_id: str
+    started_at: float
+    outcome: str | None
+    reason: str
+    code: str
 
 
 class CentreStore:
@@ -195,6 +221,67 @@ class CentreStore:
         for record_id, outcome, count in rows:
             outcomes.setdefault(record_id, {})[outcome] = count
         return outcomes
+
+    # bundle imports: a journal so an interrupted import resumes where it stopped
+
+    def begin_import(self, manifest_sha256: str, bundle: str) -> dict[str, ImportStep]:
+        """Start importing a bundle, or resume the unfinished import of the same bundle.
+        Returns the records the unfinished import already began, by id."""
+        now = time.time()
+        with self._lock, self._db:
+            row = self._db.execute(
+                "SELECT completed_at FROM bundle_imports WHERE manifest_sha256 = ?",
+                (manifest_sha256,),
+            ).fetchone()
+            if row is None or row[0] is not None:  # new, or imported before: start afresh
+                self._db.execute(
+                    "DELETE FROM bundle_import_records WHERE manifest_sha256 = ?",
+                    (manifest_sha256,),
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO bundle_imports VALUES (?, ?, ?, NULL)",
+                    (manifest_sha256, bundle, now),
+                )
+                return {}
+            rows = self._db.execute(
+                "SELECT record_id, started_at, outcome, reason, code FROM bundle_import_records "
+                "WHERE manifest_sha256 = ?",
+                (manifest_sha256,),
+            ).fetchall()
+        return {row[0]: ImportStep(*row) for row in rows}
+
+    def import_started(self, manifest_sha256: str, record_id: str) -> float:
+        """Note that this record's ingest begins; returns when it (first) began."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO bundle_import_records (manifest_sha256, record_id, "
+                "started_at) VALUES (?, ?, ?)",
+                (manifest_sha256, record_id, time.time()),
+            )
+            row = self._db.execute(
+                "SELECT started_at FROM bundle_import_records WHERE manifest_sha256 = ? "
+                "AND record_id = ?",
+                (manifest_sha256, record_id),
+            ).fetchone()
+        return float(row[0])
+
+    def import_finished(
+        self, manifest_sha256: str, record_id: str, outcome: str, reason: str, code: str
+    ) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "UPDATE bundle_import_records SET outcome = ?, reason = ?, code = ? "
+                "WHERE manifest_sha256 = ? AND record_id = ?",
+                (outcome, reason, code, manifest_sha256, record_id),
+            )
+
+    def complete_import(self, manifest_sha256: str) -> None:
+        """The import is over and its receipt is on the drive."""
+        with self._lock, self._db:
+            self._db.execute(
+                "UPDATE bundle_imports SET completed_at = ? WHERE manifest_sha256 = ?",
+                (time.time(), manifest_sha256),
+            )
 
     def all_records(self) -> list[CentreRecord]:
         with self._lock:

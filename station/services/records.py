@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.messages import SOURCE_LANGUAGE, msg
 from domain.vocabulary import Category
@@ -17,7 +18,8 @@ from station.auth import TokenStore
 from station.export_paths import ExportPathRefused, open_export_folder
 from station.services.base import StationServicer
 from station.v1 import records_pb2, records_pb2_grpc
-from uploader.bundle import BundleError, export_bundle
+from uploader.bundle import BundleError, WriteProgress, export_bundle
+from uploader.bundle_receipt import BundleReceipt, Settlement, read_receipt, settle, summary
 from uploader.keys import StationSigner
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState
 from uploader.service import can_retry
@@ -46,29 +48,55 @@ def _category(value: str) -> Category | None:
 
 
 class BundleExporter:
-    """Writes records of the outbox into a signed USB bundle (see :mod:`uploader.bundle`)."""
+    """The flash-disk desk: writes records of the outbox into a signed USB bundle (see
+    :mod:`uploader.bundle`) and marks them CARRIED; settles them from the centre's signed
+    receipt (:mod:`uploader.bundle_receipt`) when the drive comes back."""
 
-    def __init__(self, outbox: Outbox, station_id: str, keys: StationSigner) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        station_id: str,
+        keys: StationSigner,
+        receipt_key: Ed25519PublicKey | None = None,
+    ) -> None:
         self.outbox = outbox
         self.station_id = station_id
         self.keys = keys
+        self.receipt_key = receipt_key
         self._lock = threading.Lock()
 
-    def pending(self) -> list[str]:
-        """Records the centre has not received yet."""
-        return [r.record_id for r in self.outbox.list([RecordState.SEALED])]
+    def pending(self, include_carried: bool = False) -> list[str]:
+        """Records waiting for delivery; with ``include_carried`` also those already carried."""
+        states = [RecordState.SEALED]
+        if include_carried:
+            states.append(RecordState.CARRIED)
+        return [r.record_id for r in self.outbox.list(states)]
 
-    def export(self, destination: Path, record_ids: list[str]) -> tuple[Path, list[str]]:
-        """Write the bundle; each record's history notes where it went. The records stay
-        queued: a later network delivery of the same bytes is idempotent at the centre."""
+    def export(self, destination: Path, record_ids: list[str]) -> Iterator[WriteProgress]:
+        """Write the bundle, one progress step per record; once it is complete on the drive,
+        every record is CARRIED with the bundle's name in its history, then the last step
+        (with the path) is yielded. A record carried earlier is exported again only when the
+        caller names it (or asks for the carried ones)."""
         with self._lock:
-            path, exported = export_bundle(
+            for step in export_bundle(
                 self.outbox, record_ids, destination, self.station_id, self.keys
-            )
-        for record_id in exported:
-            self.outbox.note(record_id, f"exported to USB bundle {path.name}")
-        log.info("exported %d records to %s", len(exported), path)
-        return path, exported
+            ):
+                if step.path is not None:
+                    for record_id in record_ids:
+                        self.outbox.mark_carried(record_id, step.path.name)
+                    log.info("exported %d records to %s", len(record_ids), step.path)
+                yield step
+
+    def import_receipt(self, folder: Path) -> tuple[BundleReceipt, list[Settlement]]:
+        """Verify the centre's ``receipt.json`` in the bundle folder and settle the records it
+        names; raises BundleError for a missing, foreign or forged receipt."""
+        if self.receipt_key is None:
+            raise BundleError("no centre receipt key is configured ([centre] receipt_key)")
+        receipt = read_receipt(folder, self.receipt_key)
+        with self._lock:
+            settlements = settle(self.outbox, receipt, self.station_id)
+        log.info("receipt of bundle %s: %s", receipt.bundle, summary(settlements))
+        return receipt, settlements
 
 
 class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
@@ -177,17 +205,20 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
 
     def ExportBundle(self, request, context):
         self.caller(context)
-        if self.exporter is None:
-            self.refuse(
-                context,
-                grpc.StatusCode.UNIMPLEMENTED,
-                "EXPORT_NOT_AVAILABLE",
-                msg("EXPORT_NOT_AVAILABLE"),
-            )
+        exporter = self._exporter(context)
         folder = self._export_folder(context, request.destination)
         try:
-            record_ids = self._exportable(context, list(request.record_ids))
-            path, exported = self.exporter.export(folder.path, record_ids)
+            records = self._exportable(context, list(request.record_ids), request.include_carried)
+            bytes_total = sum(record.size for record in records)
+            for step in exporter.export(folder.path, [record.record_id for record in records]):
+                path = "" if step.path is None else str(Path(request.destination) / step.path.name)
+                yield records_pb2.ExportBundleResponse(
+                    bundle_path=path,
+                    record_count=step.records,
+                    records_total=len(records),
+                    bytes_written=step.size,
+                    bytes_total=bytes_total,
+                )
         except (BundleError, OutboxError, OSError) as exc:
             self.refuse(
                 context,
@@ -197,15 +228,53 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
             )
         finally:
             folder.close()
-        bundle = Path(request.destination) / path.name
-        return records_pb2.ExportBundleResponse(bundle_path=str(bundle), record_count=len(exported))
 
-    def _exportable(self, context: grpc.ServicerContext, requested: list[str]) -> list[str]:
-        """The records to export (by default those the centre has not received), each with
-        its package still on the kit."""
+    def ImportReceipt(self, request, context):
+        self.caller(context)
+        exporter = self._exporter(context)
+        folder = self._export_folder(context, request.bundle_path)
+        try:
+            receipt, settlements = exporter.import_receipt(folder.path)
+        except BundleError as exc:
+            self.refuse(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "CARRY_RECEIPT_INVALID",
+                msg("CARRY_RECEIPT_INVALID", bundle=repr(request.bundle_path), detail=str(exc)),
+            )
+        finally:
+            folder.close()
+        counts = summary(settlements)
+        response = records_pb2.ImportReceiptResponse(bundle_name=receipt.bundle, **counts)
+        for item in settlements:
+            response.outcomes.add(
+                record_id=item.entry.record_id,
+                outcome=item.entry.outcome,
+                reason=item.entry.reason,
+                status=STATUS_TO_PB[item.state] if item.state is not None else 0,
+                applied=item.applied,
+            )
+        return response
+
+    def _exporter(self, context: grpc.ServicerContext) -> BundleExporter:
+        if self.exporter is None:
+            self.refuse(
+                context,
+                grpc.StatusCode.UNIMPLEMENTED,
+                "EXPORT_NOT_AVAILABLE",
+                msg("EXPORT_NOT_AVAILABLE"),
+            )
         assert self.exporter is not None
-        record_ids = requested or self.exporter.pending()
-        for record_id in record_ids:
+        return self.exporter
+
+    def _exportable(
+        self, context: grpc.ServicerContext, requested: list[str], include_carried: bool
+    ) -> list[OutboxRecord]:
+        """The records to export (by default those waiting for delivery), each with its
+        package still on the kit; a CARRIED record only with ``include_carried``."""
+        assert self.exporter is not None
+        records = []
+        for record_id in requested or self.exporter.pending(include_carried):
             record = self.outbox.get(record_id)
             if record is None:
                 self._not_found(context, record_id)
@@ -216,14 +285,22 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                     "PACKAGE_MISSING",
                     msg("PACKAGE_ALREADY_REMOVED", record_id=record_id),
                 )
-        if not record_ids:
+            if record.state is RecordState.CARRIED and not include_carried:
+                self.refuse(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "EXPORT_ALREADY_CARRIED",
+                    msg("EXPORT_ALREADY_CARRIED", record_id=record_id),
+                )
+            records.append(record)
+        if not records:
             self.refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "NOTHING_TO_EXPORT",
                 msg("NOTHING_TO_EXPORT"),
             )
-        return record_ids
+        return records
 
     def _export_folder(self, context: grpc.ServicerContext, destination: str):  # type: ignore[no-untyped-def]
         """The checked destination folder, opened; refused (INVALID_ARGUMENT) when it is not

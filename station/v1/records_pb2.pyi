@@ -23,6 +23,7 @@ class RecordStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECORD_STATUS_ENROLL_FAILURE_AT_CENTRAL: _ClassVar[RecordStatus]
     RECORD_STATUS_SEARCH_FAILURE_AT_CENTRAL: _ClassVar[RecordStatus]
     RECORD_STATUS_DEAD_LETTER: _ClassVar[RecordStatus]
+    RECORD_STATUS_CARRIED: _ClassVar[RecordStatus]
 RECORD_STATUS_UNSPECIFIED: RecordStatus
 RECORD_STATUS_SEALED: RecordStatus
 RECORD_STATUS_SENT_FOR_ENROLLMENT: RecordStatus
@@ -33,6 +34,7 @@ RECORD_STATUS_ADJUDICATE_RECORD: RecordStatus
 RECORD_STATUS_ENROLL_FAILURE_AT_CENTRAL: RecordStatus
 RECORD_STATUS_SEARCH_FAILURE_AT_CENTRAL: RecordStatus
 RECORD_STATUS_DEAD_LETTER: RecordStatus
+RECORD_STATUS_CARRIED: RecordStatus
 
 class StatusChange(_message.Message):
     __slots__ = ("status", "time", "detail")
@@ -122,20 +124,62 @@ class RecordEvent(_message.Message):
     def __init__(self, record: _Optional[_Union[Record, _Mapping]] = ..., previous_status: _Optional[_Union[RecordStatus, str]] = ...) -> None: ...
 
 class ExportBundleRequest(_message.Message):
-    __slots__ = ("destination", "record_ids")
+    __slots__ = ("destination", "record_ids", "include_carried")
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
     RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CARRIED_FIELD_NUMBER: _ClassVar[int]
     destination: str
     record_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, destination: _Optional[str] = ..., record_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    include_carried: bool
+    def __init__(self, destination: _Optional[str] = ..., record_ids: _Optional[_Iterable[str]] = ..., include_carried: _Optional[bool] = ...) -> None: ...
 
 class ExportBundleResponse(_message.Message):
-    __slots__ = ("bundle_path", "record_count")
+    __slots__ = ("bundle_path", "record_count", "records_total", "bytes_written", "bytes_total")
     BUNDLE_PATH_FIELD_NUMBER: _ClassVar[int]
     RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTES_WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     bundle_path: str
     record_count: int
-    def __init__(self, bundle_path: _Optional[str] = ..., record_count: _Optional[int] = ...) -> None: ...
+    records_total: int
+    bytes_written: int
+    bytes_total: int
+    def __init__(self, bundle_path: _Optional[str] = ..., record_count: _Optional[int] = ..., records_total: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_total: _Optional[int] = ...) -> None: ...
+
+class ImportReceiptRequest(_message.Message):
+    __slots__ = ("bundle_path",)
+    BUNDLE_PATH_FIELD_NUMBER: _ClassVar[int]
+    bundle_path: str
+    def __init__(self, bundle_path: _Optional[str] = ...) -> None: ...
+
+class ReceiptOutcome(_message.Message):
+    __slots__ = ("record_id", "outcome", "reason", "status", "applied")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    outcome: str
+    reason: str
+    status: RecordStatus
+    applied: bool
+    def __init__(self, record_id: _Optional[str] = ..., outcome: _Optional[str] = ..., reason: _Optional[str] = ..., status: _Optional[_Union[RecordStatus, str]] = ..., applied: _Optional[bool] = ...) -> None: ...
+
+class ImportReceiptResponse(_message.Message):
+    __slots__ = ("bundle_name", "settled", "returned", "ignored", "outcomes")
+    BUNDLE_NAME_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    bundle_name: str
+    settled: int
+    returned: int
+    ignored: int
+    outcomes: _containers.RepeatedCompositeFieldContainer[ReceiptOutcome]
+    def __init__(self, bundle_name: _Optional[str] = ..., settled: _Optional[int] = ..., returned: _Optional[int] = ..., ignored: _Optional[int] = ..., outcomes: _Optional[_Iterable[_Union[ReceiptOutcome, _Mapping]]] = ...) -> None: ...
 
 class RetryDeliveryRequest(_message.Message):
     __slots__ = ("record_id",)

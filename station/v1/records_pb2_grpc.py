@@ -50,10 +50,15 @@ class RecordsStub:
                 request_serializer=station_dot_v1_dot_records__pb2.WatchRecordsRequest.SerializeToString,
                 response_deserializer=station_dot_v1_dot_records__pb2.RecordEvent.FromString,
                 _registered_method=True)
-        self.ExportBundle = channel.unary_unary(
+        self.ExportBundle = channel.unary_stream(
                 '/station.v1.Records/ExportBundle',
                 request_serializer=station_dot_v1_dot_records__pb2.ExportBundleRequest.SerializeToString,
                 response_deserializer=station_dot_v1_dot_records__pb2.ExportBundleResponse.FromString,
+                _registered_method=True)
+        self.ImportReceipt = channel.unary_unary(
+                '/station.v1.Records/ImportReceipt',
+                request_serializer=station_dot_v1_dot_records__pb2.ImportReceiptRequest.SerializeToString,
+                response_deserializer=station_dot_v1_dot_records__pb2.ImportReceiptResponse.FromString,
                 _registered_method=True)
         self.RetryDelivery = channel.unary_unary(
                 '/station.v1.Records/RetryDelivery',
@@ -86,7 +91,18 @@ class RecordsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportBundle(self, request, context):
-        """Writes records to a signed export bundle (e.g. on a USB drive) for offline delivery.
+        """Writes records to a signed export bundle (e.g. on a USB drive) for offline delivery and
+        marks them CARRIED. Streams progress: one message per record written, then a last one
+        with bundle_path set once the bundle is complete on the drive.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportReceipt(self, request, context):
+        """Reads the centre's signed receipt.json from a bundle brought back from the centre and
+        settles every record it names: accepted or already held records take the centre's status
+        and are never uploaded again; damaged ones go back to SEALED to be sent again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -119,10 +135,15 @@ def add_RecordsServicer_to_server(servicer, server):
                     request_deserializer=station_dot_v1_dot_records__pb2.WatchRecordsRequest.FromString,
                     response_serializer=station_dot_v1_dot_records__pb2.RecordEvent.SerializeToString,
             ),
-            'ExportBundle': grpc.unary_unary_rpc_method_handler(
+            'ExportBundle': grpc.unary_stream_rpc_method_handler(
                     servicer.ExportBundle,
                     request_deserializer=station_dot_v1_dot_records__pb2.ExportBundleRequest.FromString,
                     response_serializer=station_dot_v1_dot_records__pb2.ExportBundleResponse.SerializeToString,
+            ),
+            'ImportReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportReceipt,
+                    request_deserializer=station_dot_v1_dot_records__pb2.ImportReceiptRequest.FromString,
+                    response_serializer=station_dot_v1_dot_records__pb2.ImportReceiptResponse.SerializeToString,
             ),
             'RetryDelivery': grpc.unary_unary_rpc_method_handler(
                     servicer.RetryDelivery,
@@ -233,12 +254,39 @@ class Records:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
+        return grpc.experimental.unary_stream(
             request,
             target,
             '/station.v1.Records/ExportBundle',
             station_dot_v1_dot_records__pb2.ExportBundleRequest.SerializeToString,
             station_dot_v1_dot_records__pb2.ExportBundleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/station.v1.Records/ImportReceipt',
+            station_dot_v1_dot_records__pb2.ImportReceiptRequest.SerializeToString,
+            station_dot_v1_dot_records__pb2.ImportReceiptResponse.FromString,
             options,
             channel_credentials,
             insecure,

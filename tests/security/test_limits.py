@@ -132,10 +132,12 @@ def test_an_oversized_request_is_refused_before_it_is_read(bare_daemon):
     daemon = bare_daemon(limits=LimitsConfig(max_request_kb=64))
     client = _client(daemon, daemon.tokens.add("op-ani", Role.OPERATOR))
     with pytest.raises(grpc.RpcError) as caught:
-        client.records.ExportBundle(
-            records_pb2.ExportBundleRequest(destination="/media/" + "x" * 100_000),
-            metadata=client.metadata,
-            timeout=10,
+        list(  # the refusal ends ExportBundle's progress stream before its first message
+            client.records.ExportBundle(
+                records_pb2.ExportBundleRequest(destination="/media/" + "x" * 100_000),
+                metadata=client.metadata,
+                timeout=10,
+            )
         )
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     health = client.health.Check(health_pb2.HealthCheckRequest(), timeout=5)
