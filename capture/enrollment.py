@@ -82,6 +82,9 @@ class Enrollment:
     exceptions: dict[str, ExceptionMark] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     record_id: str = ""
+    # What sealing answered (with ``record_id``): a retried CompleteEnrollment answers the same.
+    package_sha256: str = ""
+    package_size: int = 0
     completed_at: datetime | None = None
 
     def forget_subject(self) -> None:

@@ -126,7 +126,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         try:
             if self.space_guard is not None:
                 self.space_guard()
-            enrollment = self.workflow.start(subject, operator.name)
+            enrollment = self.workflow.start(subject, operator.name, request.request_id)
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
         log.info(
@@ -216,6 +216,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                     force_reason=request.force_reason,
                     approved_by=approved_by,
                     settings=settings,
+                    device_id=request.device_id,
                 ):
                     mailbox.put(event, droppable=isinstance(event, PreviewEvent))
             except (WorkflowError, DeviceError) as exc:
@@ -287,6 +288,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                     position=convert.POSITION_TO_PB[event.position],
                     instruction=event.instruction,
                     message=event.message.render(language),
+                    device_id=event.device_id,
                 )
             )
         if isinstance(event, PreviewEvent):
@@ -372,7 +374,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
     def CompleteEnrollment(self, request, context):
         operator = self.caller(context)
-        self._enrollment(context, operator, request.enrollment_id)
+        sealed = self._enrollment(context, operator, request.enrollment_id)
+        if sealed.state is EnrollmentState.COMPLETED:
+            return self._completed(sealed, context)  # a retry: what the completion answered
         try:
             enrollment = self.workflow.ready_to_seal(request.enrollment_id)
         except WorkflowError as exc:
@@ -386,20 +390,29 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                 msg("CAPTURE_STILL_RUNNING"),
             )
         try:
+            if enrollment.state is EnrollmentState.COMPLETED:
+                return self._completed(enrollment, context)  # a concurrent retry sealed it
             if enrollment.state is not EnrollmentState.IN_PROGRESS:
                 self.workflow.ready_to_seal(request.enrollment_id)  # raises ENROLLMENT_CLOSED
             receipt = self.sealer(enrollment, operator.name)
-            self.workflow.mark_completed(enrollment, receipt.record_id)
+            self.workflow.mark_completed(
+                enrollment, receipt.record_id, receipt.sha256, receipt.size
+            )
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
         finally:
             lock.release()
         log.info("enrollment %s sealed as record %s", enrollment.enrollment_id, receipt.record_id)
+        return self._completed(enrollment, context)
+
+    def _completed(
+        self, enrollment: Enrollment, context: grpc.ServicerContext
+    ) -> enrollment_pb2.CompleteEnrollmentResponse:
         return enrollment_pb2.CompleteEnrollmentResponse(
             enrollment=self._record(enrollment, context),
-            record_id=receipt.record_id,
-            package_sha256=receipt.sha256,
-            package_size=receipt.size,
+            record_id=enrollment.record_id,
+            package_sha256=enrollment.package_sha256,
+            package_size=enrollment.package_size,
         )
 
     def CancelEnrollment(self, request, context):
