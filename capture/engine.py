@@ -30,6 +30,9 @@ class CaptureSettings(Settings):
     consecutive_good: int = 3
     preview_jpeg_quality: int = 70
     preview_max_side: int = 480
+    # A preview frame older than this (from its capture) by the time the stream could send it
+    # is dropped, not sent: a slow app never gets a frame the station held longer.
+    preview_max_age_ms: int = 200
     # A new print whose Bozorth3 score against a finger already kept reaches this is the same
     # finger (SAME_FINGER). NIST's NBIS User's Guide (NISTIR 7392): above ~40 is a true match.
     same_finger_score: int = 40

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -204,7 +205,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             )
         cancel = threading.Event()
         context.add_callback(cancel.set)
-        mailbox: PreviewMailbox[object] = PreviewMailbox()
+        mailbox: PreviewMailbox[object] = PreviewMailbox(settings.preview_max_age_ms / 1000)
 
         def produce() -> None:
             try:
@@ -218,7 +219,10 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                     settings=settings,
                     device_id=request.device_id,
                 ):
-                    mailbox.put(event, droppable=isinstance(event, PreviewEvent))
+                    if isinstance(event, PreviewEvent):
+                        mailbox.put(event, droppable=True, born=_clock_time(event.captured_at))
+                    else:
+                        mailbox.put(event)
             except (WorkflowError, DeviceError) as exc:
                 mailbox.put(exc)
             except Exception as exc:  # a bug must end the call cleanly, not hang it
@@ -424,6 +428,11 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             self.refuse_workflow(context, exc)
         log.info("enrollment %s cancelled", enrollment.enrollment_id)
         return self._record(enrollment, context)
+
+
+def _clock_time(when: datetime) -> float:
+    """``when`` (UTC) on the monotonic clock the preview mailbox ages frames by."""
+    return time.monotonic() - max(0.0, (datetime.now(UTC) - when).total_seconds())
 
 
 def visible_to(operator: Operator, enrollment: Enrollment) -> bool:
