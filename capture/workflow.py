@@ -141,7 +141,6 @@ class EnrollmentWorkflow:
         self._reservations_lock = threading.Lock()
         self._claims: dict[str, _Claim] = {}  # enrollment id -> the capture holding it
         self._starting = threading.Lock()  # one open enrollment per NIK
-        self._start_requests: dict[tuple[str, str], str] = {}  # (operator, request id) -> id
         self.journal = journal
         if journal is not None:
             for enrollment in journal.load_all():
@@ -167,33 +166,39 @@ class EnrollmentWorkflow:
         except SubjectInvalid as exc:
             raise WorkflowError(ErrorKind.INVALID_ARGUMENT, exc.reason, exc.message) from exc
         with self._starting:
-            retried = self._start_requests.get((operator, request_id)) if request_id else None
-            if retried is not None:
-                return self.get(retried)
-            self._refuse_second_open(subject.nik, operator)
+            open_one = self._open_for(subject.nik)
+            if open_one is not None:
+                retried = request_id and open_one.start_request_id == request_id
+                if retried and open_one.operator == operator:
+                    return open_one
+                raise WorkflowError(
+                    ErrorKind.ALREADY_EXISTS,
+                    "ENROLLMENT_OPEN",
+                    msg("ENROLLMENT_OPEN_FOR_NIK"),
+                    metadata=(
+                        {"enrollment_id": open_one.enrollment_id}
+                        if open_one.operator == operator
+                        else {}
+                    ),
+                )
             policy = policy_for(subject.category)
             enrollment = Enrollment(
                 subject=subject,
                 plan=policy,
                 operator=operator,
                 flags=policy.record_flags(subject.birth_date, self.today()),
+                start_request_id=request_id,
             )
             self.store.add(enrollment)
             self._save(enrollment)
-            if request_id:
-                self._start_requests[(operator, request_id)] = enrollment.enrollment_id
         return enrollment
 
-    def _refuse_second_open(self, nik: str, operator: str) -> None:
-        for open_one in self.store.list({EnrollmentState.IN_PROGRESS}):
-            if open_one.subject.nik == nik:
-                same_operator = open_one.operator == operator
-                raise WorkflowError(
-                    ErrorKind.ALREADY_EXISTS,
-                    "ENROLLMENT_OPEN",
-                    msg("ENROLLMENT_OPEN_FOR_NIK"),
-                    metadata={"enrollment_id": open_one.enrollment_id} if same_operator else {},
-                )
+    def _open_for(self, nik: str) -> Enrollment | None:
+        """The enrollment in progress for ``nik``, if any."""
+        for enrollment in self.store.list({EnrollmentState.IN_PROGRESS}):
+            if enrollment.subject.nik == nik:
+                return enrollment
+        return None
 
     def get(self, enrollment_id: str) -> Enrollment:
         enrollment = self.store.get(enrollment_id)
@@ -368,11 +373,7 @@ class EnrollmentWorkflow:
                 else:
                     yield event
         except CaptureCancelled as exc:
-            raise WorkflowError(
-                ErrorKind.CANCELLED,
-                "CAPTURE_CANCELLED",
-                msg("CAPTURE_WAS_CANCELLED"),
-            ) from exc
+            raise _cancelled() from exc
         except DeviceError as exc:
             failure = _gone_or(device, exc)
         finally:
@@ -385,6 +386,8 @@ class EnrollmentWorkflow:
         if finalise is not None and outcome.image is not None:
             # Once, on the capture the loop ended with (not per frame).
             outcome.quality = finalise(outcome.image, outcome.quality, threshold)
+        if cancel.is_set():  # the call was cancelled as the capture ended: keep nothing
+            raise _cancelled()
         yield self._keep(
             enrollment, position, modality, device, outcome, threshold, relaxed_allowed
         )
@@ -660,6 +663,10 @@ class EnrollmentWorkflow:
         enrollment.forget_subject()
         self._forget(enrollment)
         return enrollment
+
+
+def _cancelled() -> WorkflowError:
+    return WorkflowError(ErrorKind.CANCELLED, "CAPTURE_CANCELLED", msg("CAPTURE_WAS_CANCELLED"))
 
 
 def _gone_or(device: Device, error: DeviceError) -> DeviceError:

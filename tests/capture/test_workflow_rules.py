@@ -122,6 +122,21 @@ def test_the_plan_follows_the_category(workflow):
     assert regular.state is EnrollmentState.IN_PROGRESS and regular.operator == "op-ani"
 
 
+def test_one_open_enrollment_per_nik_and_a_retry_gets_it(workflow):
+    first = workflow.start(subject(), "op-ani", request_id="r-1")
+    assert workflow.start(subject(), "op-ani", request_id="r-1") is first
+    for operator, request_id, metadata in (
+        ("op-ani", "r-2", {"enrollment_id": first.enrollment_id}),
+        ("op-ani", "", {"enrollment_id": first.enrollment_id}),
+        ("op-budi", "r-1", {}),  # another operator's id is not theirs to learn
+    ):
+        error = refused(workflow.start, subject(), operator, request_id=request_id)
+        assert (error.kind, error.reason) == (ErrorKind.ALREADY_EXISTS, "ENROLLMENT_OPEN")
+        assert error.metadata == metadata
+    workflow.cancel(first.enrollment_id)
+    assert workflow.start(subject(), "op-ani", request_id="r-1") is not first
+
+
 def test_an_unknown_enrollment_is_not_found(workflow, kit):
     kit.present(Position.FACE, GOOD)
     for error in (
@@ -586,6 +601,22 @@ def test_a_cancelled_capture_is_cancelled_and_not_counted(workflow, kit, ready):
     assert (error.kind, error.reason) == (ErrorKind.CANCELLED, "CAPTURE_CANCELLED")
     assert THUMB not in ready.attempts and THUMB not in ready.samples
     assert capture(workflow, ready.enrollment_id, THUMB).accepted  # nothing stays held
+
+
+def test_a_capture_whose_call_is_cancelled_as_it_ends_is_not_kept(workflow, kit, ready):
+    cancel = threading.Event()
+    take = kit.scanner.capture
+
+    def capture_as_the_call_is_cancelled(**options):
+        frame = take(**options)
+        cancel.set()  # the app cancels while the print is being taken
+        return frame
+
+    kit.scanner.capture = capture_as_the_call_is_cancelled
+    kit.present(THUMB, GOOD)
+    error = refused(capture, workflow, ready.enrollment_id, THUMB, cancel)
+    assert (error.kind, error.reason) == (ErrorKind.CANCELLED, "CAPTURE_CANCELLED")
+    assert THUMB not in ready.attempts and THUMB not in ready.samples
 
 
 @pytest.mark.parametrize("position", [THUMB, Position.RIGHT_EYE, Position.SIGNATURE])
