@@ -1,7 +1,8 @@
 // An operator app written against the station.v1 protos alone, with @grpc/grpc-js: it runs one
 // Capture and, on the first preview frame, stalls its event loop (a UI freeze) for STALL_MS.
-// It prints one JSON line: every event's kind and, for previews, the age at which the app
-// received it (receive time minus the frame's captured_at, one machine, one clock).
+// It prints one JSON line: when the app woke up (resumed_ms, epoch milliseconds), and every
+// event's kind and, for previews, when the frame was captured, the age at which the app
+// received it (receive time minus captured_at: one machine, one clock) and its JPEG's size.
 //
 // Usage: node stalled_capture.js ADDRESS TOKEN ENROLLMENT_ID POSITION STALL_MS PREVIEW_FPS TIMEOUT_S
 'use strict';
@@ -34,6 +35,7 @@ function busyWait(ms) {
 
 const events = [];
 let stalled = false;
+let resumedMs = 0;
 const call = client.Capture(
   {
     enrollment_id: enrollmentId,
@@ -50,7 +52,9 @@ call.on('data', (event) => {
   const entry = { kind };
   if (kind === 'preview') {
     const at = event.preview.captured_at;
-    entry.age_ms = received - (Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
+    entry.captured_ms = Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6);
+    entry.age_ms = received - entry.captured_ms;
+    entry.size = event.preview.image.data.length;
     entry.sequence = event.preview.sequence;
     entry.dropped = event.preview.dropped;
   } else if (kind === 'result') {
@@ -63,13 +67,15 @@ call.on('data', (event) => {
   if (kind === 'preview' && !stalled) {
     stalled = true;
     busyWait(Number(stallMs));
+    resumedMs = Date.now();
   }
 });
 call.on('error', (error) => {
-  console.log(JSON.stringify({ events, error: { code: error.code, details: error.details } }));
+  const failure = { code: error.code, details: error.details };
+  console.log(JSON.stringify({ resumed_ms: resumedMs, events, error: failure }));
   process.exit(0);
 });
 call.on('end', () => {
-  console.log(JSON.stringify({ events }));
+  console.log(JSON.stringify({ resumed_ms: resumedMs, events }));
   client.close();
 });
