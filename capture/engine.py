@@ -30,6 +30,9 @@ class CaptureSettings(Settings):
     consecutive_good: int = 3
     preview_jpeg_quality: int = 70
     preview_max_side: int = 480
+    # A preview frame older than this (from its capture) by the time the stream could send it
+    # is dropped, not sent: a slow app never gets a frame the station held longer.
+    preview_max_age_ms: int = 200
     # A new print whose Bozorth3 score against a finger already kept reaches this is the same
     # finger (SAME_FINGER). NIST's NBIS User's Guide (NISTIR 7392): above ~40 is a true match.
     same_finger_score: int = 40
@@ -37,17 +40,23 @@ class CaptureSettings(Settings):
 
 @dataclass
 class PromptEvent:
-    """What the resident should do now: ``instruction`` is a stable code (PLACE_FINGER, ...)."""
+    """What the resident should do now: ``instruction`` is a stable code (PLACE_FINGER, ...),
+    on the device ``device_id``."""
 
     position: str
     instruction: str
     message: Message
+    device_id: str = ""
 
 
-def prompt(position: str, instruction: str) -> PromptEvent:
-    """The prompt ``instruction`` (also its catalogue code) with the position's name."""
+def prompt(position: str, instruction: str, device_id: str, first: bool = False) -> PromptEvent:
+    """The prompt ``instruction`` (also its catalogue code) with the position's name; the
+    ``first`` of a capture also names the device to use."""
     name = msg(position_named(position).message_code)
-    return PromptEvent(position, instruction, msg(instruction, position=name))
+    message = msg(instruction, position=name)
+    if first:
+        message += msg("USE_DEVICE", device_id=device_id)
+    return PromptEvent(position, instruction, message, device_id)
 
 
 @dataclass
@@ -112,7 +121,7 @@ def run_capture(
     (DeviceUnavailable, ProtocolError).
     """
     code = INSTRUCTION_BY_MODALITY[modality]
-    yield prompt(position, code)
+    yield prompt(position, code, device.device_id, first=True)
     if isinstance(device, PenDevice):
         trace = device.capture_signature(timeout=settings.timeout_s, cancel=cancel)
         quality = assess(trace)  # type: ignore[arg-type]
@@ -121,7 +130,7 @@ def run_capture(
     assert isinstance(device, ImageDevice)
     for event in _run_image_capture(device, position, assess, threshold, settings, cancel):  # type: ignore[arg-type]
         if isinstance(event, CaptureOutcome) and modality is Modality.FINGERPRINT:
-            yield prompt(position, "LIFT_FINGER")
+            yield prompt(position, "LIFT_FINGER", device.device_id)
         yield event
 
 
@@ -163,7 +172,7 @@ def _run_image_capture(
                 best = (quality, frame)
             good_run = good_run + 1 if quality.score >= threshold else 0
             if good_run == 1 and needed > 1:
-                yield prompt(position, "HOLD_STILL")
+                yield prompt(position, "HOLD_STILL", device.device_id)
             now = time.monotonic()
             # A schedule, not a minimum gap: camera jitter must not halve the preview rate.
             if now >= next_preview - min_interval / 2:

@@ -81,7 +81,12 @@ class Enrollment:
     attempts: dict[str, int] = field(default_factory=dict)
     exceptions: dict[str, ExceptionMark] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    # The app's id for the StartEnrollment that opened it (a retry answers this enrollment).
+    start_request_id: str = ""
     record_id: str = ""
+    # What sealing answered (with ``record_id``): a retried CompleteEnrollment answers the same.
+    package_sha256: str = ""
+    package_size: int = 0
     completed_at: datetime | None = None
 
     def forget_subject(self) -> None:

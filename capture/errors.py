@@ -10,6 +10,7 @@ from domain.messages import Message
 class ErrorKind(StrEnum):
     INVALID_ARGUMENT = "invalid_argument"
     NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
     FAILED_PRECONDITION = "failed_precondition"
     UNAVAILABLE = "unavailable"
     DEADLINE_EXCEEDED = "deadline_exceeded"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -32,7 +33,7 @@ from domain.categories import policy_for
 from domain.messages import Message, msg
 from domain.vocabulary import EXCEPTION_KINDS, ExceptionKind, Modality, Position, position
 from drivers.base import Device
-from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError
+from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError, DeviceUnavailable
 from quality.base import QualityResult
 
 # How long a new capture waits for a cancelled one to release the device and enrollment.
@@ -72,8 +73,10 @@ class Thresholds:
 class CaptureResultEvent:
     """The end of a capture call: the sample, whether it is kept, and what to do next.
 
-    ``reason`` says why it was not kept: BELOW_THRESHOLD, or SAME_FINGER when the print is a
-    finger already kept at ``conflicting_position``.
+    ``reason`` says why it was not kept: BELOW_THRESHOLD (an attempt used), SAME_FINGER when
+    the print is a finger already kept at ``conflicting_position``, NOTHING_PRESENTED, or the
+    device's fault (DEVICE_UNAVAILABLE, PROTOCOL_ERROR, ...); only BELOW_THRESHOLD uses an
+    attempt.
     """
 
     sample: Sample
@@ -84,12 +87,31 @@ class CaptureResultEvent:
     conflicting_position: str = ""
 
 
-DeviceLookup = Callable[[Modality], Device]
+# The device to capture with: (modality, device_id or "" for the kit's default) -> the device;
+# raises NoSuchDevice for an id the kit lacks, DeviceError when the device is not usable now.
+DeviceLookup = Callable[[Modality, str], Device]
 AssessorLookup = Callable[[str, Subject], Callable]
 # The kept capture's final judgement: (image, live result, pass threshold) -> result, or None
 # where the live result stands.
 Finaliser = Callable[[np.ndarray, QualityResult, int], QualityResult]
 FinaliserLookup = Callable[[Modality, Subject], Finaliser | None]
+
+
+class NoSuchDevice(LookupError):
+    """The kit has no device of the modality asked for under the id asked for."""
+
+    def __init__(self, device_id: str, known: list[str]) -> None:
+        super().__init__(device_id)
+        self.device_id = device_id
+        self.known = known
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A capture call holding (or about to hold) an enrollment."""
+
+    position: str
+    cancel: threading.Event
 
 
 class EnrollmentWorkflow:
@@ -117,6 +139,8 @@ class EnrollmentWorkflow:
         self.same_finger = same_finger or SameFingerCheck(self.settings.same_finger_score)
         self._reservations: dict[str, threading.Lock] = {}
         self._reservations_lock = threading.Lock()
+        self._claims: dict[str, _Claim] = {}  # enrollment id -> the capture holding it
+        self._starting = threading.Lock()  # one open enrollment per NIK
         self.journal = journal
         if journal is not None:
             for enrollment in journal.load_all():
@@ -132,21 +156,49 @@ class EnrollmentWorkflow:
             self.journal.remove(enrollment.enrollment_id)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self, subject: Subject, operator: str) -> Enrollment:
+    def start(self, subject: Subject, operator: str, request_id: str = "") -> Enrollment:
+        """A new enrollment; a retry of the same ``request_id`` by the same operator gets the
+        enrollment its first call opened. One open enrollment per NIK: another start for a
+        NIK in progress is ALREADY_EXISTS (ENROLLMENT_OPEN, the open one's id in metadata
+        ``enrollment_id`` when it is the same operator's)."""
         try:
             validate_subject(subject, self.today())
         except SubjectInvalid as exc:
             raise WorkflowError(ErrorKind.INVALID_ARGUMENT, exc.reason, exc.message) from exc
-        policy = policy_for(subject.category)
-        enrollment = Enrollment(
-            subject=subject,
-            plan=policy,
-            operator=operator,
-            flags=policy.record_flags(subject.birth_date, self.today()),
-        )
-        self.store.add(enrollment)
-        self._save(enrollment)
+        with self._starting:
+            open_one = self._open_for(subject.nik)
+            if open_one is not None:
+                retried = request_id and open_one.start_request_id == request_id
+                if retried and open_one.operator == operator:
+                    return open_one
+                raise WorkflowError(
+                    ErrorKind.ALREADY_EXISTS,
+                    "ENROLLMENT_OPEN",
+                    msg("ENROLLMENT_OPEN_FOR_NIK"),
+                    metadata=(
+                        {"enrollment_id": open_one.enrollment_id}
+                        if open_one.operator == operator
+                        else {}
+                    ),
+                )
+            policy = policy_for(subject.category)
+            enrollment = Enrollment(
+                subject=subject,
+                plan=policy,
+                operator=operator,
+                flags=policy.record_flags(subject.birth_date, self.today()),
+                start_request_id=request_id,
+            )
+            self.store.add(enrollment)
+            self._save(enrollment)
         return enrollment
+
+    def _open_for(self, nik: str) -> Enrollment | None:
+        """The enrollment in progress for ``nik``, if any."""
+        for enrollment in self.store.list({EnrollmentState.IN_PROGRESS}):
+            if enrollment.subject.nik == nik:
+                return enrollment
+        return None
 
     def get(self, enrollment_id: str) -> Enrollment:
         enrollment = self.store.get(enrollment_id)
@@ -202,11 +254,14 @@ class EnrollmentWorkflow:
         force_reason: str = "",
         approved_by: str = "",
         settings: CaptureSettings | None = None,
+        device_id: str = "",
     ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
         """Validate, then run one capture attempt; the last event is a CaptureResultEvent.
 
-        ``force`` keeps the best attempt below the threshold: it needs a reason and the
-        approving supervisor's name (``approved_by``)."""
+        ``device_id`` names the device to use ("": the kit's default for the modality; never
+        another one in its place). ``force`` keeps the best attempt below the threshold: it
+        needs a reason and the approving supervisor's name (``approved_by``). An ordinary
+        capture once the plan's attempts are used is FAILED_PRECONDITION (ATTEMPTS_EXHAUSTED)."""
         enrollment = self._in_progress(enrollment_id)
         modality = self._planned_position(enrollment, position)
         if position in enrollment.exceptions:
@@ -221,20 +276,56 @@ class EnrollmentWorkflow:
                 "FACE_NOT_APPROVED",
                 msg("FACE_NOT_APPROVED"),
             )
-        lock = self.store.lock_for(enrollment_id)
-        if not lock.acquire(timeout=WIND_DOWN_S):
-            raise WorkflowError(
-                ErrorKind.FAILED_PRECONDITION,
-                "CAPTURE_IN_PROGRESS",
-                msg("CAPTURE_IN_PROGRESS"),
-            )
-        try:
+        with self._one_capture(enrollment_id, position, cancel):
             if force:
                 yield self._force(enrollment, position, force_reason, approved_by)
                 return
-            yield from self._attempt(enrollment, position, modality, cancel, settings)
+            self._refuse_when_attempts_used(enrollment, position)
+            yield from self._attempt(enrollment, position, modality, cancel, settings, device_id)
+
+    @contextmanager
+    def _one_capture(
+        self, enrollment_id: str, position: str, cancel: threading.Event
+    ) -> Iterator[None]:
+        """Hold the enrollment for one capture call. A second call while one runs is refused
+        at once (CAPTURE_IN_PROGRESS); only a cancelled one is waited for while it winds down."""
+        claim = _Claim(position, cancel)
+        with self._reservations_lock:
+            running = self._claims.get(enrollment_id)
+            if running is not None and not running.cancel.is_set():
+                raise WorkflowError(
+                    ErrorKind.FAILED_PRECONDITION,
+                    "CAPTURE_IN_PROGRESS",
+                    msg("CAPTURE_IN_PROGRESS"),
+                    metadata={"position": running.position},
+                )
+            self._claims[enrollment_id] = claim
+        lock = self.store.lock_for(enrollment_id)
+        try:
+            if not lock.acquire(timeout=WIND_DOWN_S):
+                raise WorkflowError(
+                    ErrorKind.FAILED_PRECONDITION,
+                    "CAPTURE_IN_PROGRESS",
+                    msg("CAPTURE_IN_PROGRESS"),
+                )
+            try:
+                yield
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            with self._reservations_lock:
+                if self._claims.get(enrollment_id) is claim:
+                    del self._claims[enrollment_id]
+
+    def _refuse_when_attempts_used(self, enrollment: Enrollment, position: str) -> None:
+        used = enrollment.attempts.get(position, 0)
+        if used >= enrollment.plan.attempts:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "ATTEMPTS_EXHAUSTED",
+                msg("ATTEMPTS_EXHAUSTED", attempts=used, position=_name(position)),
+                metadata={"attempts": str(used)},
+            )
 
     def _threshold(self, enrollment: Enrollment, modality: Modality) -> tuple[int, bool]:
         """The kept capture's pass threshold, and whether the plan relaxes it."""
@@ -260,8 +351,9 @@ class EnrollmentWorkflow:
         modality: Modality,
         cancel: threading.Event,
         settings: CaptureSettings | None,
+        device_id: str,
     ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
-        device = self._device(modality)
+        device = self._device(modality, device_id)
         reservation = self._reservation(device)
         if not reservation.acquire(timeout=WIND_DOWN_S):
             raise WorkflowError(
@@ -272,6 +364,7 @@ class EnrollmentWorkflow:
         threshold, relaxed_allowed = self._threshold(enrollment, modality)
         assess = self.assessors(position, enrollment.subject)
         outcome: CaptureOutcome | None = None
+        failure: DeviceError | None = None
         try:
             live = self._live_threshold(modality, threshold)
             for event in run_capture(
@@ -282,25 +375,48 @@ class EnrollmentWorkflow:
                 else:
                     yield event
         except CaptureCancelled as exc:
-            raise WorkflowError(
-                ErrorKind.CANCELLED,
-                "CAPTURE_CANCELLED",
-                msg("CAPTURE_WAS_CANCELLED"),
-            ) from exc
-        except CaptureTimeout as exc:
-            raise WorkflowError(ErrorKind.DEADLINE_EXCEEDED, exc.reason, exc.message) from exc
+            raise _cancelled() from exc
         except DeviceError as exc:
-            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.message) from exc
+            failure = _gone_or(device, exc)
         finally:
             reservation.release()
+        if failure is not None:
+            yield self._not_captured(enrollment, position, modality, device, threshold, failure)
+            return
         assert outcome is not None
         finalise = self.finalisers(modality, enrollment.subject)
         if finalise is not None and outcome.image is not None:
             # Once, on the capture the loop ended with (not per frame).
             outcome.quality = finalise(outcome.image, outcome.quality, threshold)
+        if cancel.is_set():  # the call was cancelled as the capture ended: keep nothing
+            raise _cancelled()
         yield self._keep(
             enrollment, position, modality, device, outcome, threshold, relaxed_allowed
         )
+
+    def _not_captured(
+        self,
+        enrollment: Enrollment,
+        position: str,
+        modality: Modality,
+        device: Device,
+        threshold: int,
+        failure: DeviceError,
+    ) -> CaptureResultEvent:
+        """The result of a capture that got nothing to judge: no attempt is used."""
+        used = enrollment.attempts.get(position, 0)
+        sample = Sample(
+            position=position,
+            quality=QualityResult(modality.value, 0),
+            threshold=threshold,
+            device_id=device.device_id,
+            attempts=used,
+        )
+        attempts_left = max(0, enrollment.plan.attempts - used)
+        if isinstance(failure, CaptureTimeout):
+            advice = failure.message + msg("TRY_AGAIN", attempts_left=attempts_left)
+            return CaptureResultEvent(sample, False, attempts_left, advice, "NOTHING_PRESENTED")
+        return CaptureResultEvent(sample, False, attempts_left, failure.message, failure.reason)
 
     def _keep(
         self,
@@ -412,11 +528,24 @@ class EnrollmentWorkflow:
         with self._reservations_lock:
             return self._reservations.setdefault(device.device_id, threading.Lock())
 
-    def _device(self, modality: Modality) -> Device:
+    def _device(self, modality: Modality, device_id: str) -> Device:
         try:
-            return self.devices(modality)
+            return self.devices(modality, device_id)
+        except NoSuchDevice as exc:
+            raise WorkflowError(
+                ErrorKind.INVALID_ARGUMENT,
+                "DEVICE_UNKNOWN",
+                msg(
+                    "DEVICE_UNKNOWN",
+                    device_id=repr(exc.device_id),
+                    known=", ".join(exc.known) or "-",
+                ),
+                metadata={"known": ",".join(exc.known)},
+            ) from exc
         except DeviceError as exc:
-            raise WorkflowError(ErrorKind.UNAVAILABLE, exc.reason, exc.message) from exc
+            raise WorkflowError(
+                ErrorKind.UNAVAILABLE, exc.reason, exc.message, metadata={"device_id": device_id}
+            ) from exc
 
     # -- approval, exceptions, completion ---------------------------------------------------
     def approve(self, enrollment_id: str, position: str, approved: bool) -> Enrollment:
@@ -432,7 +561,9 @@ class EnrollmentWorkflow:
         if approved:
             sample.approved = True
         else:
+            # The resident asked for a retake: the refused photo uses none of the attempts.
             del enrollment.samples[position]
+            enrollment.attempts[position] = max(0, enrollment.attempts.get(position, 0) - 1)
         self._save(enrollment)
         return enrollment
 
@@ -500,8 +631,18 @@ class EnrollmentWorkflow:
             )
         return enrollment
 
-    def mark_completed(self, enrollment: Enrollment, record_id: str) -> None:
+    def mark_completed(
+        self,
+        enrollment: Enrollment,
+        record_id: str,
+        package_sha256: str = "",
+        package_size: int = 0,
+    ) -> None:
+        """Close the enrollment as sealed; it keeps what CompleteEnrollment answered, so a
+        retried completion answers the same."""
         enrollment.record_id = record_id
+        enrollment.package_sha256 = package_sha256
+        enrollment.package_size = package_size
         enrollment.state = EnrollmentState.COMPLETED
         enrollment.completed_at = utcnow()
         # Keep no biometrics, proof photos or identity in memory after sealing: the sealed
@@ -524,6 +665,29 @@ class EnrollmentWorkflow:
         enrollment.forget_subject()
         self._forget(enrollment)
         return enrollment
+
+
+def _cancelled() -> WorkflowError:
+    return WorkflowError(ErrorKind.CANCELLED, "CAPTURE_CANCELLED", msg("CAPTURE_WAS_CANCELLED"))
+
+
+def _gone_or(device: Device, error: DeviceError) -> DeviceError:
+    """``error``, or DeviceUnavailable when the device is no longer there: a scanner unplugged
+    while waiting for a finger reads as nobody presenting one."""
+    if isinstance(error, DeviceUnavailable) or _present(device):
+        return error
+    return DeviceUnavailable(
+        f"{device.device_id} went away: {error.detail}",
+        code="CAPTURE_DEVICE_NOT_CONNECTED",
+        device_id=device.device_id,
+    )
+
+
+def _present(device: Device) -> bool:
+    try:
+        return bool(device.present())
+    except Exception:  # a probe that fails says the device is not usable
+        return False
 
 
 def enrollment_not_found(enrollment_id: str) -> WorkflowError:

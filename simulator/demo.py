@@ -215,12 +215,14 @@ class Operator:
 
     def _capture(self, visit: Visit, eid: str, name: str) -> int:
         best = 0
-        for _attempt in range(3):
+        for _call in range(6):  # bounded: a call that got nothing to judge uses no attempt
             summary = self.client.capture(eid, position(name), preview_fps=15)
             assert summary.result is not None
             best = max(best, summary.result.sample.quality.score)
             if summary.result.accepted:
                 return summary.result.sample.quality.score
+            if summary.result.attempts_left == 0:
+                break
         approval = self.supervisor.approve_override(
             eid, position(name), enrollment_pb2.OVERRIDE_ACTION_FORCE_CAPTURE
         )

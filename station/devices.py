@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from capture.workflow import NoSuchDevice
 from domain.messages import Message, msg
 from drivers.base import Device, DeviceStatus, Modality
 from drivers.errors import DeviceError, DeviceUnavailable, DriverImportError
@@ -136,19 +137,30 @@ class DeviceManager:
         with self._lock:
             return self._devices.get(device_id)
 
-    def for_modality(self, modality: Modality) -> Device:
-        """A usable device for ``modality`` (reopening a disconnected one) or DeviceUnavailable."""
+    def for_modality(self, modality: Modality, device_id: str = "") -> Device:
+        """The device to capture ``modality`` with: ``device_id``, or else the kit's first
+        configured device of that modality; reopened if it was disconnected.
+
+        Never another device in its place (an operator must know which scanner to use): one
+        that is not there is DeviceUnavailable at once, naming the connected alternatives; an
+        id the kit has no such device under is NoSuchDevice."""
         candidates = [d for d in self.devices() if d.capabilities.modality is modality]
-        for device in candidates:
-            if device.status is not DeviceStatus.DISCONNECTED:
-                return device
-        for device in candidates:
-            if self._try_open(device):
-                self.sync(device)
-                return device
-        raise DeviceUnavailable(
-            f"no connected {modality.value} device", code=UNAVAILABLE_CODES[modality]
-        )
+        if not candidates:
+            raise DeviceUnavailable(
+                f"no {modality.value} device configured", code=UNAVAILABLE_CODES[modality]
+            )
+        chosen = candidates[0]
+        if device_id:
+            named = [d for d in candidates if d.device_id == device_id]
+            if not named:
+                raise NoSuchDevice(device_id, [d.device_id for d in candidates])
+            chosen = named[0]
+        if not is_present(chosen):
+            self.wakeup.set()  # the monitor releases it and publishes the detach now
+            raise _not_connected(chosen, candidates)
+        if chosen.status is DeviceStatus.DISCONNECTED and not self.reopen(chosen):
+            raise _not_connected(chosen, candidates)
+        return chosen
 
     # -- opening and state ------------------------------------------------------------------
     def open_all(self) -> None:
@@ -351,6 +363,26 @@ class UdevWakeup:
     def close(self) -> None:
         """Drop the monitor; pyudev closes its socket when the monitor is released."""
         self._monitor = None
+
+
+def _not_connected(device: Device, candidates: list[Device]) -> DeviceUnavailable:
+    """DeviceUnavailable for ``device``, naming the other devices of its modality in use."""
+    others = [
+        d.device_id
+        for d in candidates
+        if d is not device and d.status is not DeviceStatus.DISCONNECTED and is_present(d)
+    ]
+    detail = f"{device.device_id} is not connected at {device.port}"
+    if others:
+        return DeviceUnavailable(
+            detail,
+            code="CAPTURE_DEVICE_NOT_CONNECTED_OTHERS",
+            device_id=device.device_id,
+            others=", ".join(others),
+        )
+    return DeviceUnavailable(
+        detail, code="CAPTURE_DEVICE_NOT_CONNECTED", device_id=device.device_id
+    )
 
 
 def unavailable_message(modality: Modality) -> Message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -126,7 +127,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         try:
             if self.space_guard is not None:
                 self.space_guard()
-            enrollment = self.workflow.start(subject, operator.name)
+            enrollment = self.workflow.start(subject, operator.name, request.request_id)
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
         log.info(
@@ -204,7 +205,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             )
         cancel = threading.Event()
         context.add_callback(cancel.set)
-        mailbox: PreviewMailbox[object] = PreviewMailbox()
+        mailbox: PreviewMailbox[object] = PreviewMailbox(settings.preview_max_age_ms / 1000)
 
         def produce() -> None:
             try:
@@ -216,8 +217,12 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                     force_reason=request.force_reason,
                     approved_by=approved_by,
                     settings=settings,
+                    device_id=request.device_id,
                 ):
-                    mailbox.put(event, droppable=isinstance(event, PreviewEvent))
+                    if isinstance(event, PreviewEvent):
+                        mailbox.put(event, droppable=True, born=_clock_time(event.captured_at))
+                    else:
+                        mailbox.put(event)
             except (WorkflowError, DeviceError) as exc:
                 mailbox.put(exc)
             except Exception as exc:  # a bug must end the call cleanly, not hang it
@@ -287,6 +292,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                     position=convert.POSITION_TO_PB[event.position],
                     instruction=event.instruction,
                     message=event.message.render(language),
+                    device_id=event.device_id,
                 )
             )
         if isinstance(event, PreviewEvent):
@@ -372,7 +378,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
     def CompleteEnrollment(self, request, context):
         operator = self.caller(context)
-        self._enrollment(context, operator, request.enrollment_id)
+        sealed = self._enrollment(context, operator, request.enrollment_id)
+        if sealed.state is EnrollmentState.COMPLETED:
+            return self._completed(sealed, context)  # a retry: what the completion answered
         try:
             enrollment = self.workflow.ready_to_seal(request.enrollment_id)
         except WorkflowError as exc:
@@ -386,20 +394,29 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                 msg("CAPTURE_STILL_RUNNING"),
             )
         try:
+            if enrollment.state is EnrollmentState.COMPLETED:
+                return self._completed(enrollment, context)  # a concurrent retry sealed it
             if enrollment.state is not EnrollmentState.IN_PROGRESS:
                 self.workflow.ready_to_seal(request.enrollment_id)  # raises ENROLLMENT_CLOSED
             receipt = self.sealer(enrollment, operator.name)
-            self.workflow.mark_completed(enrollment, receipt.record_id)
+            self.workflow.mark_completed(
+                enrollment, receipt.record_id, receipt.sha256, receipt.size
+            )
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
         finally:
             lock.release()
         log.info("enrollment %s sealed as record %s", enrollment.enrollment_id, receipt.record_id)
+        return self._completed(enrollment, context)
+
+    def _completed(
+        self, enrollment: Enrollment, context: grpc.ServicerContext
+    ) -> enrollment_pb2.CompleteEnrollmentResponse:
         return enrollment_pb2.CompleteEnrollmentResponse(
             enrollment=self._record(enrollment, context),
-            record_id=receipt.record_id,
-            package_sha256=receipt.sha256,
-            package_size=receipt.size,
+            record_id=enrollment.record_id,
+            package_sha256=enrollment.package_sha256,
+            package_size=enrollment.package_size,
         )
 
     def CancelEnrollment(self, request, context):
@@ -411,6 +428,11 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             self.refuse_workflow(context, exc)
         log.info("enrollment %s cancelled", enrollment.enrollment_id)
         return self._record(enrollment, context)
+
+
+def _clock_time(when: datetime) -> float:
+    """``when`` (UTC) on the monotonic clock the preview mailbox ages frames by."""
+    return time.monotonic() - max(0.0, (datetime.now(UTC) - when).total_seconds())
 
 
 def visible_to(operator: Operator, enrollment: Enrollment) -> bool:

@@ -133,13 +133,15 @@ class EnrollmentRecord(_message.Message):
     def __init__(self, enrollment_id: _Optional[str] = ..., subject: _Optional[_Union[Subject, _Mapping]] = ..., state: _Optional[_Union[EnrollmentState, str]] = ..., plan: _Optional[_Iterable[_Union[_common_pb2.Position, str]]] = ..., samples: _Optional[_Iterable[_Union[Sample, _Mapping]]] = ..., exceptions: _Optional[_Iterable[_Union[SampleException, _Mapping]]] = ..., missing: _Optional[_Iterable[_Union[_common_pb2.Position, str]]] = ..., operator: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., record_id: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StartEnrollmentRequest(_message.Message):
-    __slots__ = ("subject",)
+    __slots__ = ("subject", "request_id")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     subject: Subject
-    def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CaptureRequest(_message.Message):
-    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "approval_id")
+    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "approval_id", "device_id")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_FPS_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +150,7 @@ class CaptureRequest(_message.Message):
     FORCE_REASON_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_JPEG_QUALITY_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     position: _common_pb2.Position
     preview_fps: int
@@ -156,17 +159,20 @@ class CaptureRequest(_message.Message):
     force_reason: str
     preview_jpeg_quality: int
     approval_id: str
-    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., approval_id: _Optional[str] = ...) -> None: ...
+    device_id: str
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., approval_id: _Optional[str] = ..., device_id: _Optional[str] = ...) -> None: ...
 
 class CapturePrompt(_message.Message):
-    __slots__ = ("position", "instruction", "message")
+    __slots__ = ("position", "instruction", "message", "device_id")
     POSITION_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
     position: _common_pb2.Position
     instruction: str
     message: str
-    def __init__(self, position: _Optional[_Union[_common_pb2.Position, str]] = ..., instruction: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    device_id: str
+    def __init__(self, position: _Optional[_Union[_common_pb2.Position, str]] = ..., instruction: _Optional[str] = ..., message: _Optional[str] = ..., device_id: _Optional[str] = ...) -> None: ...
 
 class PreviewFrame(_message.Message):
     __slots__ = ("sequence", "image", "quality", "captured_at", "dropped")

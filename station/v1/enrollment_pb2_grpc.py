@@ -89,13 +89,20 @@ class EnrollmentServicer:
     """
 
     def StartEnrollment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Opens an enrollment. One open enrollment per NIK: another start for a NIK in progress is
+        ALREADY_EXISTS (reason ENROLLMENT_OPEN; ErrorInfo metadata `enrollment_id` names the open one
+        when it is the caller's), except a retry with the same `request_id`, which answers the
+        enrollment the first call opened.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Capture(self, request, context):
-        """Streams prompts, live preview frames with quality, then the result. Cancelling the call
+        """Streams prompts, live preview frames with quality, then the result. Every outcome the
+        operator acts on ends in a result (nothing presented, below the threshold, the same finger,
+        the device gone mid-capture); errors are for calls that cannot run (a device not there at
+        the start, attempts used up, a second capture while one runs, ...). Cancelling the call
         cancels the capture.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -141,7 +148,8 @@ class EnrollmentServicer:
 
     def CompleteEnrollment(self, request, context):
         """Checks the record against its plan (FAILED_PRECONDITION lists what is missing), seals it
-        and commits it to the outbox before returning.
+        and commits it to the outbox before returning. Idempotent: on an enrollment already
+        completed it answers what its completion answered.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

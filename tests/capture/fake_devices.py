@@ -22,7 +22,7 @@ from capture.engine import CaptureSettings
 from capture.enrollment import Enrollment, EnrollmentStore
 from capture.journal import EnrollmentJournal
 from capture.subject import Subject
-from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, Thresholds
+from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, NoSuchDevice, Thresholds
 from domain.vocabulary import (
     Category,
     Modality,
@@ -212,15 +212,19 @@ class FakeKit:
     pad: FakePad = field(default_factory=FakePad)
     unplugged: set[Modality] = field(default_factory=set)
 
-    def device(self, modality: Modality) -> Device:
-        if modality in self.unplugged:
-            raise DeviceUnavailable(f"no {modality.value} device is connected")
-        return {
+    def device(self, modality: Modality, device_id: str = "") -> Device:
+        """The kit's one device of ``modality``; another id is NoSuchDevice."""
+        device = {
             Modality.FINGERPRINT: self.scanner,
             Modality.FACE: self.face_camera,
             Modality.IRIS: self.iris_camera,
             Modality.SIGNATURE: self.pad,
         }[modality]
+        if device_id and device_id != device.device_id:
+            raise NoSuchDevice(device_id, [device.device_id])
+        if modality in self.unplugged:
+            raise DeviceUnavailable(f"no {modality.value} device is connected")
+        return device
 
     def present(self, position: Position, score: int) -> None:
         """The resident presents ``position`` (the right finger, face, eye or a signature)."""

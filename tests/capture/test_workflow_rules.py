@@ -122,6 +122,21 @@ def test_the_plan_follows_the_category(workflow):
     assert regular.state is EnrollmentState.IN_PROGRESS and regular.operator == "op-ani"
 
 
+def test_one_open_enrollment_per_nik_and_a_retry_gets_it(workflow):
+    first = workflow.start(subject(), "op-ani", request_id="r-1")
+    assert workflow.start(subject(), "op-ani", request_id="r-1") is first
+    for operator, request_id, metadata in (
+        ("op-ani", "r-2", {"enrollment_id": first.enrollment_id}),
+        ("op-ani", "", {"enrollment_id": first.enrollment_id}),
+        ("op-budi", "r-1", {}),  # another operator's id is not theirs to learn
+    ):
+        error = refused(workflow.start, subject(), operator, request_id=request_id)
+        assert (error.kind, error.reason) == (ErrorKind.ALREADY_EXISTS, "ENROLLMENT_OPEN")
+        assert error.metadata == metadata
+    workflow.cancel(first.enrollment_id)
+    assert workflow.start(subject(), "op-ani", request_id="r-1") is not first
+
+
 def test_an_unknown_enrollment_is_not_found(workflow, kit):
     kit.present(Position.FACE, GOOD)
     for error in (
@@ -212,21 +227,55 @@ def test_below_the_threshold_the_best_candidate_is_kept_and_attempts_count_down(
 ):
     eid = ready.enrollment_id
     results = []
-    for score in (BELOW - 10, BELOW, BELOW - 5, BELOW - 1):
+    for score in (BELOW - 10, BELOW, BELOW - 5):
         kit.present(THUMB, score)
         results.append(capture(workflow, eid, THUMB))
-    assert [r.accepted for r in results] == [False] * 4
+    assert [r.accepted for r in results] == [False] * 3
     assert {r.reason for r in results} == {"BELOW_THRESHOLD"}
-    assert [r.attempts_left for r in results] == [2, 1, 0, 0]
-    assert [r.sample.attempts for r in results] == [1, 2, 3, 4]
-    assert ready.attempts[THUMB] == 4
+    assert [r.attempts_left for r in results] == [2, 1, 0]
+    assert [r.sample.attempts for r in results] == [1, 2, 3]
+    assert ready.attempts[THUMB] == 3
     assert THUMB not in ready.samples
     assert ready.candidates[THUMB].quality.score == BELOW
 
+
+def test_a_good_capture_after_below_threshold_ones_is_kept(workflow, kit, ready):
+    below_threshold_attempts(workflow, kit, ready, [BELOW] * (ATTEMPTS - 1))
     kit.present(THUMB, GOOD)
-    result = capture(workflow, eid, THUMB)
-    assert result.accepted and ready.samples[THUMB].attempts == 5
+    result = capture(workflow, ready.enrollment_id, THUMB)
+    assert result.accepted and ready.samples[THUMB].attempts == ATTEMPTS
     assert THUMB not in ready.candidates
+
+
+def test_the_attempt_limit_is_hard(workflow, kit, ready):
+    below_threshold_attempts(workflow, kit, ready, [BELOW] * ATTEMPTS)
+    for score in (BELOW + 1, GOOD):  # a 4th and a 5th ordinary capture
+        kit.present(THUMB, score)
+        error = refused(capture, workflow, ready.enrollment_id, THUMB)
+        assert (error.kind, error.reason) == (ErrorKind.FAILED_PRECONDITION, "ATTEMPTS_EXHAUSTED")
+        assert error.metadata == {"attempts": str(ATTEMPTS)}
+    assert "supervisor" in error.message.render()  # the way on: an override
+    assert ready.attempts[THUMB] == ATTEMPTS and THUMB not in ready.samples
+    assert ready.candidates[THUMB].quality.score == BELOW
+    result = capture(
+        workflow,
+        ready.enrollment_id,
+        THUMB,
+        force=True,
+        force_reason="worn ridges",
+        approved_by=SUPERVISOR,
+    )
+    assert result.accepted and ready.samples[THUMB].forced
+
+
+def test_an_accepted_position_is_retaken_within_the_attempts_only(workflow, kit, ready):
+    for _ in range(ATTEMPTS):
+        kit.present(THUMB, GOOD)
+        assert capture(workflow, ready.enrollment_id, THUMB).accepted
+    kit.present(THUMB, GOOD)
+    error = refused(capture, workflow, ready.enrollment_id, THUMB)
+    assert error.reason == "ATTEMPTS_EXHAUSTED"
+    assert ready.samples[THUMB].attempts == ATTEMPTS
 
 
 def test_one_attempt_keeps_its_best_frame(workflow, kit, ready):
@@ -554,22 +603,67 @@ def test_a_cancelled_capture_is_cancelled_and_not_counted(workflow, kit, ready):
     assert capture(workflow, ready.enrollment_id, THUMB).accepted  # nothing stays held
 
 
+def test_a_capture_whose_call_is_cancelled_as_it_ends_is_not_kept(workflow, kit, ready):
+    cancel = threading.Event()
+    take = kit.scanner.capture
+
+    def capture_as_the_call_is_cancelled(**options):
+        frame = take(**options)
+        cancel.set()  # the app cancels while the print is being taken
+        return frame
+
+    kit.scanner.capture = capture_as_the_call_is_cancelled
+    kit.present(THUMB, GOOD)
+    error = refused(capture, workflow, ready.enrollment_id, THUMB, cancel)
+    assert (error.kind, error.reason) == (ErrorKind.CANCELLED, "CAPTURE_CANCELLED")
+    assert THUMB not in ready.attempts and THUMB not in ready.samples
+
+
 @pytest.mark.parametrize("position", [THUMB, Position.RIGHT_EYE, Position.SIGNATURE])
-def test_nothing_presented_is_a_capture_timeout(workflow, kit, ready, position):
-    error = refused(capture, workflow, ready.enrollment_id, position)
-    assert (error.kind, error.reason) == (ErrorKind.DEADLINE_EXCEEDED, "CAPTURE_TIMEOUT")
-    assert position not in ready.attempts
+def test_nothing_presented_ends_in_a_result_that_uses_no_attempt(workflow, kit, ready, position):
+    result = capture(workflow, ready.enrollment_id, position)
+    assert not result.accepted and result.reason == "NOTHING_PRESENTED"
+    assert result.attempts_left == ATTEMPTS and result.sample.attempts == 0
+    assert result.message is not None
+    assert position not in ready.attempts and position not in ready.candidates
     kit.present(position, GOOD)
     assert capture(workflow, ready.enrollment_id, position).accepted
 
 
-def test_a_device_unplugged_during_a_capture_is_unavailable(workflow, kit, ready):
+def test_nothing_presented_after_an_attempt_counts_what_is_left(workflow, kit, ready):
+    below_threshold_attempts(workflow, kit, ready, [BELOW])
+    result = capture(workflow, ready.enrollment_id, THUMB)
+    assert (result.reason, result.attempts_left) == ("NOTHING_PRESENTED", ATTEMPTS - 1)
+    assert ready.attempts[THUMB] == 1
+
+
+def test_a_device_unplugged_during_a_capture_ends_in_a_result(workflow, kit, ready):
     kit.scanner.offer(finger_print(THUMB, BELOW), DeviceUnavailable("unplugged"))
-    error = refused(capture, workflow, ready.enrollment_id, THUMB)
-    assert (error.kind, error.reason) == (ErrorKind.UNAVAILABLE, "DEVICE_UNAVAILABLE")
+    result = capture(workflow, ready.enrollment_id, THUMB)
+    assert not result.accepted and result.reason == "DEVICE_UNAVAILABLE"
+    assert result.attempts_left == ATTEMPTS and result.sample.device_id == "fingerprint-0"
     assert THUMB not in ready.attempts and THUMB not in ready.candidates
     kit.present(THUMB, GOOD)
     assert capture(workflow, ready.enrollment_id, THUMB).accepted
+
+
+def test_a_scanner_gone_while_waiting_is_unavailable_not_nothing_presented(workflow, kit, ready):
+    kit.scanner.present = lambda: False  # the port vanished; the driver only saw no finger
+    result = capture(workflow, ready.enrollment_id, THUMB)
+    assert (result.reason, result.attempts_left) == ("DEVICE_UNAVAILABLE", ATTEMPTS)
+    assert "fingerprint-0" in result.message.render()
+
+
+def test_an_unknown_device_is_invalid_and_a_named_one_is_used(workflow, kit, ready):
+    kit.present(THUMB, GOOD)
+    error = refused(capture, workflow, ready.enrollment_id, THUMB, device_id="iris-0")
+    assert (error.kind, error.reason) == (ErrorKind.INVALID_ARGUMENT, "DEVICE_UNKNOWN")
+    assert error.metadata == {"known": "fingerprint-0"}
+    events = list(
+        workflow.capture(ready.enrollment_id, THUMB, threading.Event(), device_id="fingerprint-0")
+    )
+    assert events[0].device_id == "fingerprint-0" and "fingerprint-0" in events[0].message.render()
+    assert events[-1].accepted and events[-1].sample.device_id == "fingerprint-0"
 
 
 def test_a_missing_device_is_unavailable(workflow, kit, ready):
@@ -577,6 +671,29 @@ def test_a_missing_device_is_unavailable(workflow, kit, ready):
     kit.present(Position.RIGHT_EYE, GOOD)
     error = refused(capture, workflow, ready.enrollment_id, Position.RIGHT_EYE)
     assert (error.kind, error.reason) == (ErrorKind.UNAVAILABLE, "DEVICE_UNAVAILABLE")
+
+
+def test_a_second_capture_of_the_same_position_is_refused_at_once(workflow, kit, ready):
+    kit.present(THUMB, GOOD)
+    running = events_until_first(workflow, ready.enrollment_id, THUMB)
+    kit.present(THUMB, GOOD + 1)
+    error = refused(capture, workflow, ready.enrollment_id, THUMB)  # no wind-down wait
+    assert (error.kind, error.reason) == (ErrorKind.FAILED_PRECONDITION, "CAPTURE_IN_PROGRESS")
+    assert error.metadata == {"position": THUMB}
+    list(running)
+    assert ready.samples[THUMB].quality.score == GOOD and ready.attempts[THUMB] == 1
+
+
+def test_a_refused_photo_gives_its_attempt_back(workflow, kit, enrollment):
+    eid = enrollment.enrollment_id
+    for _ in range(ATTEMPTS + 2):  # more retakes on request than the plan's attempts
+        kit.present(Position.FACE, GOOD)
+        result = capture(workflow, eid, Position.FACE)
+        assert result.accepted and result.attempts_left == ATTEMPTS - 1
+        workflow.approve(eid, Position.FACE, False)
+    assert enrollment.attempts[Position.FACE] == 0
+    kit.present(Position.FACE, BELOW)
+    assert capture(workflow, eid, Position.FACE).attempts_left == ATTEMPTS - 1  # counted
 
 
 def test_one_capture_at_a_time_per_enrollment(workflow, kit, ready, monkeypatch):

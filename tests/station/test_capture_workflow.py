@@ -30,6 +30,13 @@ def start(station, kind: str, seed: int, category: int | None = None, on: date |
     return client, record
 
 
+def cancel(client, eid: str) -> None:
+    """End the enrollment: the resident's NIK may be enrolled again (one open per NIK)."""
+    client.enrollment.CancelEnrollment(
+        enrollment_pb2.CancelEnrollmentRequest(enrollment_id=eid), metadata=client.metadata
+    )
+
+
 def approve_face(client, eid: str) -> None:
     result = client.capture(eid, position("face")).result
     assert result is not None and result.accepted
@@ -79,6 +86,7 @@ def test_worn_prints_are_forced_after_three_attempts_with_a_reason(station):
     assert forced.sample.forced_reason == "worn ridges"
     assert forced.sample.quality.score == max(scores)
     assert forced.sample.attempts == 3
+    cancel(client, eid)
 
 
 def test_elderly_plan_allows_the_relaxed_threshold_and_records_it(station):
@@ -103,6 +111,7 @@ def test_the_kept_print_is_judged_by_nfiq2(station):
     assert result.sample.quality.threshold == 35
     assert measures["live_score"] >= FingerprintConfig().min_score
     assert "orientation_certainty" in measures
+    cancel(client, eid)
 
 
 def test_mental_disorder_plan_skips_iris(station):

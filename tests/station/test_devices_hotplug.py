@@ -141,13 +141,19 @@ def test_unplug_mid_capture_is_unavailable_and_plugging_back_recovers(station, w
         first = next(stream)
         assert first.WhichOneof("event") == "prompt"
         post(station.setup.control.url, "/v1/devices/fingerprint-0/unplug")  # ... cable pulled
+        events = [event for _, event in zip(range(1000), stream, strict=False)]  # bounded
+        result = events[-1].result  # the stream ends in a result the operator acts on
+        assert not result.accepted and result.reason == "DEVICE_UNAVAILABLE"
+        assert result.attempts_left == 3 and result.sample.device_id == "fingerprint-0"
+        assert "fingerprint scanner" in result.message
+        assert watch.next_for("fingerprint-0").kind == DETACHED
+        # While it is gone, a capture naming it is refused at once, naming the other scanner.
         with pytest.raises(grpc.RpcError) as caught:
-            for _ in range(1000):  # bounded: the stream must end, not hang
-                next(stream)
+            client.capture(enrollment_id, position("right_index"), timeout=5)
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_reason(caught.value) == "DEVICE_UNAVAILABLE"
-        assert "fingerprint scanner" in caught.value.details()
-        assert watch.next_for("fingerprint-0").kind == DETACHED
+        assert "fingerprint-0" in caught.value.details()
+        assert "fingerprint-usb-0" in caught.value.details()
 
         kit.clear_faults("fingerprint-0")
         post(station.setup.control.url, "/v1/devices/fingerprint-0/plug")
