@@ -45,6 +45,7 @@ SLEW_RATE = 500e-6  # NTP slews by at most 500 ppm
 CENTRE_TOLERANCE = timedelta(days=1)
 CENTRE_TOLERANCE_AFTER_REBOOT = timedelta(days=120)
 BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
+STATE_FILE = "clock.json"  # the daemon's clock state, in its data directory
 
 
 def boot_elapsed() -> float:
