@@ -6,6 +6,7 @@ step of the wall clock cannot move.
 - ``now()``: the kit's timeline, the wall clock less every step seen since the kit booted.
   Retry due times, token expiry, retention windows and every other timer compare against it;
   it equals the wall clock until the clock is stepped, and then runs on at the monotonic rate.
+  ``timeline()`` and ``wall_of()`` convert a moment between the two.
 
 A step is a change of ``wall - elapsed`` larger than NTP's slewing can make (500 ppm of the
 time since the last look, and never below ``STEP_MIN_S``); listeners are told of each one (the
@@ -139,6 +140,11 @@ class KitClock:
         self.check()
         return wall_reading - self._offset
 
+    def wall_of(self, moment: float) -> float:
+        """A moment of the timeline as the wall clock, as set now, names it."""
+        self.check()
+        return moment + self._offset
+
     # -- steps -------------------------------------------------------------------------------
 
     def add_listener(self, listener: StepListener) -> None:
@@ -222,16 +228,18 @@ class KitClock:
             self._centre = _CentreTime(
                 float(centre["centre"]), float(centre["elapsed"]), str(centre["boot"])
             )
-        if stored_boot == self._boot and self._boot:
-            self._offset = offset
-            jump = (self._last_wall - self._last_elapsed) - wall_minus_elapsed
-            since = max(0.0, self._last_elapsed - float(state.get("elapsed", 0.0)))
-            if abs(jump) > max(STEP_MIN_S, SLEW_RATE * since):
-                self._offset += jump
-                step = ClockStep(jump, self._last_wall, while_stopped=True)
-                self._seen.append(step)
-                log.warning("%s", step.describe())
-        self._save()
+        if stored_boot != self._boot or not self._boot:
+            self._save()  # a reboot: the timeline starts again at the wall clock
+            return
+        self._offset = offset
+        jump = (self._last_wall - self._last_elapsed) - wall_minus_elapsed
+        since = max(0.0, self._last_elapsed - float(state.get("elapsed", 0.0)))
+        if abs(jump) > max(STEP_MIN_S, SLEW_RATE * since):
+            self._offset += jump
+            step = ClockStep(jump, self._last_wall, while_stopped=True)
+            self._seen.append(step)
+            log.warning("%s", step.describe())
+            self._save()
 
     def _save(self) -> None:
         if self._path is None:

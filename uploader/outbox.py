@@ -6,9 +6,10 @@ committed (WAL, synchronous=FULL). Records are never dropped and never overwritt
 A disk-space guard (:meth:`Outbox.check_space`) refuses new records while the free space under
 the outbox is below a floor, long before the disk is full.
 
-Times are on the kit's timeline (``domain.clock``): a wall-clock reading handed in (``now``, a
-next-attempt time) is moved onto it, so a step of the kit's clock neither holds a retry back
-nor purges a package early. A retry keeps its delay (``retry_delay_s``) beside its due time; on
+Times are kept on the kit's timeline (``domain.clock``): a wall-clock reading handed in
+(``now``, a next-attempt time) is moved onto it, and a time handed out is a wall-clock reading
+as the clock is set now, so a step of the kit's clock neither holds a retry back nor purges a
+package early. A retry keeps its delay (``retry_delay_s``) beside its due time; on
 opening, a due time further ahead than its delay (the clock went back while the daemon was
 stopped, or the kit rebooted) is re-armed to its delay from now, and a settled record whose
 time is ahead of now or before the build date (stamped by a wrong clock) starts its retention
@@ -378,7 +379,8 @@ class Outbox:
             "INSERT INTO history (record_id, state, previous, detail, at) VALUES (?,?,?,?,?)",
             (record_id, state.value, previous.value if previous else None, detail, now),
         )
-        return StatusChange(int(cur.lastrowid or 0), record_id, state, previous, detail, now)
+        at = self.clock.wall_of(now)
+        return StatusChange(int(cur.lastrowid or 0), record_id, state, previous, detail, at)
 
     def _require(self, record_id: str) -> OutboxRecord:
         record = self._get(record_id)
@@ -560,12 +562,19 @@ class Outbox:
             attempts=attempts,
             resends=resends,
             last_error=last_error,
-            next_attempt_at=next_attempt_at,
-            created_at=created_at,
-            updated_at=updated_at,
-            delivered_at=delivered_at,
+            next_attempt_at=self.clock.wall_of(next_attempt_at),
+            created_at=self.clock.wall_of(created_at),
+            updated_at=self.clock.wall_of(updated_at),
+            delivered_at=None if delivered_at is None else self.clock.wall_of(delivered_at),
             detail=detail,
             package_path=None if purged_at is not None else self._package_path(record_id),
+        )
+
+    def _change_of(self, row: tuple) -> StatusChange:
+        seq, record_id, state, previous, detail, at = row
+        previous_state = RecordState(previous) if previous else None
+        return StatusChange(
+            seq, record_id, RecordState(state), previous_state, detail, self.clock.wall_of(at)
         )
 
     def _get(self, record_id: str) -> OutboxRecord | None:
@@ -620,7 +629,7 @@ class Outbox:
                 "SELECT MIN(next_attempt_at) FROM records WHERE state = ?",
                 (RecordState.SEALED.value,),
             ).fetchone()
-            return row[0] if row and row[0] is not None else None
+            return self.clock.wall_of(row[0]) if row and row[0] is not None else None
 
     def read_package(self, record_id: str) -> bytes:
         """The package bytes, checked against the recorded SHA-256."""
@@ -653,7 +662,7 @@ class Outbox:
                 "WHERE record_id = ? ORDER BY seq",
                 (record_id,),
             ).fetchall()
-        return [_row_to_change(r) for r in rows]
+        return [self._change_of(r) for r in rows]
 
     @property
     def last_seq(self) -> int:
@@ -672,7 +681,7 @@ class Outbox:
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
             ).fetchall()
-        return [_row_to_change(r) for r in rows]
+        return [self._change_of(r) for r in rows]
 
     def wait_for_change(self, after_seq: int, timeout: float) -> list[StatusChange]:
         """Block up to ``timeout`` seconds for changes after ``after_seq``; [] on timeout."""
@@ -686,13 +695,6 @@ class Outbox:
                 if changes or remaining <= 0:
                     return changes
                 self._changed.wait(remaining)
-
-
-def _row_to_change(row: tuple) -> StatusChange:
-    seq, record_id, state, previous, detail, at = row
-    return StatusChange(
-        seq, record_id, RecordState(state), RecordState(previous) if previous else None, detail, at
-    )
 
 
 class _Transaction:

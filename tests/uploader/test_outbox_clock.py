@@ -84,3 +84,18 @@ def test_an_outbox_from_before_retry_delays_opens_with_them(tmp_path):
     with Outbox(tmp_path) as outbox:
         assert outbox.get("R1") is not None
         assert [r.record_id for r in outbox.due_for_delivery()] == ["R1"]
+
+
+def test_times_handed_out_are_wall_readings_as_the_clock_is_set_now(tmp_path):
+    sources = Sources()
+    with Outbox(tmp_path, clock=sources.clock()) as outbox:
+        outbox.enqueue(package("R1"))
+        outbox.mark_attempt("R1", "HTTP 500", next_attempt_at=sources.wall_s + 30)
+        sources.elapsed_s += 10
+        sources.wall_s += 10 + 100 * DAY  # stepped forward: the retry is still 20 s away
+        due = outbox.next_due_time()
+        assert due is not None and abs(due - sources.wall_s - 20) < 1e-6
+        assert outbox.due_for_delivery(sources.wall_s) == []
+        record = outbox.get("R1")
+        assert record is not None and abs(sources.wall_s - record.created_at - 10) < 1e-6
+        assert abs(outbox.history("R1")[-1].at - record.updated_at) < 1e-6
