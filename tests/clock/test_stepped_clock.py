@@ -15,7 +15,7 @@ from datetime import date
 
 import grpc
 import pytest
-from conftest import DAY, refusal, wait_for
+from clock_helpers import DAY, refusal, wait_for
 
 from domain.vocabulary import Sex, nik_birth_date_part
 from station.errors import error_reason
