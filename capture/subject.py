@@ -1,4 +1,5 @@
-"""The resident being enrolled, and the checks on what the operator typed."""
+"""The resident being enrolled, the checks on what the operator typed, and the check that the
+kit's clock can be trusted to judge a resident's age."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.categories import MINIMUM_RECORDING_AGE
+from domain.clock import KitClock
 from domain.messages import Message, msg
 from domain.vocabulary import Category, Sex, age_on, nik_birth_date_part
 
@@ -17,6 +19,24 @@ class SubjectInvalid(ValueError):
         super().__init__(message.render())
         self.reason = reason
         self.message = message
+
+
+class ClockWrong(Exception):
+    """The kit's clock cannot be trusted; ``message`` tells the operator to set it."""
+
+    reason = "CLOCK_WRONG"
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.render())
+        self.message = message
+
+
+def check_clock(clock: KitClock) -> None:
+    """Raise ClockWrong when the kit's date cannot be trusted (see ``KitClock.problem``):
+    ages, and the dates stamped into a record, would be wrong."""
+    problem = clock.problem()
+    if problem is not None:
+        raise ClockWrong(problem)
 
 
 @dataclass(frozen=True)

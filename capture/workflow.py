@@ -28,8 +28,15 @@ from capture.enrollment import (
 )
 from capture.errors import ErrorKind, WorkflowError
 from capture.journal import EnrollmentJournal
-from capture.subject import Subject, SubjectInvalid, validate_subject
+from capture.subject import (
+    ClockWrong,
+    Subject,
+    SubjectInvalid,
+    check_clock,
+    validate_subject,
+)
 from domain.categories import policy_for
+from domain.clock import SYSTEM_CLOCK, KitClock
 from domain.messages import Message, msg
 from domain.vocabulary import EXCEPTION_KINDS, ExceptionKind, Modality, Position, position
 from drivers.base import Device
@@ -128,6 +135,7 @@ class EnrollmentWorkflow:
         same_finger: SameFingerCheck | None = None,
         journal: EnrollmentJournal | None = None,
         finalisers: FinaliserLookup | None = None,
+        clock: KitClock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
         self.finalisers = finalisers or (lambda modality, subject: None)
@@ -136,6 +144,7 @@ class EnrollmentWorkflow:
         self.thresholds = thresholds or Thresholds()
         self.settings = settings or CaptureSettings()
         self.today = today
+        self.clock = clock
         self.same_finger = same_finger or SameFingerCheck(self.settings.same_finger_score)
         self._reservations: dict[str, threading.Lock] = {}
         self._reservations_lock = threading.Lock()
@@ -157,10 +166,16 @@ class EnrollmentWorkflow:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, subject: Subject, operator: str, request_id: str = "") -> Enrollment:
-        """A new enrollment; a retry of the same ``request_id`` by the same operator gets the
-        enrollment its first call opened. One open enrollment per NIK: another start for a
-        NIK in progress is ALREADY_EXISTS (ENROLLMENT_OPEN, the open one's id in metadata
-        ``enrollment_id`` when it is the same operator's)."""
+        """A new enrollment, once the kit's clock is trusted (an age judged on a wrong date
+        would refuse or admit the wrong residents) and the subject is valid; a retry of the
+        same ``request_id`` by the same operator gets the enrollment its first call opened. One
+        open enrollment per NIK: another start for a NIK in progress is ALREADY_EXISTS
+        (ENROLLMENT_OPEN, the open one's id in metadata ``enrollment_id`` when it is the same
+        operator's)."""
+        try:
+            check_clock(self.clock)
+        except ClockWrong as exc:
+            raise WorkflowError(ErrorKind.FAILED_PRECONDITION, exc.reason, exc.message) from exc
         try:
             validate_subject(subject, self.today())
         except SubjectInvalid as exc:

@@ -1,5 +1,9 @@
 """Operator accounts, bearer tokens stored hashed (with an expiry), and the interceptor that
-checks every call's token and role."""
+checks every call's token and role.
+
+Expiry is judged on the kit's timeline (``domain.clock``), not the bare wall clock: a kit
+clock stepped forward does not lock every operator out, nor does one stepped back keep a
+token alive past its real lifetime."""
 
 from __future__ import annotations
 
@@ -10,12 +14,13 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 import grpc
 
+from domain.clock import SYSTEM_CLOCK
 from domain.messages import SOURCE_LANGUAGE, Message, msg
 from station.errors import abort
 from station.throttle import LoginThrottle, peer_address
@@ -76,18 +81,16 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class TokenStore:
     """Operators and their hashed tokens in SQLite. A token is shown once, when created.
 
     Nothing is cached: a token revoked by ``rekam operator revoke`` in another process is
-    refused on the daemon's very next call.
+    refused on the daemon's very next call. ``clock`` reads the kit's timeline.
     """
 
-    def __init__(self, path: Path, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(
+        self, path: Path, clock: Callable[[], datetime] = SYSTEM_CLOCK.now_datetime
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -141,11 +141,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_operator(args: argparse.Namespace) -> int:
+    from domain.clock import STATE_FILE as CLOCK_STATE_FILE
+    from domain.clock import SYSTEM_CLOCK, KitClock
     from station.audit import AuditLog, local_actor
 
     config = load_config(args.config, "operator")
     data_dir = Path(args.data_dir) if args.data_dir else config.data_dir
-    store = TokenStore(data_dir / "operators.db")
+    # Tokens are issued on the daemon's timeline (its clock state), so expiry means the same.
+    clock = KitClock(data_dir / CLOCK_STATE_FILE) if data_dir.is_dir() else SYSTEM_CLOCK
+    store = TokenStore(data_dir / "operators.db", clock=clock.now_datetime)
     audit = AuditLog(data_dir / "audit.db")
     try:
         if args.action == "add":

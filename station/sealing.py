@@ -9,6 +9,8 @@ from pathlib import Path
 
 from capture.enrollment import Enrollment, utcnow
 from capture.errors import ErrorKind, WorkflowError
+from capture.subject import ClockWrong, check_clock
+from domain.clock import SYSTEM_CLOCK, KitClock
 from domain.messages import msg
 from domain.vocabulary import CARD_FINGERS, ExceptionKind, Position
 from quality.matching import extract
@@ -149,7 +151,9 @@ class RecordSealer:
         devices: DeviceManager,
         on_sealed: Callable[[], None] | None = None,
         audit_head: Callable[[], str] | None = None,
+        clock: KitClock = SYSTEM_CLOCK,
     ) -> None:
+        """``clock``: the kit's clock, which must be trusted before a record is stamped."""
         self.station_id = station_id
         self.audit_head = audit_head  # signs the audit head now and returns it
         self.keys = keys
@@ -157,6 +161,7 @@ class RecordSealer:
         self.outbox = outbox
         self.devices = devices
         self.on_sealed = on_sealed
+        self.clock = clock
 
     def _device_list(self) -> list[dict]:
         return [
@@ -189,6 +194,10 @@ class RecordSealer:
             # Sealed before a crash that came before the enrollment was closed: same record.
             return SealReceipt(existing.record_id, existing.sha256, existing.size)
         self.check_space()
+        try:
+            check_clock(self.clock)
+        except ClockWrong as exc:
+            raise WorkflowError(ErrorKind.FAILED_PRECONDITION, exc.reason, exc.message) from exc
         content = record_content(enrollment, self.station_id, operator, self._device_list())
         content.record_id = record_id
         content.audit_head = self.audit_head() if self.audit_head is not None else ""

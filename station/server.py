@@ -18,6 +18,8 @@ from capture.assess import assessor_lookup, finaliser_lookup
 from capture.enrollment import EnrollmentStore
 from capture.journal import EnrollmentJournal
 from capture.workflow import EnrollmentWorkflow
+from domain.clock import STATE_FILE as CLOCK_STATE_FILE
+from domain.clock import ClockStep, KitClock
 from station.approvals import ApprovalBook
 from station.audit import AUDITED_METHODS, AuditAnchor, AuditLog, AuditTrail
 from station.auth import AuthInterceptor, TokenStore
@@ -183,10 +185,16 @@ class StationDaemon:
                 f'"{config.identity.backend}"): {exc}'
             ) from exc
         self.keys: StationSigner = self.identity.signer
-        self.tokens = TokenStore(data_dir / "operators.db")
+        self.clock = KitClock(data_dir / CLOCK_STATE_FILE)
+        self.tokens = TokenStore(data_dir / "operators.db", clock=self.clock.now_datetime)
         self.audit = AuditLog(data_dir / "audit.db")
+        self.clock.add_listener(self._audit_clock_step)
         self.devices = DeviceManager(config.devices)
-        self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
+        self.outbox = Outbox(
+            data_dir / "outbox",
+            min_free_bytes=config.uploader.min_free_bytes,
+            clock=self.clock,
+        )
         self.uploader = build_uploader(
             self.outbox, config, self.keys, on_purged=self._audit_purged, simulated=simulated
         )
@@ -200,6 +208,7 @@ class StationDaemon:
             config.capture,
             journal=journal,
             finalisers=finaliser_lookup(config.quality),
+            clock=self.clock,
         )
         sealer = RecordSealer(
             config.station_id,
@@ -209,6 +218,7 @@ class StationDaemon:
             self.devices,
             on_sealed=self.uploader.kick,
             audit_head=self.audit_anchor.sign_now,
+            clock=self.clock,
         )
         self.health = health.HealthServicer()
         self.metrics = StationMetrics(self.outbox, self.devices.devices, self.uploader.counters)
@@ -291,6 +301,14 @@ class StationDaemon:
         self.metrics_endpoint: MetricsEndpoint | None = None
         self.web: WebDoor | None = None
         self._join_status: Callable[[], None] | None = None
+
+    def _audit_clock_step(self, step: ClockStep) -> None:
+        self.audit.append(
+            "station",
+            "clock_step",
+            f"{step.seconds:+.0f}s",
+            {"wall_after": step.at, "while_stopped": step.while_stopped},
+        )
 
     def _audit_purged(self, record_ids: list[str]) -> None:
         for record_id in record_ids:

@@ -5,6 +5,15 @@ written to a temporary name, fsynced, renamed and the directory fsynced; then th
 committed (WAL, synchronous=FULL). Records are never dropped and never overwritten.
 A disk-space guard (:meth:`Outbox.check_space`) refuses new records while the free space under
 the outbox is below a floor, long before the disk is full.
+
+Times are kept on the kit's timeline (``domain.clock``): a wall-clock reading handed in
+(``now``, a next-attempt time) is moved onto it, and a time handed out is a wall-clock reading
+as the clock is set now, so a step of the kit's clock neither holds a retry back nor purges a
+package early. A retry keeps its delay (``retry_delay_s``) beside its due time; on
+opening, a due time further ahead than its delay (the clock went back while the daemon was
+stopped, or the kit rebooted) is re-armed to its delay from now, and a settled record whose
+time is ahead of now or before the build date (stamped by a wrong clock) starts its retention
+window again now: later, never early.
 """
 
 from __future__ import annotations
@@ -18,9 +27,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from domain.clock import BUILD_DATE, SYSTEM_CLOCK, KitClock
 from domain.files import fsync_dir, write_durably, writer_alive
 from uploader.package import SealedPackage, valid_identifier
 
@@ -154,7 +165,8 @@ CREATE TABLE IF NOT EXISTS records (
     updated_at REAL NOT NULL,
     delivered_at REAL,
     detail TEXT NOT NULL DEFAULT '',
-    purged_at REAL
+    purged_at REAL,
+    retry_delay_s REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS records_state ON records(state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS history (
@@ -180,11 +192,19 @@ class Outbox:
     """Durable, thread-safe store of sealed records and their delivery state.
 
     ``directory`` holds ``outbox.sqlite`` and ``packages/<record_id>.pkg``. New records are
-    refused while fewer than ``min_free_bytes`` are free on its file system.
+    refused while fewer than ``min_free_bytes`` are free on its file system. ``clock`` gives
+    the timeline its times are on.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, min_free_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        min_free_bytes: int = 0,
+        clock: KitClock = SYSTEM_CLOCK,
+    ) -> None:
         self.directory = Path(directory)
+        self.clock = clock
         self.min_free_bytes = min_free_bytes
         self.packages_dir = self.directory / "packages"
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -199,8 +219,12 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+        if "retry_delay_s" not in columns:
+            self._db.execute("ALTER TABLE records ADD COLUMN retry_delay_s REAL NOT NULL DEFAULT 0")
         self._closed = False
         self._remove_stale_temporaries()
+        self._rearm_timers()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -223,6 +247,28 @@ class Outbox:
         for tmp in self.packages_dir.glob(".*.tmp"):
             if not writer_alive(tmp):
                 tmp.unlink(missing_ok=True)
+
+    def _now(self, wall_reading: float | None) -> float:
+        """``wall_reading`` (now when None) on the kit's timeline."""
+        return self.clock.now() if wall_reading is None else self.clock.timeline(wall_reading)
+
+    def _rearm_timers(self) -> None:
+        """Bring stored timers onto this start's timeline (see the module's docstring)."""
+        now = self.clock.now()
+        built = datetime.combine(BUILD_DATE, datetime.min.time(), UTC).timestamp()
+        settled = [s.value for s in PURGEABLE_STATES]
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                "UPDATE records SET next_attempt_at = ? + retry_delay_s"
+                " WHERE state = ? AND next_attempt_at > ? + retry_delay_s",
+                (now, RecordState.SEALED.value, now),
+            )
+            cur.execute(
+                f"UPDATE records SET updated_at = ? WHERE purged_at IS NULL"
+                f" AND state IN ({','.join('?' for _ in settled)})"
+                f" AND (updated_at > ? OR updated_at < ?)",
+                (now, *settled, now, built),
+            )
 
     # -- disk space --------------------------------------------------------------------------
 
@@ -288,7 +334,7 @@ class Outbox:
         digest = hashlib.sha256(sealed.data).hexdigest()
         if digest != sealed.sha256 or len(sealed.data) != sealed.size:
             raise ValueError("sealed package hash or size does not match its data")
-        now = time.time() if now is None else now
+        now = self._now(now)
         with self._lock:
             self._check_open()
             existing = self._get(sealed.record_id)
@@ -339,7 +385,8 @@ class Outbox:
             "INSERT INTO history (record_id, state, previous, detail, at) VALUES (?,?,?,?,?)",
             (record_id, state.value, previous.value if previous else None, detail, now),
         )
-        return StatusChange(int(cur.lastrowid or 0), record_id, state, previous, detail, now)
+        at = self.clock.wall_of(now)
+        return StatusChange(int(cur.lastrowid or 0), record_id, state, previous, detail, at)
 
     def _require(self, record_id: str) -> OutboxRecord:
         record = self._get(record_id)
@@ -356,8 +403,9 @@ class Outbox:
         now: float | None = None,
         **columns: object,
     ) -> OutboxRecord:
-        """Update columns and, if the state or detail changes, log a status change."""
-        now = time.time() if now is None else now
+        """Update columns and, if the state or detail changes, log a status change; ``now`` is
+        on the timeline already."""
+        now = self.clock.now() if now is None else now
         changes: list[StatusChange] = []
         with self._lock:
             self._check_open()
@@ -386,7 +434,10 @@ class Outbox:
     def mark_attempt(
         self, record_id: str, error: str, next_attempt_at: float, *, now: float | None = None
     ) -> OutboxRecord:
-        """A delivery attempt failed with a retryable ``error``; retry at ``next_attempt_at``."""
+        """A delivery attempt failed with a retryable ``error``; retry at ``next_attempt_at``
+        (a wall-clock reading, like ``now``)."""
+        now = self._now(now)
+        due = self.clock.timeline(next_attempt_at)
         with self._lock:
             attempts = self._require(record_id).attempts + 1
             return self._update(
@@ -394,7 +445,8 @@ class Outbox:
                 now=now,
                 attempts=attempts,
                 last_error=error,
-                next_attempt_at=next_attempt_at,
+                next_attempt_at=due,
+                retry_delay_s=max(0.0, due - now),
             )
 
     def note(self, record_id: str, detail: str) -> OutboxRecord:
@@ -415,18 +467,22 @@ class Outbox:
                 record_id,
                 state=RecordState.CARRIED,
                 detail=f"carried in USB bundle {bundle}",
-                now=now,
+                now=self._now(now),
             )
 
     def reschedule(self, record_id: str, next_attempt_at: float) -> OutboxRecord:
         """Move a waiting record's next attempt time (e.g. an operator's "send now")."""
-        return self._update(record_id, next_attempt_at=next_attempt_at)
+        now = self._now(None)
+        due = self.clock.timeline(next_attempt_at)
+        return self._update(
+            record_id, now=now, next_attempt_at=due, retry_delay_s=max(0.0, due - now)
+        )
 
     def mark_delivered(
         self, record_id: str, detail: str = "", *, now: float | None = None
     ) -> OutboxRecord:
         """The centre accepted the upload: SENT_FOR_ENROLLMENT."""
-        now = time.time() if now is None else now
+        now = self._now(now)
         with self._lock:
             attempts = self._require(record_id).attempts + 1
             return self._update(
@@ -447,7 +503,7 @@ class Outbox:
                 record_id,
                 state=RecordState.DEAD_LETTER,
                 detail=error,
-                now=now,
+                now=self._now(now),
                 attempts=attempts,
                 last_error=error,
             )
@@ -456,11 +512,11 @@ class Outbox:
         self, record_id: str, state: RecordState, detail: str = "", *, now: float | None = None
     ) -> OutboxRecord:
         """Record a status reported by the centre (or any other state change)."""
-        return self._update(record_id, state=RecordState(state), detail=detail, now=now)
+        return self._update(record_id, state=RecordState(state), detail=detail, now=self._now(now))
 
     def requeue(self, record_id: str, reason: str, *, now: float | None = None) -> OutboxRecord:
         """Send the record again (centre enroll failure, operator retry): back to SEALED."""
-        now = time.time() if now is None else now
+        now = self._now(now)
         with self._lock:
             record = self._require(record_id)
             if record.package_path is None:
@@ -472,12 +528,13 @@ class Outbox:
                 now=now,
                 resends=record.resends + 1,
                 next_attempt_at=now,
+                retry_delay_s=0.0,
             )
 
     def purge_packages(self, retention_seconds: float, *, now: float | None = None) -> list[str]:
         """Delete package files of records the centre has settled more than
         ``retention_seconds`` ago; the rows and their history stay."""
-        now = time.time() if now is None else now
+        now = self._now(now)
         purged: list[str] = []
         with self._lock:
             self._check_open()
@@ -528,12 +585,19 @@ class Outbox:
             attempts=attempts,
             resends=resends,
             last_error=last_error,
-            next_attempt_at=next_attempt_at,
-            created_at=created_at,
-            updated_at=updated_at,
-            delivered_at=delivered_at,
+            next_attempt_at=self.clock.wall_of(next_attempt_at),
+            created_at=self.clock.wall_of(created_at),
+            updated_at=self.clock.wall_of(updated_at),
+            delivered_at=None if delivered_at is None else self.clock.wall_of(delivered_at),
             detail=detail,
             package_path=None if purged_at is not None else self._package_path(record_id),
+        )
+
+    def _change_of(self, row: tuple) -> StatusChange:
+        seq, record_id, state, previous, detail, at = row
+        previous_state = RecordState(previous) if previous else None
+        return StatusChange(
+            seq, record_id, RecordState(state), previous_state, detail, self.clock.wall_of(at)
         )
 
     def _get(self, record_id: str) -> OutboxRecord | None:
@@ -570,7 +634,7 @@ class Outbox:
 
     def due_for_delivery(self, now: float | None = None, limit: int = 100) -> list[OutboxRecord]:
         """SEALED and CARRIED records whose next attempt time has come, oldest first."""
-        now = time.time() if now is None else now
+        now = self._now(now)
         with self._lock:
             self._check_open()
             rows = self._db.execute(
@@ -588,7 +652,7 @@ class Outbox:
                 "SELECT MIN(next_attempt_at) FROM records WHERE state IN (?, ?)",
                 _DELIVERABLE_VALUES,
             ).fetchone()
-            return row[0] if row and row[0] is not None else None
+            return self.clock.wall_of(row[0]) if row and row[0] is not None else None
 
     def read_package(self, record_id: str) -> bytes:
         """The package bytes, checked against the recorded SHA-256."""
@@ -621,7 +685,7 @@ class Outbox:
                 "WHERE record_id = ? ORDER BY seq",
                 (record_id,),
             ).fetchall()
-        return [_row_to_change(r) for r in rows]
+        return [self._change_of(r) for r in rows]
 
     @property
     def last_seq(self) -> int:
@@ -640,7 +704,7 @@ class Outbox:
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
             ).fetchall()
-        return [_row_to_change(r) for r in rows]
+        return [self._change_of(r) for r in rows]
 
     def wait_for_change(self, after_seq: int, timeout: float) -> list[StatusChange]:
         """Block up to ``timeout`` seconds for changes after ``after_seq``; [] on timeout."""
@@ -654,13 +718,6 @@ class Outbox:
                 if changes or remaining <= 0:
                     return changes
                 self._changed.wait(remaining)
-
-
-def _row_to_change(row: tuple) -> StatusChange:
-    seq, record_id, state, previous, detail, at = row
-    return StatusChange(
-        seq, record_id, RecordState(state), RecordState(previous) if previous else None, detail, at
-    )
 
 
 class _Transaction:
