@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _ends_with(parent: int) -> Callable[[], None]:
+    """In the child before exec: ask Linux for SIGTERM when the starting process dies, so a
+    killed demo or test leaves no centre or station behind (prctl PR_SET_PDEATHSIG)."""
+
+    def arm() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # it died before the request took hold
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def spawn_rekam(args: list[str], log_path: Path) -> subprocess.Popen:
-    """Run ``rekam ARGS`` in its own session, output to ``log_path``."""
+    """Run ``rekam ARGS`` in its own session, output to ``log_path``; it ends with the caller."""
     with log_path.open("wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "station.cli", *args],
@@ -20,6 +36,7 @@ def spawn_rekam(args: list[str], log_path: Path) -> subprocess.Popen:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_ends_with(os.getpid()) if sys.platform == "linux" else None,
         )
 
 
