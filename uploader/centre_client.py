@@ -389,8 +389,12 @@ class CentreClient:
             deadline.arm(self.timeout if answer_within is None else answer_within)
             response = conn.getresponse()
             payload = response.read(MAX_ANSWER_BYTES + 1)
+            if deadline.expired:
+                raise CentreUnreachable(f"{method} {path}: answer over its deadline")
             if len(payload) > MAX_ANSWER_BYTES:
                 raise CentreUnreachable(f"{method} {path}: answer over {MAX_ANSWER_BYTES} bytes")
+            if response.length:  # fewer bytes than its Content-Length: the link was cut
+                raise CentreUnreachable(f"{method} {path}: answer cut short")
             return response.status, {k.lower(): v for k, v in response.getheaders()}, payload
         except (OSError, http.client.HTTPException) as exc:
             if deadline.expired:

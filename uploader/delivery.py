@@ -115,6 +115,7 @@ class DeliveryWorker(BackgroundWorker):
         if free <= 0:
             return 0
         due = self.outbox.due_for_delivery(now, self.batch + len(busy))
+        attempt = self.link.attempt()  # uploads started together meet the same outage
         started = 0
         for record in due:
             if started >= free or self.stopping.is_set():
@@ -123,7 +124,7 @@ class DeliveryWorker(BackgroundWorker):
                 continue
             with self._counter_lock:
                 self._in_flight.add(record.record_id)
-            self._pool.submit(self._deliver_in_slot, record)
+            self._pool.submit(self._deliver_in_slot, record, attempt)
             started += 1
         return started
 
@@ -151,13 +152,13 @@ class DeliveryWorker(BackgroundWorker):
             if self.stopping.is_set():
                 break
             handled += 1
-            if not self._deliver(record):
+            if not self._deliver(record, self.link.attempt()):
                 break
         return handled
 
-    def _deliver_in_slot(self, record: OutboxRecord) -> None:
+    def _deliver_in_slot(self, record: OutboxRecord, attempt: int) -> None:
         try:
-            self._deliver(record)
+            self._deliver(record, attempt)
         except Exception:
             log.exception("delivery of %s failed", record.record_id)
         finally:
@@ -183,8 +184,9 @@ class DeliveryWorker(BackgroundWorker):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _deliver(self, record: OutboxRecord) -> bool:
-        """Upload one record. Returns False when the link should rest before the next one."""
+    def _deliver(self, record: OutboxRecord, attempt: int) -> bool:
+        """Upload one record (``attempt``: the link's round it started in). Returns False when
+        the link should rest before the next one."""
         record_id = record.record_id
         try:
             data = self.outbox.read_package(record_id)
@@ -192,7 +194,6 @@ class DeliveryWorker(BackgroundWorker):
             self.outbox.mark_dead(record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
             self._count("dead_letters")
             return True
-        attempt = self.link.attempt()
         result = self.sink.deliver(record_id, data, record.sha256)
         if result.outcome is DeliveryOutcome.TRANSPORT_FAILED:
             self._count("network_errors")

@@ -591,8 +591,8 @@ class Outbox:
         with self._lock:
             self._check_open()
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM records WHERE {_TRACKED_SQL} AND next_poll_at <= ? "
-                "ORDER BY next_poll_at LIMIT ?",
+                f"SELECT {_COLUMNS} FROM records INDEXED BY records_tracking "
+                f"WHERE {_TRACKED_SQL} AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?",
                 (now, limit),
             ).fetchall()
             return [self._row_to_record(r) for r in rows]
@@ -602,7 +602,8 @@ class Outbox:
         with self._lock:
             self._check_open()
             row = self._db.execute(
-                f"SELECT MIN(next_poll_at) FROM records WHERE {_TRACKED_SQL}"
+                "SELECT MIN(next_poll_at) FROM records INDEXED BY records_tracking "
+                f"WHERE {_TRACKED_SQL}"
             ).fetchone()
             return row[0] if row and row[0] is not None else None
 
