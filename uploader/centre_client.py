@@ -377,7 +377,8 @@ class CentreClient:
             self._open.add(conn)
         deadline.arm(self.timeout if send_within is None else send_within)
         try:
-            if self._cancel.is_set():
+            conn.connect()
+            if self._cancel.is_set():  # checked once connected: abort_in_flight() reaches it
                 raise CentreUnreachable("cancelled")
             conn.putrequest(method, self._prefix + path, skip_accept_encoding=True)
             all_headers = {"Content-Length": str(len(body)), "Accept": "application/json"}

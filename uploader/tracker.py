@@ -5,6 +5,7 @@ with a long-poll, so the centre's decisions reach the kit as they happen."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCHES_PER_PASS = 8  # a pass asks about at most this many batches before it rests
 FEED_IDLE_GAP = 1.0  # seconds between two long-polls when the last one brought nothing
+MAX_EARLY_CHANGES = 1000  # feed changes kept for records whose upload answer is on its way
 
 
 @dataclass
@@ -49,8 +51,9 @@ class StatusTracker(BackgroundWorker):
     """Asks the centre about SENT_FOR_ENROLLMENT, RECEIVED_AT_CENTRAL and ADJUDICATE_RECORD
     records and writes what it says into the outbox.
 
-    Each wake reads only the records whose poll is due (``Outbox.due_for_tracking``, an index)
-    and asks about up to ``STATUS_BATCH`` of them in one request. A record is asked about again
+    Each wake reads only the records whose poll is due (``Outbox.due_for_tracking``, an index),
+    with those falling due within half an interval, and asks about up to ``STATUS_BATCH`` of
+    them in one request. A record is asked about again
     after ``poll_interval`` seconds, backing off to ``max_poll_interval`` the longer it has been
     at the centre (an eighth of its time there). When the centre keeps a change feed and the
     tracker knows its ``station_id``, it holds a long-poll of up to ``feed_wait`` seconds open,
@@ -101,6 +104,8 @@ class StatusTracker(BackgroundWorker):
         self.counters = TrackerCounters()
         self.cursor = ""  # where the tracker stands in the centre's change feed ("": no feed)
         self._not_found: dict[str, int] = {}
+        self._early: dict[str, CentreStatus] = {}
+        self._early_lock = threading.Lock()
         self._feed_rests_until = 0.0
         outbox.reset_polls(clock())
 
@@ -127,8 +132,9 @@ class StatusTracker(BackgroundWorker):
         if self.link.remaining() > 0:
             return 0
         handled = 0
+        horizon = now + self._coalesce()
         for _ in range(MAX_BATCHES_PER_PASS):
-            due = self.outbox.due_for_tracking(now, STATUS_BATCH)
+            due = self.outbox.due_for_tracking(horizon, STATUS_BATCH)
             if not due or self.stopping.is_set():
                 break
             if not self._poll(due, now):
@@ -140,10 +146,21 @@ class StatusTracker(BackgroundWorker):
             handled += self._follow_feed()
         return handled
 
+    def _coalesce(self) -> float:
+        """Records due within this many seconds are asked about with those due now: one
+        request per half interval at most, rather than one per record as each falls due."""
+        return (self.reconcile_interval if self.following_feed else self.poll_interval) / 2
+
     def delivered(self, record_id: str) -> None:
-        """``record_id`` was just delivered: its first poll comes after one interval."""
-        first = self.reconcile_interval if self.following_feed else self.poll_interval
+        """``record_id`` was just delivered: without the feed it is asked about now (which
+        also finds out whether the centre keeps a feed); with it, a change the feed brought
+        while the upload's answer was on its way applies now, and it is reconciled later."""
+        first = self.reconcile_interval if self.following_feed else 0.0
         self.outbox.schedule_polls([(record_id, self.clock() + first)])
+        with self._early_lock:
+            early = self._early.pop(record_id, None)
+        if early is not None:
+            self._apply_change(early)
         self.kick()
 
     # -- batch polls ---------------------------------------------------------------------------
@@ -243,9 +260,15 @@ class StatusTracker(BackgroundWorker):
 
     def _apply_change(self, change: CentreStatus) -> None:
         record = self.outbox.get(change.record_id)
-        if record is None or record.state not in TRACKED_STATES or record.sha256 != change.sha256:
-            return  # not pending here, or about another package of the record
-        self._answered(record, change)
+        if record is None or record.sha256 != change.sha256:
+            return  # not this kit's, or about another package of the record
+        if record.state == RecordState.SEALED:  # the centre took it; the answer is on its way
+            with self._early_lock:
+                if len(self._early) < MAX_EARLY_CHANGES:
+                    self._early[change.record_id] = change
+            return
+        if record.state in TRACKED_STATES:
+            self._answered(record, change)
 
     # -- applying the centre's word ----------------------------------------------------------------
 
