@@ -18,6 +18,7 @@ from uploader.delivery import DeliveryWorker
 from uploader.keys import CentreKeys, StationKeys
 from uploader.outbox import Outbox, RecordState
 from uploader.package import seal
+from uploader.retry import Backoff
 from uploader.tracker import StatusTracker
 
 QUEUED = 5
@@ -49,7 +50,8 @@ def _queue(outbox: Outbox, count: int) -> list[str]:
 def test_a_portal_or_proxy_answer_never_decides_an_upload(outbox, mode):
     ids = _queue(outbox, QUEUED)
     with HostilePeer(mode) as peer:
-        worker = DeliveryWorker(outbox, _client(peer.url))
+        # a record tried once is not due again within the test (its next try: 30..60 s on)
+        worker = DeliveryWorker(outbox, _client(peer.url), backoff=Backoff(base=60.0, floor=30.0))
         for _ in range(QUEUED):  # each pass tries the oldest record not tried yet, once
             worker.link.succeeded()
             worker.run_once(now=time.time())

@@ -66,9 +66,7 @@ def test_the_first_probe_the_centre_answers_ends_a_long_pause(tmp_path, station_
             assert wait_until(lambda: outbox.get("P-1").attempts == 0)  # resting
             centre.start()  # the centre is back
             try:
-                assert wait_until(
-                    lambda: outbox.get("P-1").state == RecordState.SENT_FOR_ENROLLMENT
-                )
+                assert wait_until(lambda: outbox.get("P-1").delivered_at is not None)
             finally:
                 centre.close()
         assert uploader.delivery.link.failures == 0
