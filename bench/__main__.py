@@ -17,6 +17,7 @@ MODULES = (
     "quality",
     "package",
     "delivery",
+    "tracking",
     "agreement_iris",
     "agreement_face",
     "agreement_fingerprint",

@@ -112,6 +112,7 @@ def build_uploader(
         outbox,
         config.centre.url,
         trust=centre_trust(config, simulated),
+        station_id=config.station_id,
         idle_interval=settings.delivery_interval_s,
         poll_interval=settings.poll_interval_s,
         backoff_cap=settings.max_backoff_s,

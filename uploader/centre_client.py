@@ -24,7 +24,19 @@ API (JSON bodies, errors as ``{"code", "message"}``; requests about a record sen
   ``Upload-Length``; the last byte answers like the PUT
 - ``GET /v1/records/{record_id}``    header ``X-Content-SHA256`` (the kit's package) ->
   ``{"record_id","status","detail","updated_at","receipt"}``; 404 (with a receipt)
+- ``POST /v1/status``  ``{"records": [{"record_id", "sha256"}, ...]}`` (1..500) -> one batch
+  receipt with an entry per record and the centre's change-feed cursor ("" without a feed)
+- ``GET /v1/stations/{station_id}/changes?since=CURSOR&wait=S``  the station's status changes
+  after the cursor, held open up to ``S`` seconds until one happens (a long-poll) -> one batch
+  receipt with the changes and the cursor after them
 - ``GET /v1/health``
+
+Every answer is checked before it can change anything: its status code must be one the request
+expects, its content type ``application/json`` and its body the protocol's JSON object; a
+redirect, an HTML page or a body of another shape (a captive portal, a proxy's error page) is a
+network fault. Every request has a deadline as a whole (connect, send and the full answer):
+``timeout`` for questions, ``transfer_timeout`` for an upload, the long-poll's wait plus
+``timeout`` for the feed; a peer that trickles its answer holds a request no longer than that.
 """
 
 from __future__ import annotations
@@ -37,12 +49,22 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from uploader.centre_trust import CentreTrust, PinnedHTTPSConnection
-from uploader.receipts import NONCE_HEADER, Receipt, ReceiptInvalid, new_nonce, verify_receipt
+from uploader.receipts import (
+    MAX_BATCH_ENTRIES,
+    NONCE_HEADER,
+    BatchReceipt,
+    Receipt,
+    ReceiptInvalid,
+    new_nonce,
+    verify_batch,
+    verify_receipt,
+)
 from uploader.sink import DeliveryResult, SinkContext
 from uploader.throttle import RateLimiter
 
@@ -52,6 +74,8 @@ RETRYABLE_CODES = frozenset({"CONTENT_HASH_MISMATCH", "INCOMPLETE_BODY"})
 _CHUNK = 64 * 1024
 _MAX_OFFSET_RESYNCS = 3
 _ROTATION_CONTEXT = b"rekam key rotation v1\x00"
+MAX_ANSWER_BYTES = 1 << 20  # the largest answer read (a full batch receipt is about 300 KB)
+STATUS_BATCH = MAX_BATCH_ENTRIES  # records asked about in one batch status request
 
 
 class Signer(Protocol):
@@ -175,12 +199,58 @@ class CentreSinkSettings:
 
 @dataclass(frozen=True)
 class CentreStatus:
-    """The centre's view of one record."""
+    """The centre's view of one record (``sha256``: the package it is about)."""
 
     record_id: str
     status: str
     detail: str
     updated_at: str
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class StatusBatch:
+    """The centre's verified answer about many records.
+
+    ``statuses`` maps each record asked about to its status, or to None when the centre does
+    not know it; a record the answer says nothing valid about (another package) is absent.
+    ``cursor`` is where the change feed stood before the answer ("" : the centre keeps none).
+    """
+
+    statuses: dict[str, CentreStatus | None]
+    cursor: str
+
+
+@dataclass(frozen=True)
+class StatusFeed:
+    """Verified changes from the centre's feed (oldest first) and the cursor after them."""
+
+    changes: list[CentreStatus]
+    cursor: str
+
+
+def _as_status(entry: Receipt) -> CentreStatus:
+    return CentreStatus(entry.record_id, entry.status, entry.detail, entry.issued_at, entry.sha256)
+
+
+def _content_type(headers: dict[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _validated(what: str, status: int, headers: dict[str, str], payload: bytes) -> dict:
+    """The JSON object a centre answer carries. Raises :class:`CentreUnreachable` for a
+    redirect, a body that is not ``application/json`` or not a JSON object: a captive portal or
+    a proxy wrote it, and it decides nothing."""
+    if 300 <= status < 400 and status != 308:
+        where = headers.get("location", "nowhere")[:200]
+        raise CentreUnreachable(f"{what}: HTTP {status} redirect to {where}, not the centre")
+    if _content_type(headers) != "application/json":
+        kind = _content_type(headers) or "no content type"
+        raise CentreUnreachable(f"{what}: HTTP {status} answered {kind}, not the centre's JSON")
+    body = _json(payload)
+    if not isinstance(body, dict):
+        raise CentreUnreachable(f"{what}: HTTP {status} body is not a JSON object")
+    return body
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -197,13 +267,40 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+class _Deadline:
+    """Breaks a connection when its deadline passes, wherever the request is blocked
+    (connecting, in the TLS handshake, sending, or reading a trickling answer)."""
+
+    def __init__(self, conn: http.client.HTTPConnection) -> None:
+        self._conn = conn
+        self._timer: threading.Timer | None = None
+        self.expired = False
+
+    def arm(self, seconds: float) -> None:
+        """The deadline is now ``seconds`` from now (replacing the previous one)."""
+        self.cancel()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self._conn.sock is not None:
+            with contextlib.suppress(OSError):
+                self._conn.sock.shutdown(socket.SHUT_RDWR)
+
+
 class CentreClient:
     """A client for one centre. Thread-safe: every request uses its own connection.
 
     ``trust`` pins the centre's TLS key and receipt key (see :class:`CentreTrust`);
     ``max_bytes_per_second`` caps upload bandwidth across all concurrent uploads; ``timeout``
-    bounds every socket operation and ``transfer_timeout`` one whole upload (a stuck record gives
-    its slot back); ``cancel`` aborts uploads in flight.
+    bounds every request and every answer, ``transfer_timeout`` sending one upload's body (so a
+    stuck record or a trickling peer gives its slot back); ``cancel`` aborts requests in flight.
 
     It is also the ``centre`` sink (``rekam.sinks``): :meth:`deliver` uploads over the resumable
     path and answers in the delivery worker's terms.
@@ -267,12 +364,21 @@ class CentreClient:
         path: str,
         body: bytes | memoryview = b"",
         headers: dict[str, str] | None = None,
+        *,
+        send_within: float | None = None,
+        answer_within: float | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
+        """One request on its own connection, or CentreUnreachable. Deadlines: connecting and
+        sending take at most ``send_within`` seconds, and the whole answer must arrive within
+        ``answer_within`` seconds after that (both default to ``timeout``)."""
         conn = self._connection()
+        deadline = _Deadline(conn)
         with self._state_lock:
             self._open.add(conn)
+        deadline.arm(self.timeout if send_within is None else send_within)
         try:
-            if self._cancel.is_set():
+            conn.connect()
+            if self._cancel.is_set():  # checked once connected: abort_in_flight() reaches it
                 raise CentreUnreachable("cancelled")
             conn.putrequest(method, self._prefix + path, skip_accept_encoding=True)
             all_headers = {"Content-Length": str(len(body)), "Accept": "application/json"}
@@ -281,12 +387,22 @@ class CentreClient:
                 conn.putheader(name, value)
             conn.endheaders()
             self._send_body(conn, body)
+            deadline.arm(self.timeout if answer_within is None else answer_within)
             response = conn.getresponse()
-            payload = response.read()
+            payload = response.read(MAX_ANSWER_BYTES + 1)
+            if deadline.expired:
+                raise CentreUnreachable(f"{method} {path}: answer over its deadline")
+            if len(payload) > MAX_ANSWER_BYTES:
+                raise CentreUnreachable(f"{method} {path}: answer over {MAX_ANSWER_BYTES} bytes")
+            if response.length:  # fewer bytes than its Content-Length: the link was cut
+                raise CentreUnreachable(f"{method} {path}: answer cut short")
             return response.status, {k.lower(): v for k, v in response.getheaders()}, payload
         except (OSError, http.client.HTTPException) as exc:
+            if deadline.expired:
+                raise CentreUnreachable(f"{method} {path}: over its deadline") from exc
             raise CentreUnreachable(f"{method} {path}: {exc or type(exc).__name__}") from exc
         finally:
+            deadline.cancel()
             with self._state_lock:
                 self._open.discard(conn)
             conn.close()
@@ -304,27 +420,18 @@ class CentreClient:
         if not body:
             return
         view = memoryview(body)
-        deadline = time.monotonic() + self.transfer_timeout
         sent = 0
         while sent < len(view):
             chunk = view[sent : sent + _CHUNK]
             if not self._limiter.take(len(chunk), self._cancel):
                 raise CentreUnreachable("upload cancelled")
-            if time.monotonic() > deadline:
-                raise CentreUnreachable(f"transfer took over {self.transfer_timeout:.0f} s")
             conn.send(chunk)
             sent += len(chunk)
             with self._state_lock:
                 self.wire_bytes += len(chunk)
 
     @staticmethod
-    def _error_fields(payload: bytes) -> tuple[str, str]:
-        try:
-            body = json.loads(payload or b"{}")
-        except (ValueError, RecursionError):
-            return "", payload[:200].decode("utf-8", "replace")
-        if not isinstance(body, dict):
-            return "", ""
+    def _error_fields(body: dict) -> tuple[str, str]:
         return str(body.get("code", "")), str(body.get("message", ""))
 
     def deliver(self, record_id: str, data: bytes, sha256: str) -> DeliveryResult:
@@ -359,7 +466,7 @@ class CentreClient:
             self._interrupted.add(key)
             self.resumed_bytes += offset
         nonce = new_nonce()
-        status, headers, payload = self._request(
+        answer = self._request(
             "PATCH",
             f"/v1/uploads/{quote(record_id, safe='')}",
             memoryview(data)[offset:],
@@ -370,10 +477,12 @@ class CentreClient:
                 "Upload-Length": str(len(data)),
                 NONCE_HEADER: nonce,
             },
+            send_within=self.transfer_timeout,
         )
         with self._state_lock:
             self._interrupted.discard(key)
-        code, message = self._error_fields(payload)
+        code, message = self._error_fields(_validated(f"upload of {record_id}", *answer))
+        status, headers, _payload = answer
         held = headers.get("upload-offset", "")
         result = UploadResult(
             status,
@@ -382,13 +491,15 @@ class CentreClient:
             parse_retry_after(headers.get("retry-after")),
             int(held) if held.isdigit() else None,
         )
-        return _decided(result, payload, self.trust, record_id, sha256, nonce)
+        return _decided(result, answer[2], self.trust, record_id, sha256, nonce)
 
     def upload_offset(self, record_id: str, sha256: str) -> int | None:
         """Bytes of this upload the centre already holds; None when it holds the whole record."""
         status, headers, _payload = self._request(
             "HEAD", f"/v1/uploads/{quote(record_id, safe='')}", b"", {"X-Content-SHA256": sha256}
         )
+        if 300 <= status < 400:
+            raise CentreUnreachable(f"offset of {record_id}: HTTP {status}, not the centre")
         if status != 200:
             return 0
         if headers.get("x-record-complete") == "1":
@@ -399,7 +510,7 @@ class CentreClient:
     def put(self, record_id: str, data: bytes, sha256: str) -> UploadResult:
         """Deliver one package in a single whole-body PUT (no resumption)."""
         nonce = new_nonce()
-        status, headers, payload = self._request(
+        answer = self._request(
             "PUT",
             f"/v1/records/{quote(record_id, safe='')}",
             data,
@@ -408,8 +519,10 @@ class CentreClient:
                 "X-Content-SHA256": sha256,
                 NONCE_HEADER: nonce,
             },
+            send_within=self.transfer_timeout,
         )
-        code, message = self._error_fields(payload)
+        code, message = self._error_fields(_validated(f"upload of {record_id}", *answer))
+        status, headers, payload = answer
         result = UploadResult(status, code, message, parse_retry_after(headers.get("retry-after")))
         return _decided(result, payload, self.trust, record_id, sha256, nonce)
 
@@ -423,18 +536,74 @@ class CentreClient:
             f"/v1/records/{quote(record_id, safe='')}",
             headers={"X-Content-SHA256": sha256, NONCE_HEADER: nonce},
         )
-        if status not in (200, 404):
-            code, message = self._error_fields(payload)
-            raise CentreError(status, code, message, parse_retry_after(headers.get("retry-after")))
+        body = self._answer(f"status of {record_id}", (status, headers, payload), (200, 404))
         try:
-            receipt = verify_receipt(
-                _json(payload), self.trust.receipt_key, record_id, sha256, nonce
-            )
+            receipt = verify_receipt(body, self.trust.receipt_key, record_id, sha256, nonce)
         except ReceiptInvalid as exc:
             raise CentreUnreachable(f"status of {record_id}: {exc}") from exc
         if receipt.http_status == 404:
             return None
-        return CentreStatus(record_id, receipt.status, receipt.detail, receipt.issued_at)
+        return _as_status(receipt)
+
+    def status_batch(self, asked: Sequence[tuple[str, str]]) -> StatusBatch:
+        """The centre's status of many (record id, package hash) pairs (at most
+        :data:`STATUS_BATCH`) in one request, under one batch receipt; raises like
+        :meth:`status`."""
+        nonce = new_nonce()
+        wanted = dict(asked)
+        request = {"records": [{"record_id": r, "sha256": h} for r, h in wanted.items()]}
+        answer = self._request(
+            "POST",
+            "/v1/status",
+            json.dumps(request, separators=(",", ":")).encode(),
+            {"Content-Type": "application/json", NONCE_HEADER: nonce},
+        )
+        batch = self._batch(f"status of {len(wanted)} records", answer, nonce)
+        statuses: dict[str, CentreStatus | None] = {}
+        for entry in batch.entries:
+            if wanted.get(entry.record_id) != entry.sha256:
+                continue  # about another package, or a record not asked about
+            statuses[entry.record_id] = None if entry.http_status == 404 else _as_status(entry)
+        return StatusBatch(statuses, batch.cursor)
+
+    def status_feed(self, station_id: str, cursor: str, wait: float) -> StatusFeed:
+        """The station's status changes after ``cursor``; the centre holds the request up to
+        ``wait`` seconds until one happens (a long-poll). Raises like :meth:`status`; a
+        CentreError 404 means the centre keeps no feed."""
+        nonce = new_nonce()
+        answer = self._request(
+            "GET",
+            f"/v1/stations/{quote(station_id, safe='')}/changes?"
+            + urlencode({"since": cursor, "wait": f"{wait:g}"}),
+            headers={NONCE_HEADER: nonce},
+            answer_within=wait + self.timeout,
+        )
+        batch = self._batch("status feed", answer, nonce)
+        changes = [_as_status(entry) for entry in batch.entries if entry.http_status == 200]
+        return StatusFeed(changes, batch.cursor)
+
+    def _batch(
+        self, what: str, answer: tuple[int, dict[str, str], bytes], nonce: str
+    ) -> BatchReceipt:
+        """The verified batch receipt of a 200 answer."""
+        body = self._answer(what, answer, (200,))
+        try:
+            return verify_batch(body, self.trust.receipt_key, nonce)
+        except ReceiptInvalid as exc:
+            raise CentreUnreachable(f"{what}: {exc}") from exc
+
+    @staticmethod
+    def _answer(
+        what: str, answer: tuple[int, dict[str, str], bytes], expected: tuple[int, ...]
+    ) -> dict:
+        """The validated JSON body of an answer with an ``expected`` status; CentreError (with
+        its Retry-After) for another status the centre itself gave."""
+        status, headers, payload = answer
+        body = _validated(what, status, headers, payload)
+        if status not in expected:
+            code, message = CentreClient._error_fields(body)
+            raise CentreError(status, code, message, parse_retry_after(headers.get("retry-after")))
+        return body
 
     def held(self, record_id: str, sha256: str) -> bool:
         """Whether the centre holds these exact bytes of the record, by its signed status
@@ -460,22 +629,22 @@ class CentreClient:
         return self._post_station(station_id, "rotation", body)
 
     def _post_station(self, station_id: str, action: str, body: dict) -> dict:
-        status, _headers, payload = self._request(
+        answer = self._request(
             "POST",
             f"/v1/stations/{quote(station_id, safe='')}/{action}",
             json.dumps(body).encode(),
             {"Content-Type": "application/json"},
         )
-        answer = _json(payload)
-        if status not in (200, 201) or not isinstance(answer, dict):
-            code, message = self._error_fields(payload)
-            raise CentreError(status, code, message)
-        return answer
+        return self._answer(f"station {action}", answer, (200, 201))
 
     def health(self) -> dict:
         """The centre's health document."""
-        status, _headers, payload = self._request("GET", "/v1/health")
-        if status != 200:
-            code, message = self._error_fields(payload)
-            raise CentreError(status, code, message)
-        return json.loads(payload)
+        return self._answer("health", self._request("GET", "/v1/health"), (200,))
+
+    def reachable(self) -> bool:
+        """Whether the centre answers its health check now (a probe of the link)."""
+        try:
+            self.health()
+        except (CentreUnreachable, CentreError):
+            return False
+        return True

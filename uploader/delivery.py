@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, PackageMissing, RecordState
-from uploader.retry import BackgroundWorker, Backoff
+from uploader.retry import BackgroundWorker, Backoff, LinkPause
 from uploader.sink import DeliveryOutcome, DeliveryResult, Sink
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,18 @@ class DeliveryWorker(BackgroundWorker):
     once, so a slow or stuck record holds one slot and never the rest.
 
     It acts on the sink's :class:`DeliveryResult`: a transport failure pauses the whole link
-    (full-jitter backoff over consecutive link failures); "retry later" reschedules only that
+    (full-jitter backoff over consecutive outages; the uploads in flight when the link went down
+    are one outage, not one each: :class:`LinkPause`); "retry later" reschedules only that
     record (honouring Retry-After; a busy receiver also pauses the link); a permanent rejection
     sends the record to DEAD_LETTER with the sink's detail. "Already held" (the receiver has
     these exact bytes) counts as delivered. A record carried to the centre on a flash disk is
     first asked about (the sink's optional ``held(record_id, sha256)``, a signed answer): when
     the centre holds it already, it is settled without sending its body.
+
+    While the link rests, ``probe`` (a cheap question to the receiver, e.g. its health check)
+    is asked every ``probe_interval`` seconds (jittered); the first success ends the pause, so
+    deliveries resume within seconds of the receiver coming back, whatever the backoff had
+    reached. :meth:`resume` ends it too (an operator's retry).
     """
 
     name = "rekam-delivery"
@@ -57,6 +63,9 @@ class DeliveryWorker(BackgroundWorker):
         idle_interval: float = 1.0,
         batch: int = 50,
         max_concurrent: int = 2,
+        probe: Callable[[], bool] | None = None,
+        probe_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         if max_concurrent < 1:
@@ -69,8 +78,10 @@ class DeliveryWorker(BackgroundWorker):
         self.max_concurrent = max_concurrent
         self.counters = DeliveryCounters()
         self._counter_lock = threading.Lock()
-        self._link_failures = 0
-        self._link_paused_until = 0.0
+        self.link = LinkPause(self.backoff, clock)
+        self.probe = probe
+        self.probe_interval = probe_interval
+        self._next_probe_at = 0.0
         self._in_flight: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -79,11 +90,14 @@ class DeliveryWorker(BackgroundWorker):
             setattr(self.counters, name, getattr(self.counters, name) + amount)
 
     def next_wait(self) -> float:
-        now = time.time()
-        if self._link_paused_until > now:
-            return self._link_paused_until - now
+        paused = self.link.remaining()
+        if paused > 0:
+            if self.probe is None:
+                return paused
+            return min(paused, max(0.0, self._next_probe_at - self.link.clock()))
         if self.in_flight >= self.max_concurrent:
             return self.idle_interval  # a finishing upload kicks the worker
+        now = time.time()  # records' next attempts are wall-clock times in the outbox
         due = self.outbox.next_due_time()
         if due is None:
             return self.idle_interval
@@ -93,7 +107,7 @@ class DeliveryWorker(BackgroundWorker):
         """Start uploads of due records, oldest first, into the free slots (in the calling
         thread, one after another, when the worker is not running). Returns uploads started."""
         now = time.time() if now is None else now
-        if self._link_paused_until > now:
+        if self.link.remaining() > 0 and not self._probed():
             return 0
         if self._pool is None:
             return self._run_inline(now)
@@ -103,6 +117,7 @@ class DeliveryWorker(BackgroundWorker):
         if free <= 0:
             return 0
         due = self.outbox.due_for_delivery(now, self.batch + len(busy))
+        attempt = self.link.attempt()  # uploads started together meet the same outage
         started = 0
         for record in due:
             if started >= free or self.stopping.is_set():
@@ -111,9 +126,27 @@ class DeliveryWorker(BackgroundWorker):
                 continue
             with self._counter_lock:
                 self._in_flight.add(record.record_id)
-            self._pool.submit(self._deliver_in_slot, record)
+            self._pool.submit(self._deliver_in_slot, record, attempt)
             started += 1
         return started
+
+    def _probed(self) -> bool:
+        """Whether a probe due now found the link back (ending the pause)."""
+        now = self.link.clock()
+        if self.probe is None or now < self._next_probe_at:
+            return False
+        jitter = self.backoff.rng.uniform(0.5, 1.0)
+        self._next_probe_at = now + self.probe_interval * jitter
+        if not self.probe():
+            return False
+        log.info("the link is back (probe answered); resuming deliveries")
+        self.link.succeeded()
+        return True
+
+    def resume(self) -> None:
+        """End the link's pause now and deliver (an operator asked to retry)."""
+        self.link.succeeded()
+        self.kick()
 
     def _run_inline(self, now: float) -> int:
         handled = 0
@@ -121,13 +154,13 @@ class DeliveryWorker(BackgroundWorker):
             if self.stopping.is_set():
                 break
             handled += 1
-            if not self._deliver(record):
+            if not self._deliver(record, self.link.attempt()):
                 break
         return handled
 
-    def _deliver_in_slot(self, record: OutboxRecord) -> None:
+    def _deliver_in_slot(self, record: OutboxRecord, attempt: int) -> None:
         try:
-            self._deliver(record)
+            self._deliver(record, attempt)
         except Exception:
             log.exception("delivery of %s failed", record.record_id)
         finally:
@@ -153,13 +186,9 @@ class DeliveryWorker(BackgroundWorker):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _pause_link(self, retry_after: float | None = None) -> None:
-        self._link_failures += 1
-        delay = self.backoff.delay(self._link_failures, retry_after)
-        self._link_paused_until = time.time() + delay
-
-    def _deliver(self, record: OutboxRecord) -> bool:
-        """Upload one record. Returns False when the link should rest before the next one."""
+    def _deliver(self, record: OutboxRecord, attempt: int) -> bool:
+        """Upload one record (``attempt``: the link's round it started in). Returns False when
+        the link should rest before the next one."""
         record_id = record.record_id
         if record.state is RecordState.CARRIED and self._held_at_centre(record):
             return True
@@ -172,8 +201,10 @@ class DeliveryWorker(BackgroundWorker):
         result = self.sink.deliver(record_id, data, record.sha256)
         if result.outcome is DeliveryOutcome.TRANSPORT_FAILED:
             self._count("network_errors")
-            self._reschedule(record, f"NETWORK: {result.detail}", None)
-            self._pause_link()
+            # The link's pause paces retries after a network failure, not the record's own
+            # history: when the link is back, every record it held back is due at once.
+            self._reschedule(record, f"NETWORK: {result.detail}", None, failures=1)
+            self.link.failed(attempt)
             return False
         if result.outcome in (DeliveryOutcome.DELIVERED, DeliveryOutcome.ALREADY_HELD):
             self._delivered(record_id, len(data), result)
@@ -182,7 +213,7 @@ class DeliveryWorker(BackgroundWorker):
             self._count("retryable_failures")
             self._reschedule(record, result.detail, result.retry_after)
             if result.receiver_busy:
-                self._pause_link(result.retry_after)
+                self.link.failed(attempt, result.retry_after)
                 return False
             return True
         self._count("dead_letters")
@@ -202,7 +233,7 @@ class DeliveryWorker(BackgroundWorker):
         return True
 
     def _delivered(self, record_id: str, size: int, result: DeliveryResult) -> None:
-        self._link_failures = 0
+        self.link.succeeded()
         self._count("bytes_sent", size)
         if result.outcome is DeliveryOutcome.ALREADY_HELD:
             self._count("already_at_centre")
@@ -210,8 +241,15 @@ class DeliveryWorker(BackgroundWorker):
             self._count("uploads_accepted")
         self._apply(self.outbox.mark_delivered, record_id, result.detail)
 
-    def _reschedule(self, record: OutboxRecord, error: str, retry_after: float | None) -> None:
-        delay = self.backoff.delay(record.attempts + 1, retry_after)
+    def _reschedule(
+        self,
+        record: OutboxRecord,
+        error: str,
+        retry_after: float | None,
+        failures: int | None = None,
+    ) -> None:
+        """The record's next attempt, after ``failures`` (default: its attempts so far + 1)."""
+        delay = self.backoff.delay(failures or record.attempts + 1, retry_after)
         log.info("record %s: %s; next attempt in %.2f s", record.record_id, error, delay)
         self._apply(self.outbox.mark_attempt, record.record_id, error, time.time() + delay)
 

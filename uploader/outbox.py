@@ -180,6 +180,13 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_record ON history(record_id, seq);
 """
 
+# The status tracker's schedule: ``next_poll_at`` (on the tracker's monotonic clock, reset when
+# it starts) of records pending at the centre, indexed so a wake reads only the records due.
+_TRACKED_SQL = "state IN ({})".format(",".join(f"'{s.value}'" for s in sorted(TRACKED_STATES)))
+_TRACKING_SCHEMA = f"""
+CREATE INDEX IF NOT EXISTS records_tracking ON records(next_poll_at) WHERE {_TRACKED_SQL};
+"""
+
 _COLUMNS = (
     "record_id, sha256, size, category, meta, state, attempts, resends, last_error, "
     "next_attempt_at, created_at, updated_at, delivered_at, detail, purged_at"
@@ -219,12 +226,21 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
-        if "retry_delay_s" not in columns:
-            self._db.execute("ALTER TABLE records ADD COLUMN retry_delay_s REAL NOT NULL DEFAULT 0")
+        self._add_columns()
         self._closed = False
         self._remove_stale_temporaries()
         self._rearm_timers()
+
+    def _add_columns(self) -> None:
+        """Columns an older outbox lacks: the retry's delay and the status tracker's schedule."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+        if "retry_delay_s" not in columns:
+            self._db.execute("ALTER TABLE records ADD COLUMN retry_delay_s REAL NOT NULL DEFAULT 0")
+        if "next_poll_at" not in columns:
+            self._db.execute(
+                "ALTER TABLE records ADD COLUMN next_poll_at REAL NOT NULL DEFAULT 0"
+            )
+        self._db.executescript(_TRACKING_SCHEMA)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -653,6 +669,47 @@ class Outbox:
                 _DELIVERABLE_VALUES,
             ).fetchone()
             return self.clock.wall_of(row[0]) if row and row[0] is not None else None
+
+    # -- the status tracker's schedule --------------------------------------------------------
+
+    def due_for_tracking(self, now: float, limit: int) -> list[OutboxRecord]:
+        """Records pending at the centre whose next status poll is due at ``now`` (on the
+        tracker's clock), soonest first; reads only those (an index on the schedule)."""
+        with self._lock:
+            self._check_open()
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM records INDEXED BY records_tracking "
+                f"WHERE {_TRACKED_SQL} AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            return [self._row_to_record(r) for r in rows]
+
+    def next_poll_time(self) -> float | None:
+        """The soonest next status poll among records pending at the centre (None: none)."""
+        with self._lock:
+            self._check_open()
+            row = self._db.execute(
+                "SELECT MIN(next_poll_at) FROM records INDEXED BY records_tracking "
+                f"WHERE {_TRACKED_SQL}"
+            ).fetchone()
+            return row[0] if row and row[0] is not None else None
+
+    def schedule_polls(self, polls: Iterable[tuple[str, float]]) -> None:
+        """Set the next status poll of each (record id, time) in one transaction."""
+        with self._lock:
+            self._check_open()
+            with self._transaction() as cur:
+                cur.executemany(
+                    "UPDATE records SET next_poll_at = ? WHERE record_id = ?",
+                    [(at, record_id) for record_id, at in polls],
+                )
+
+    def reset_polls(self, at: float) -> None:
+        """Every record pending at the centre is due at ``at`` (the tracker's clock restarted)."""
+        with self._lock:
+            self._check_open()
+            with self._transaction() as cur:
+                cur.execute(f"UPDATE records SET next_poll_at = ? WHERE {_TRACKED_SQL}", (at,))
 
     def read_package(self, record_id: str) -> bytes:
         """The package bytes, checked against the recorded SHA-256."""

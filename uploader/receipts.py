@@ -100,8 +100,8 @@ def issue(
     )
 
 
-def _decode(value: Any, what: str) -> bytes:
-    if not isinstance(value, str) or len(value) > 2 * _MAX_PAYLOAD:
+def _decode(value: Any, what: str, limit: int = _MAX_PAYLOAD) -> bytes:
+    if not isinstance(value, str) or len(value) > 2 * limit:
         raise ReceiptInvalid(f"receipt {what} is missing or too long")
     try:
         return base64.b64decode(value, validate=True)
@@ -135,3 +135,78 @@ def verify_receipt(
         if getattr(receipt, name) != value:
             raise ReceiptInvalid(f"the receipt is for another {name.replace('_', ' ')}")
     return receipt
+
+
+# -- batch receipts: one signature over the centre's answer about many records ---------------
+
+BATCH_FORMAT = "rekam.batch-receipt"
+_BATCH_CONTEXT = b"rekam batch receipt v1\x00"
+MAX_BATCH_ENTRIES = 500
+_MAX_BATCH_PAYLOAD = MAX_BATCH_ENTRIES * 2 * 1024
+
+
+@dataclass(frozen=True)
+class BatchReceipt:
+    """The verified content of a batch receipt: one entry per record (each a :class:`Receipt`
+    carrying the batch's nonce and time) and the centre's change-feed cursor after them."""
+
+    entries: tuple[Receipt, ...]
+    cursor: str
+    nonce: str
+    issued_at: str
+
+
+def sign_batch(
+    key: Ed25519PrivateKey, entries: list[dict[str, Any]], cursor: str, nonce: str
+) -> dict[str, str]:
+    """The ``receipt`` member of a batch answer. Each entry names ``record_id``, ``sha256``,
+    ``http_status``, ``code``, ``status`` and ``detail``."""
+    payload = _canonical(
+        {
+            "format": BATCH_FORMAT,
+            "version": VERSION,
+            "entries": entries,
+            "cursor": cursor,
+            "nonce": nonce,
+            "issued_at": datetime.now(UTC).isoformat(),
+        }
+    )
+    return {
+        "payload": base64.b64encode(payload).decode(),
+        "signature": base64.b64encode(key.sign(_BATCH_CONTEXT + payload)).decode(),
+        "key_id": key_id(key.public_key()).hex(),
+    }
+
+
+def verify_batch(body: Any, key: Ed25519PublicKey, nonce: str) -> BatchReceipt:
+    """The verified batch receipt in the answer ``body`` (parsed JSON) to a request asked with
+    ``nonce``; raises :class:`ReceiptInvalid`. The caller still checks that each entry is about
+    a record and package it asked about."""
+    member = body.get("receipt") if isinstance(body, dict) else None
+    if not isinstance(member, dict):
+        raise ReceiptInvalid("the answer carries no receipt")
+    payload = _decode(member.get("payload"), "payload", _MAX_BATCH_PAYLOAD)
+    signature = _decode(member.get("signature"), "signature")
+    try:
+        key.verify(signature, _BATCH_CONTEXT + payload)
+    except InvalidSignature as exc:
+        raise ReceiptInvalid("the receipt is not signed by the pinned centre key") from exc
+    try:
+        fields = json.loads(payload)
+        if fields["format"] != BATCH_FORMAT or fields["version"] != VERSION:
+            raise ReceiptInvalid("the receipt's format is not rekam.batch-receipt v1")
+        batch = BatchReceipt(
+            entries=tuple(
+                Receipt(**entry, issued_at=str(fields["issued_at"]), nonce=str(fields["nonce"]))
+                for entry in fields["entries"][:MAX_BATCH_ENTRIES]
+            ),
+            cursor=str(fields["cursor"]),
+            nonce=str(fields["nonce"]),
+            issued_at=str(fields["issued_at"]),
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ReceiptInvalid(f"the receipt's payload is unreadable: {exc}") from exc
+    if batch.nonce != nonce:
+        raise ReceiptInvalid("the receipt is for another nonce")
+    return batch
+

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,51 @@ class Backoff:
         if retry_after is not None:
             value = max(value, min(retry_after, self.max_retry_after))
         return value
+
+
+class LinkPause:
+    """How long a link rests after failing, on the monotonic clock.
+
+    One outage counts once, however many requests were in flight when the link went down: a
+    failure counts only for an attempt begun after the last pause started (:meth:`attempt`
+    hands out that round). Consecutive outages grow the pause with ``backoff``; any success
+    (an answer, a probe, an operator's retry) clears it.
+    """
+
+    def __init__(self, backoff: Backoff, clock: Callable[[], float] = time.monotonic) -> None:
+        self.backoff = backoff
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._round = 0
+        self._until = 0.0
+        self.failures = 0  # outages in a row
+
+    def attempt(self) -> int:
+        """The round an attempt starting now belongs to (pass it to :meth:`failed`)."""
+        with self._lock:
+            return self._round
+
+    def failed(self, attempt: int, retry_after: float | None = None) -> bool:
+        """The link failed an attempt of round ``attempt``: pause it, unless an attempt of the
+        same round already did (the same outage). Returns whether this failure counted."""
+        with self._lock:
+            if attempt != self._round:
+                return False
+            self._round += 1
+            self.failures += 1
+            self._until = self.clock() + self.backoff.delay(self.failures, retry_after)
+            return True
+
+    def succeeded(self) -> None:
+        """The link works: no pause, and the next outage starts the backoff afresh."""
+        with self._lock:
+            self.failures = 0
+            self._until = 0.0
+
+    def remaining(self) -> float:
+        """Seconds the link still rests (0 when it may be used)."""
+        with self._lock:
+            return max(0.0, self._until - self.clock())
 
 
 class BackgroundWorker(ABC):

@@ -79,6 +79,13 @@ class Uploader:
     ``make_sink`` builds the sink from the uploader's centre client (which it may reuse, as the
     ``centre`` sink does, so stopping the uploader also cancels its uploads).
 
+    ``station_id`` lets the tracker follow the centre's change feed of this station's records
+    (a long-poll of ``feed_wait`` seconds); without it, or when the centre keeps no feed, it
+    asks about due records in batches every ``poll_interval`` seconds (backing off to
+    ``max_poll_interval`` for records long at the centre). While the centre cannot be reached,
+    deliveries probe its health check every ``probe_interval`` seconds and resume at the first
+    answer.
+
     Intervals are in seconds; the demo uses sub-second ``poll_interval`` and ``idle_interval``.
     ``stop()`` returns within about ``timeout`` seconds (an HTTP request in flight is bounded
     by it).
@@ -91,7 +98,11 @@ class Uploader:
         *,
         trust: CentreTrust,
         timeout: float = 10.0,
+        station_id: str | None = None,
         poll_interval: float = 5.0,
+        max_poll_interval: float = 600.0,
+        feed_wait: float = 25.0,
+        probe_interval: float = 5.0,
         idle_interval: float = 1.0,
         backoff_base: float = 0.5,
         backoff_cap: float = 300.0,
@@ -123,6 +134,8 @@ class Uploader:
             backoff=Backoff(base=backoff_base, cap=backoff_cap, rng=rng),
             idle_interval=idle_interval,
             max_concurrent=max_concurrent_uploads,
+            probe=self.client.reachable if self.sink is self.client else None,
+            probe_interval=probe_interval,
         )
         self.purger = (
             PackagePurger(outbox, package_retention, purge_interval, on_purged)
@@ -132,8 +145,12 @@ class Uploader:
         self.tracker = StatusTracker(
             outbox,
             self.client,
+            station_id=station_id,
             poll_interval=poll_interval,
-            backoff=Backoff(base=backoff_base, cap=backoff_cap, rng=rng),
+            max_poll_interval=max_poll_interval,
+            feed_wait=feed_wait,
+            # the tracker's questions are small: it never rests longer than one poll interval
+            backoff=Backoff(base=backoff_base, cap=min(backoff_cap, poll_interval), rng=rng),
             max_resends=max_resends,
             on_resend=self.delivery.kick,
         )
@@ -143,7 +160,7 @@ class Uploader:
         if change.state == RecordState.SEALED:
             self.delivery.kick()
         elif change.state == RecordState.SENT_FOR_ENROLLMENT:
-            self.tracker.kick()
+            self.tracker.delivered(change.record_id)
 
     def start(self) -> None:
         self.outbox.remove_listener(self._listener)
@@ -184,7 +201,7 @@ class Uploader:
             self.outbox.reschedule(record_id, 0.0)
         else:
             self.outbox.requeue(record_id, reason)
-        self.delivery.kick()
+        self.delivery.resume()
         updated = self.outbox.get(record_id)
         assert updated is not None
         return updated

@@ -3,10 +3,12 @@
 Endpoints (see ``uploader.centre_client`` and ``docs/centre-protocol.md``): station enrollment
 with a one-time code and key rotation, package ingest with verification and deduplication
 (whole-body PUT, or resumable HEAD/PATCH uploads that survive a link dying mid-record), record
-status, health. Every answer about a record carries a receipt signed with the centre's receipt
-key. USB bundles are imported with :mod:`simulator.centre.bundle_import`. State lives in
-``data_dir`` so the centre can be stopped (or killed) and started again: ``keys/`` (its ML-KEM-768 +
-X25519 sealing key and Ed25519 receipt key), ``tls/`` (its certificate), ``centre_public.pem``,
+status (one record, or many in one batch), the change feed of each station's records with a
+long-poll, health. Every answer about a record carries a receipt signed with the centre's
+receipt key (one batch receipt for an answer about many). USB bundles are imported with
+:mod:`simulator.centre.bundle_import`. State lives in ``data_dir`` so the centre can be
+stopped (or killed) and started again: ``keys/`` (its ML-KEM-768 + X25519 sealing key and
+Ed25519 receipt key), ``tls/`` (its certificate), ``centre_public.pem``,
 ``centre_receipts.pub.pem`` and ``centre_tls.pin`` (for kits), ``packages/``, ``uploads/``
 (partial resumable uploads), ``centre.sqlite`` and ``stations.sqlite`` (enrolled stations).
 """
@@ -29,7 +31,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.vocabulary import Position
 from quality.matching import FingerprintMatcher, extract
@@ -49,11 +51,14 @@ log = logging.getLogger(__name__)
 
 _RECORD_PATH = re.compile(r"^/v1/records/([^/]+)$")
 _STATION_PATH = re.compile(r"^/v1/stations/([^/]+)/(enrollment|rotation)$")
+_FEED_PATH = re.compile(r"^/v1/stations/([^/]+)/changes$")
 _UPLOAD_PATH = re.compile(r"^/v1/uploads/([^/]+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NONCE = re.compile(r"^[0-9a-f]{16,64}$")
 MAX_KEY_BYTES = 16 * 1024
 _READ_CHUNK = 1 << 16
+MAX_STATUS_BODY = receipts.MAX_BATCH_ENTRIES * 256
+MAX_FEED_WAIT = 30.0  # seconds a long-poll is held at most
 
 
 @dataclass
@@ -123,6 +128,7 @@ class CentreServer:
     HTTPS with the centre's self-signed certificate unless ``tls=False`` (plain HTTP, which
     only a simulated kit accepts); with ``client_ca`` (PEM), a client must present a
     certificate that CA signed (mutual TLS). ``trust`` is what a kit pins for this centre.
+    ``feed=False`` serves no change feed (a centre that offers batch status only).
     """
 
     def __init__(
@@ -135,8 +141,10 @@ class CentreServer:
         matcher: FingerprintMatcher | None = None,
         tls: bool = True,
         client_ca: str | Path | None = None,
+        feed: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.feed = feed
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.host = host
         self.port = port
@@ -226,6 +234,8 @@ class CentreServer:
         return self
 
     def stop(self) -> None:
+        if self.store is not None:
+            self.store.release_waiters()  # long-polls answer now, so the server can shut down
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -476,6 +486,33 @@ class CentreServer:
             "updated_at": _iso(record.updated_at),
         }, record.sha256
 
+    def batch_status(self, asked: list[tuple[str, str]]) -> tuple[list[dict], str]:
+        """Receipt entries for the (record id, package hash) pairs ``asked``, and the feed cursor
+        read before them (changes after it reach the kit through the feed)."""
+        assert self.store is not None
+        cursor = str(self.store.last_change()) if self.feed else ""
+        held = self.store.records([record_id for record_id, _sha256 in asked])
+        entries = []
+        for record_id, sha256 in asked:
+            record = held.get(record_id)
+            if record is None:
+                entries.append(_entry(record_id, sha256, 404, "NOT_FOUND", "", "unknown record"))
+            else:
+                entries.append(
+                    _entry(record_id, record.sha256, 200, "", record.status, record.detail)
+                )
+        return entries, cursor
+
+    def changes(self, station_id: str, since: int, wait: float) -> tuple[list[dict], str]:
+        """Receipt entries for the station's changes after ``since`` (waiting up to ``wait``
+        seconds for the first), and the cursor after them."""
+        assert self.store is not None
+        found = self.store.wait_for_changes(
+            station_id, since, receipts.MAX_BATCH_ENTRIES, min(wait, MAX_FEED_WAIT)
+        )
+        entries = [_entry(c.record_id, c.sha256, 200, "", c.status, c.detail) for c in found]
+        return entries, str(found[-1].seq if found else since)
+
     def health(self) -> tuple[int, dict]:
         assert self.store is not None and self.abis is not None
         return 200, {
@@ -485,6 +522,33 @@ class CentreServer:
             "centre_key_id": self.keys.key_id.hex(),
             "stations": self.stations.count(),
         }
+
+
+def _entry(
+    record_id: str, sha256: str, http_status: int, code: str, status: str, detail: str
+) -> dict[str, object]:
+    return {
+        "record_id": record_id,
+        "sha256": sha256,
+        "http_status": http_status,
+        "code": code,
+        "status": status,
+        "detail": detail,
+    }
+
+
+def _asked_records(body: bytes) -> list[tuple[str, str]] | None:
+    """The (record id, package hash) pairs of a batch status request, or None if malformed."""
+    try:
+        items = json.loads(body)["records"]
+        asked = [(str(item["record_id"]), str(item["sha256"]).lower()) for item in items]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if not 0 < len(asked) <= receipts.MAX_BATCH_ENTRIES:
+        return None
+    if not all(valid_identifier(r) and _SHA256.match(h) for r, h in asked):
+        return None
+    return asked
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -509,11 +573,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _receipt(self, status: int, body: dict) -> dict:
         if self._about is None:
             return body
-        nonce = self.headers.get(receipts.NONCE_HEADER, "").lower()
-        nonce = nonce if _NONCE.match(nonce) else ""
         record_id, sha256 = self._about
         key = self.centre.identity.receipt_key
+        nonce = self._nonce()
         return {**body, "receipt": receipts.issue(key, record_id, sha256, status, body, nonce)}
+
+    def _nonce(self) -> str:
+        nonce = self.headers.get(receipts.NONCE_HEADER, "").lower()
+        return nonce if _NONCE.match(nonce) else ""
+
+    def _send_batch(self, entries: list[dict], cursor: str) -> None:
+        """A 200 answer about many records: one batch receipt covers every entry."""
+        key = self.centre.identity.receipt_key
+        self._send(200, {"receipt": receipts.sign_batch(key, entries, cursor, self._nonce())})
 
     def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(self._receipt(status, body)).encode()
@@ -705,6 +777,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/health":
             self._send(*self.centre.health())
             return
+        feed = _FEED_PATH.match(path)
+        if feed:
+            self._feed(unquote(feed.group(1)))
+            return
         match = _RECORD_PATH.match(path)
         if match:
             record_id = unquote(match.group(1))
@@ -714,8 +790,33 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(404, {"code": "NOT_FOUND", "message": f"no route {path}"})
 
+    def _feed(self, station_id: str) -> None:
+        """``GET /v1/stations/{id}/changes?since=N&wait=S``: the long-poll on the change feed."""
+        query = parse_qs(urlsplit(self.path).query)
+        since = query.get("since", ["0"])[0]
+        try:
+            wait = float(query.get("wait", ["0"])[0])
+        except ValueError:
+            wait = -1.0
+        if not self.centre.feed:
+            self._send(404, {"code": "NO_FEED", "message": "this centre keeps no change feed"})
+        elif not (valid_identifier(station_id) and since.isdigit() and len(since) <= 18):
+            self._send(400, {"code": "BAD_REQUEST", "message": "need a station id and since=N"})
+        elif not 0.0 <= wait <= MAX_FEED_WAIT:
+            self._send(400, {"code": "BAD_REQUEST", "message": f"wait must be 0..{MAX_FEED_WAIT}"})
+        else:
+            self._send_batch(*self.centre.changes(station_id, int(since), wait))
+
     def do_POST(self) -> None:
         self._latency()
+        if self._path() == "/v1/status":
+            body = self._read_body(MAX_STATUS_BODY)
+            asked = _asked_records(body) if body is not None else None
+            if asked is not None:
+                self._send_batch(*self.centre.batch_status(asked))
+            elif body is not None:
+                self._send(400, {"code": "BAD_REQUEST", "message": "need 1..500 records"})
+            return
         match = _STATION_PATH.match(self._path())
         if not match:
             self._send(404, {"code": "NOT_FOUND", "message": f"no route {self._path()}"})

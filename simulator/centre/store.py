@@ -48,6 +48,16 @@ CREATE TABLE IF NOT EXISTS bundle_import_records (
     code TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (manifest_sha256, record_id)
 );
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    station_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_station ON changes(station_id, seq);
 CREATE TABLE IF NOT EXISTS templates (
     record_id TEXT NOT NULL,
     position TEXT NOT NULL,
@@ -85,8 +95,27 @@ class ImportStep:
     code: str
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of the change feed: a record's status as it became at ``seq``."""
+
+    seq: int
+    record_id: str
+    sha256: str
+    status: str
+    detail: str
+
+
+_RECORD_COLUMNS = (
+    "record_id, sha256, size, station_id, nik, status, detail, received_at, updated_at, decide_at"
+)
+
+
 class CentreStore:
-    """SQLite (WAL) + package files under ``data_dir``. Thread-safe."""
+    """SQLite (WAL) + package files under ``data_dir``. Thread-safe.
+
+    Every status a record takes (its arrival included) is appended to ``changes``, the change
+    feed kits follow by station with a cursor (:meth:`wait_for_changes`)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.packages_dir = data_dir / "packages"
@@ -98,10 +127,19 @@ class CentreStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._changed = threading.Condition(self._lock)
+        self._releasing = False
 
     def close(self) -> None:
+        self.release_waiters()
         with self._lock:
             self._db.close()
+
+    def release_waiters(self) -> None:
+        """End every :meth:`wait_for_changes` now (the centre is stopping)."""
+        with self._lock:
+            self._releasing = True
+            self._changed.notify_all()
 
     @property
     def lock(self) -> threading.RLock:
@@ -157,20 +195,79 @@ class CentreStore:
                     "VALUES (?,?,?,?,?)",
                     (record.record_id, record.sha256, RECEIVED_OUTCOME, via, record.received_at),
                 )
+                self._log_change(record.record_id, record.status, record.detail)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._changed.notify_all()
+
+    def _log_change(self, record_id: str, status: str, detail: str) -> None:
+        self._db.execute(
+            "INSERT INTO changes (record_id, station_id, sha256, status, detail, at) "
+            "SELECT record_id, station_id, sha256, ?, ?, ? FROM records WHERE record_id = ?",
+            (status, detail, time.time(), record_id),
+        )
 
     def set_status(
         self, record_id: str, status: str, detail: str, decide_at: float | None = None
     ) -> None:
         with self._lock:
-            self._db.execute(
-                "UPDATE records SET status = ?, detail = ?, updated_at = ?, decide_at = ? "
-                "WHERE record_id = ?",
-                (status, detail, time.time(), decide_at, record_id),
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "UPDATE records SET status = ?, detail = ?, updated_at = ?, decide_at = ? "
+                    "WHERE record_id = ?",
+                    (status, detail, time.time(), decide_at, record_id),
+                )
+                self._log_change(record_id, status, detail)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._changed.notify_all()
+
+    def records(self, record_ids: list[str]) -> dict[str, CentreRecord]:
+        """The records among ``record_ids`` the centre holds, by id."""
+        if not record_ids:
+            return {}
+        marks = ",".join("?" for _ in record_ids)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM records WHERE record_id IN ({marks})",
+                record_ids,
+            ).fetchall()
+        return {row[0]: CentreRecord(*row) for row in rows}
+
+    def last_change(self) -> int:
+        """The change feed's latest sequence number (0 when empty)."""
+        with self._lock:
+            return int(self._db.execute("SELECT MAX(seq) FROM changes").fetchone()[0] or 0)
+
+    def changes_since(self, station_id: str, seq: int, limit: int) -> list[StatusChange]:
+        """The station's status changes after ``seq``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, record_id, sha256, status, detail FROM changes "
+                "WHERE station_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (station_id, seq, limit),
+            ).fetchall()
+        return [StatusChange(*row) for row in rows]
+
+    def wait_for_changes(
+        self, station_id: str, seq: int, limit: int, timeout: float
+    ) -> list[StatusChange]:
+        """:meth:`changes_since`, waiting up to ``timeout`` seconds for the first one (the
+        long-poll); [] when none came or the centre is stopping."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._changed:
+            while not self._releasing:
+                changes = self.changes_since(station_id, seq, limit)
+                remaining = deadline - time.monotonic()
+                if changes or remaining <= 0:
+                    return changes
+                self._changed.wait(remaining)
+        return []
 
     def pending_decisions(self) -> list[tuple[str, float]]:
         with self._lock:

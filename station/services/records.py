@@ -198,8 +198,10 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                 record = self.outbox.get(change.record_id)
                 if record is None:
                     continue
+                event = self.to_pb(record)
+                event.status = STATUS_TO_PB[change.state]  # this change, even if another followed
                 yield records_pb2.RecordEvent(
-                    record=self.to_pb(record),
+                    record=event,
                     previous_status=STATUS_TO_PB[change.previous] if change.previous else 0,
                 )
 

@@ -29,36 +29,38 @@ from uploader.service import PackagePurger
 from uploader.tracker import StatusTracker
 
 RECORD = "F-1"
-# How the fake signs its answer: (receipt key, record id, package hash, nonce) -> receipt or None
-Forger = Callable[[Ed25519PrivateKey, str, str, str], dict | None]
+# How the fake signs its answer: (receipt key, package hash, nonce) -> the key, package hash
+# and nonce it signs (single and batch receipts alike), or None for no receipt at all
+Forger = Callable[[Ed25519PrivateKey, str, str], tuple[Ed25519PrivateKey, str, str] | None]
 
 
-def _unsigned(pinned, record_id, sha256, nonce):
+def _unsigned(pinned, sha256, nonce):
     return None
 
 
-def _other_key(pinned, record_id, sha256, nonce):
-    return receipts.issue(Ed25519PrivateKey.generate(), record_id, sha256, 200, ANSWER, nonce)
+def _other_key(pinned, sha256, nonce):
+    return Ed25519PrivateKey.generate(), sha256, nonce
 
 
-def _other_package(pinned, record_id, sha256, nonce):
-    return receipts.issue(pinned, record_id, "ab" * 32, 200, ANSWER, nonce)
+def _other_package(pinned, sha256, nonce):
+    return pinned, "ab" * 32, nonce
 
 
-def _replayed(pinned, record_id, sha256, nonce):
-    return receipts.issue(pinned, record_id, sha256, 200, ANSWER, receipts.new_nonce())
+def _replayed(pinned, sha256, nonce):
+    return pinned, sha256, receipts.new_nonce()
 
 
-def _genuine(pinned, record_id, sha256, nonce):
-    return receipts.issue(pinned, record_id, sha256, 200, ANSWER, nonce)
+def _genuine(pinned, sha256, nonce):
+    return pinned, sha256, nonce
 
 
 ANSWER = {"code": "OK", "status": "PRINT_READY_RECORD", "detail": "printed"}
+ENTRY = {"http_status": 200, **ANSWER}
 
 
 class FakeCentre:
-    """Answers GET status with PRINT_READY_RECORD and every upload with 201, signed by
-    ``forge``; counts what it was asked."""
+    """Answers status questions (one record, or a batch) with PRINT_READY_RECORD and every
+    upload with 201, signed as ``forge`` says; counts what it was asked."""
 
     def __init__(self, pinned: Ed25519PrivateKey, forge: Forger) -> None:
         fake = self
@@ -72,13 +74,32 @@ class FakeCentre:
             def _answer(self, status: int, body: dict) -> None:
                 record_id = re.sub(r"^/v1/\w+/", "", self.path)
                 sha256 = self.headers.get("X-Content-SHA256", "")
-                nonce = self.headers.get(receipts.NONCE_HEADER, "")
-                receipt = forge(pinned, record_id, sha256, nonce)
-                payload = json.dumps({**body, **({"receipt": receipt} if receipt else {})})
+                forged = forge(pinned, sha256, self.headers.get(receipts.NONCE_HEADER, ""))
+                if forged is not None:
+                    key, sha256, nonce = forged
+                    receipt = receipts.issue(key, record_id, sha256, status, body, nonce)
+                    body = {**body, "receipt": receipt}
+                self._json(status, body)
+
+            def _json(self, status: int, body: dict) -> None:
+                payload = json.dumps(body).encode()
                 self.send_response(status)
+                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload.encode())
+                self.wfile.write(payload)
+
+            def do_POST(self) -> None:  # batch status
+                fake.asked += 1
+                asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                [item] = asked["records"]
+                forged = forge(pinned, item["sha256"], self.headers.get(receipts.NONCE_HEADER, ""))
+                body: dict = {}
+                if forged is not None:
+                    key, sha256, nonce = forged
+                    entry = {**ENTRY, "record_id": item["record_id"], "sha256": sha256}
+                    body["receipt"] = receipts.sign_batch(key, [entry], "", nonce)
+                self._json(200, body)
 
             def do_GET(self) -> None:
                 fake.asked += 1
