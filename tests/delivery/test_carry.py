@@ -193,8 +193,10 @@ def test_centre_import_cli_receipt_settles_records_and_no_body_is_uploaded(kit, 
     finally:
         kit.daemon.uploader.stop()
     # Only the damaged record's body crossed the network, once; the others were never sent.
+    # Besides it, only the small signed status questions (batch requests) have bodies.
     sent = kit.daemon.uploader.client.wire_bytes - wire_before
-    assert sent == outbox.get("LOOP-3").size
+    damaged = outbox.get("LOOP-3").size
+    assert damaged <= sent < damaged + 4096, (sent, damaged)
     log = kit.centre.store.ingest_outcomes()
     assert all(log[r] == {"RECEIVED": 1} for r in ids)
 
