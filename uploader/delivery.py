@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
-from uploader.outbox import Outbox, OutboxError, OutboxRecord, PackageMissing
+from uploader.outbox import Outbox, OutboxError, OutboxRecord, PackageMissing, StorageFailure
 from uploader.retry import BackgroundWorker, Backoff
 from uploader.sink import DeliveryOutcome, DeliveryResult, Sink
 
@@ -28,6 +28,7 @@ class DeliveryCounters:
     network_errors: int = 0
     dead_letters: int = 0
     bytes_sent: int = 0
+    storage_failures: int = 0
 
     def snapshot(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -42,6 +43,11 @@ class DeliveryWorker(BackgroundWorker):
     record (honouring Retry-After; a busy receiver also pauses the link); a permanent rejection
     sends the record to DEAD_LETTER with the sink's detail. "Already held" (the receiver has
     these exact bytes) counts as delivered.
+
+    When the outbox cannot commit an outcome (the disk is full or failing), the outcome is held
+    in memory and delivery pauses with backoff: the held outcomes are committed first when it
+    resumes, so a record the centre accepted is never uploaded again, and nothing loops.
+    ``on_storage`` hears the failure (and None once the outbox commits again).
     """
 
     name = "rekam-delivery"
@@ -55,6 +61,7 @@ class DeliveryWorker(BackgroundWorker):
         idle_interval: float = 1.0,
         batch: int = 50,
         max_concurrent: int = 2,
+        on_storage: Callable[[StorageFailure | None], None] | None = None,
     ) -> None:
         super().__init__()
         if max_concurrent < 1:
@@ -71,6 +78,12 @@ class DeliveryWorker(BackgroundWorker):
         self._link_paused_until = 0.0
         self._in_flight: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
+        self.on_storage = on_storage
+        # Outcomes the outbox could not commit, by record: (outbox method, its arguments).
+        self._unsaved: dict[str, tuple[Callable[..., object], tuple[object, ...]]] = {}
+        self._storage_failures = 0
+        self._storage_paused_until = 0.0
+        self.storage_fault: StorageFailure | None = None
 
     def _count(self, name: str, amount: int = 1) -> None:
         with self._counter_lock:
@@ -78,8 +91,9 @@ class DeliveryWorker(BackgroundWorker):
 
     def next_wait(self) -> float:
         now = time.time()
-        if self._link_paused_until > now:
-            return self._link_paused_until - now
+        paused_until = max(self._link_paused_until, self._storage_paused_until)
+        if paused_until > now:
+            return paused_until - now
         if self.in_flight >= self.max_concurrent:
             return self.idle_interval  # a finishing upload kicks the worker
         due = self.outbox.next_due_time()
@@ -91,7 +105,9 @@ class DeliveryWorker(BackgroundWorker):
         """Start uploads of due records, oldest first, into the free slots (in the calling
         thread, one after another, when the worker is not running). Returns uploads started."""
         now = time.time() if now is None else now
-        if self._link_paused_until > now:
+        if self._link_paused_until > now or self._storage_paused_until > now:
+            return 0
+        if not self._commit_unsaved():
             return 0
         if self._pool is None:
             return self._run_inline(now)
@@ -105,7 +121,7 @@ class DeliveryWorker(BackgroundWorker):
         for record in due:
             if started >= free or self.stopping.is_set():
                 break
-            if record.record_id in busy:
+            if record.record_id in busy or record.record_id in self._unsaved:
                 continue
             with self._counter_lock:
                 self._in_flight.add(record.record_id)
@@ -116,7 +132,7 @@ class DeliveryWorker(BackgroundWorker):
     def _run_inline(self, now: float) -> int:
         handled = 0
         for record in self.outbox.due_for_delivery(now, self.batch):
-            if self.stopping.is_set():
+            if self.stopping.is_set() or self._unsaved:
                 break
             handled += 1
             if not self._deliver(record):
@@ -162,7 +178,7 @@ class DeliveryWorker(BackgroundWorker):
         try:
             data = self.outbox.read_package(record_id)
         except PackageMissing as exc:
-            self.outbox.mark_dead(record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
+            self._apply(self.outbox.mark_dead, record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
             self._count("dead_letters")
             return True
         result = self.sink.deliver(record_id, data, record.sha256)
@@ -202,9 +218,56 @@ class DeliveryWorker(BackgroundWorker):
         log.info("record %s: %s; next attempt in %.2f s", record.record_id, error, delay)
         self._apply(self.outbox.mark_attempt, record.record_id, error, time.time() + delay)
 
-    @staticmethod
-    def _apply(method: Callable[..., object], *args: object) -> None:
+    def _apply(self, method: Callable[..., object], record_id: str, *args: object) -> None:
+        """Commit one outcome; when the disk refuses it, hold it and pause delivery."""
         try:
-            method(*args)
+            method(record_id, *args)
+        except StorageFailure as exc:
+            with self._counter_lock:
+                self._unsaved[record_id] = (method, args)
+            self._storage_failed(exc)
         except OutboxError:
-            log.exception("outbox update failed for %s", args[0])
+            log.exception("outbox update failed for %s", record_id)
+
+    def _commit_unsaved(self) -> bool:
+        """Commit the held outcomes, oldest first; False (and paused again) while the disk
+        still refuses them."""
+        with self._counter_lock:
+            held = list(self._unsaved.items())
+        for record_id, (method, args) in held:
+            try:
+                method(record_id, *args)
+            except StorageFailure as exc:
+                self._storage_failed(exc)
+                return False
+            except OutboxError:
+                log.exception("outbox update failed for %s", record_id)
+            with self._counter_lock:
+                self._unsaved.pop(record_id, None)
+        if self.storage_fault is not None:
+            log.warning("the outbox commits again; delivery resumes")
+            self._storage_failures = 0
+            self.storage_fault = None
+            if self.on_storage is not None:
+                self.on_storage(None)
+        return True
+
+    def _storage_failed(self, exc: StorageFailure) -> None:
+        self._count("storage_failures")
+        self._storage_failures += 1
+        delay = self.backoff.delay(self._storage_failures)
+        self._storage_paused_until = time.time() + delay
+        first = self.storage_fault is None
+        self.storage_fault = exc
+        if first:
+            log.error("the outbox cannot commit (%s); delivery paused", exc)
+            if self.on_storage is not None:
+                self.on_storage(exc)
+        else:
+            log.info("the outbox still cannot commit; next try in %.1f s", delay)
+
+    @property
+    def unsaved(self) -> int:
+        """Outcomes held in memory until the outbox can commit them."""
+        with self._counter_lock:
+            return len(self._unsaved)
