@@ -154,15 +154,6 @@ class StationDaemon:
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
         )
-        self.workflow = EnrollmentWorkflow(
-            EnrollmentStore(),
-            self.devices.for_modality,
-            assessor_lookup(config.quality),
-            config.thresholds,
-            config.capture,
-            journal=journal,
-            finalisers=finaliser_lookup(config.quality),
-        )
         sealer = RecordSealer(
             config.station_id,
             self.keys,
@@ -171,6 +162,16 @@ class StationDaemon:
             self.devices,
             on_sealed=self.uploader.kick,
             audit_head=self.audit_anchor.sign_now,
+        )
+        self.workflow = EnrollmentWorkflow(
+            EnrollmentStore(),
+            self.devices.for_modality,
+            assessor_lookup(config.quality),
+            config.thresholds,
+            config.capture,
+            journal=journal,
+            finalisers=finaliser_lookup(config.quality),
+            sealed=sealer.sealed,
         )
         self.health = health.HealthServicer()
         self.metrics = StationMetrics(self.outbox, self.devices.devices, self.uploader.counters)

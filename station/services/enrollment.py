@@ -48,7 +48,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         tokens: TokenStore,
         sealer: Sealer,
         face_camera: Callable[[], ImageDevice],
-        space_guard: Callable[[], None] | None = None,
+        space_guard: Callable[[int], None] | None = None,
         stopping: threading.Event | None = None,
         language: str = SOURCE_LANGUAGE,
         approvals: ApprovalBook | None = None,
@@ -63,7 +63,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         self.tokens = tokens
         self.sealer = sealer
         self.face_camera = face_camera
-        self.space_guard = space_guard  # raises WorkflowError when the disk is nearly full
+        # (open enrollments) -> raises WorkflowError when the disk, less the room they need,
+        # is nearly full
+        self.space_guard = space_guard
 
     # -- helpers -------------------------------------------------------------------------
     def _invalid(self, context: grpc.ServicerContext, reason: str, message: Message) -> None:
@@ -86,7 +88,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             if not visible_to(operator, enrollment):
                 raise enrollment_not_found(enrollment_id)
         except WorkflowError as exc:
-            self.refuse_workflow(context, exc)
+            sealed = self.workflow.sealed(enrollment_id)
+            hidden = sealed is not None and not may_see(operator, sealed.operator)
+            self.refuse_workflow(context, enrollment_not_found(enrollment_id) if hidden else exc)
         return enrollment
 
     def _approved_by(
@@ -125,7 +129,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             self._invalid(context, "SUBJECT_INVALID", msg("SUBJECT_INVALID", detail=str(exc)))
         try:
             if self.space_guard is not None:
-                self.space_guard()
+                self.space_guard(self.workflow.open_count() + 1)
             enrollment = self.workflow.start(subject, operator.name)
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
@@ -139,6 +143,19 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
     def GetEnrollment(self, request, context):
         operator = self.caller(context)
+        sealed = self.workflow.sealed(request.enrollment_id)
+        if (
+            sealed is not None
+            and self.workflow.store.get(request.enrollment_id) is None
+            and may_see(operator, sealed.operator)
+        ):
+            # Sealed and out of memory: the outbox knows its record; its samples went with it.
+            return enrollment_pb2.EnrollmentRecord(
+                enrollment_id=sealed.enrollment_id,
+                state=enrollment_pb2.ENROLLMENT_STATE_COMPLETED,
+                operator=sealed.operator,
+                record_id=sealed.record_id,
+            )
         enrollment = self._enrollment(context, operator, request.enrollment_id)
         return self._record(enrollment, context, request.include_thumbnails)
 
@@ -415,7 +432,12 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
 def visible_to(operator: Operator, enrollment: Enrollment) -> bool:
     """An operator sees the enrollments they record; a supervisor every one of the kit's."""
-    return operator.role is Role.SUPERVISOR or enrollment.operator == operator.name
+    return may_see(operator, enrollment.operator)
+
+
+def may_see(operator: Operator, owner: str) -> bool:
+    """Whether ``operator`` may see an enrollment recorded by ``owner``."""
+    return operator.role is Role.SUPERVISOR or owner == operator.name
 
 
 def face_camera_lookup(find: Callable[[Modality], object]) -> Callable[[], ImageDevice]:
