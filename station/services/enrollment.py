@@ -24,6 +24,7 @@ from station.approvals import FORCE_CAPTURE, ApprovalBook, ApprovalRefused, exce
 from station.auth import Operator, Role, TokenStore
 from station.mailbox import Closed, PreviewMailbox
 from station.paging import PageTokens
+from station.pause_points import AFTER_OUTBOX_COMMIT, pause_at
 from station.proof_photos import ProofPhotoRefused, check_proof_photo
 from station.sealing import SealReceipt
 from station.services.base import StationServicer
@@ -406,6 +407,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             if enrollment.state is not EnrollmentState.IN_PROGRESS:
                 self.workflow.ready_to_seal(request.enrollment_id)  # raises ENROLLMENT_CLOSED
             receipt = self.sealer(enrollment, operator.name)
+            pause_at(AFTER_OUTBOX_COMMIT)
             self.workflow.mark_completed(enrollment, receipt.record_id)
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
