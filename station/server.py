@@ -30,6 +30,7 @@ from station.sealing import RecordSealer
 from station.services.devices import DevicesService
 from station.services.enrollment import EnrollmentService, face_camera_lookup
 from station.services.records import BundleExporter, RecordsService
+from station.storage_health import HEALTH_SERVICE, StorageHealth
 from station.throttle import LoginThrottle
 from station.tls import server_credentials
 from station.v1 import (
@@ -145,11 +146,14 @@ class StationDaemon:
         self.stopping = threading.Event()
         data_dir = private_dir(config.data_dir)
         self.tokens = TokenStore(data_dir / "operators.db")
-        self.audit = AuditLog(data_dir / "audit.db")
+        self.health = health.HealthServicer()
+        self.storage = StorageHealth(on_change=self._storage_changed)
+        self.audit = AuditLog(data_dir / "audit.db", on_storage=self.storage.listener("audit"))
         self.devices = DeviceManager(config.devices)
         self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
         self.keys = StationKeys.load_or_create(data_dir / "keys")
         self.uploader = build_uploader(self.outbox, config, self.keys, on_purged=self._audit_purged)
+        self.uploader.delivery.on_storage = self.storage.listener("outbox")
         self.audit_anchor = AuditAnchor(self.audit, self.keys, config.audit.sign_interval_s)
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")
@@ -172,9 +176,15 @@ class StationDaemon:
             journal=journal,
             finalisers=finaliser_lookup(config.quality),
             sealed=sealer.sealed,
+            on_storage=self.storage.listener("journal"),
         )
-        self.health = health.HealthServicer()
-        self.metrics = StationMetrics(self.outbox, self.devices.devices, self.uploader.counters)
+        self.metrics = StationMetrics(
+            self.outbox,
+            self.devices.devices,
+            self.uploader.counters,
+            storage=self.storage,
+            audit_held=lambda: self.audit.held,
+        )
         approvals = ApprovalBook(config.limits.approval_ttl_s)
         limits = config.limits
         self.trail = trail = AuditTrail(
@@ -249,6 +259,11 @@ class StationDaemon:
         self.metrics_endpoint: MetricsEndpoint | None = None
         self._join_status: Callable[[], None] | None = None
 
+    def _storage_changed(self, ok: bool) -> None:
+        """``rekam.storage`` health: NOT_SERVING while a store cannot write."""
+        status = health_pb2.HealthCheckResponse
+        self.health.set(HEALTH_SERVICE, status.SERVING if ok else status.NOT_SERVING)
+
     def _audit_purged(self, record_ids: list[str]) -> None:
         for record_id in record_ids:
             self.audit.append("station", "package_purged", record_id)
@@ -268,6 +283,7 @@ class StationDaemon:
         self.uploader.start()
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._storage_changed(not self.storage.failing())
         if self.config.metrics_listen:
             host, _, port = self.config.metrics_listen.rpartition(":")
             self.metrics_endpoint = serve_metrics(
