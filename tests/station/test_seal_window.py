@@ -22,10 +22,11 @@ from station.processes import kill_process, operator_token, stop_process
 from station.v1 import enrollment_pb2, records_pb2
 
 
-def enroll_everything(client: OperatorClient) -> str:
-    """Start an enrollment and capture every planned position; returns its id."""
+def enroll_everything(client: OperatorClient, seed: int) -> str:
+    """Start an enrollment of the adult of ``seed`` (at the kit) and capture every planned
+    position; returns its id."""
     started = client.enrollment.StartEnrollment(
-        enrollment_pb2.StartEnrollmentRequest(subject=subject_for(make_persona("adult", 606))),
+        enrollment_pb2.StartEnrollmentRequest(subject=subject_for(make_persona("adult", seed))),
         metadata=client.metadata,
     )
     eid = started.enrollment_id
@@ -62,7 +63,7 @@ def test_a_crash_in_the_seal_window_leaves_a_completed_enrollment(
         post(info["control"], "/v1/resident", {"kind": "adult", "seed": 606})
         client = OperatorClient(info["control"], info["grpc"], token)
         client.wait_until_serving()
-        eid = enroll_everything(client)
+        eid = enroll_everything(client, 606)
         completing = threading.Thread(
             target=lambda: refusal(
                 lambda: client.enrollment.CompleteEnrollment(
