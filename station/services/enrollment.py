@@ -144,12 +144,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
     def GetEnrollment(self, request, context):
         operator = self.caller(context)
-        sealed = self.workflow.sealed(request.enrollment_id)
-        if (
-            sealed is not None
-            and self.workflow.store.get(request.enrollment_id) is None
-            and may_see(operator, sealed.operator)
-        ):
+        in_memory = self.workflow.store.get(request.enrollment_id) is not None
+        sealed = None if in_memory else self.workflow.sealed(request.enrollment_id)
+        if sealed is not None and may_see(operator, sealed.operator):
             # Sealed and out of memory: the outbox knows its record; its samples went with it.
             return enrollment_pb2.EnrollmentRecord(
                 enrollment_id=sealed.enrollment_id,
