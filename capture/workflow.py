@@ -186,8 +186,9 @@ class EnrollmentWorkflow:
             self.on_storage(failure)
 
     def _forget(self, enrollment: Enrollment) -> None:
-        """Remove a closed enrollment from the journal and from memory. A journal that cannot
-        be removed now is logged: on restart a sealed one is closed, a cancelled one resumes."""
+        """Remove a closed enrollment from memory and from the journal. A journal the disk
+        will not let go is logged; its state file goes first, so what is left is not restored,
+        and a sealed one is closed on restart in any case."""
         self.store.remove(enrollment.enrollment_id)
         if self.journal is None:
             return
