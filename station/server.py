@@ -150,10 +150,13 @@ class StationDaemon:
         self.storage = StorageHealth(on_change=self._storage_changed)
         self.audit = AuditLog(data_dir / "audit.db", on_storage=self.storage.listener("audit"))
         self.devices = DeviceManager(config.devices)
-        self.outbox = Outbox(data_dir / "outbox", min_free_bytes=config.uploader.min_free_bytes)
+        self.outbox = Outbox(
+            data_dir / "outbox",
+            min_free_bytes=config.uploader.min_free_bytes,
+            on_storage=self.storage.listener("outbox"),
+        )
         self.keys = StationKeys.load_or_create(data_dir / "keys")
         self.uploader = build_uploader(self.outbox, config, self.keys, on_purged=self._audit_purged)
-        self.uploader.delivery.on_storage = self.storage.listener("outbox")
         self.audit_anchor = AuditAnchor(self.audit, self.keys, config.audit.sign_interval_s)
         journal = EnrollmentJournal(
             data_dir / "enrollments", load_or_create_key(data_dir / "keys" / "journal.key")

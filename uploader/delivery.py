@@ -47,7 +47,8 @@ class DeliveryWorker(BackgroundWorker):
     When the outbox cannot commit an outcome (the disk is full or failing), the outcome is held
     in memory and delivery pauses with backoff: the held outcomes are committed first when it
     resumes, so a record the centre accepted is never uploaded again, and nothing loops.
-    ``on_storage`` hears the failure (and None once the outbox commits again).
+    ``storage_fault`` is the failure while delivery is paused for it (the outbox itself tells
+    its ``on_storage`` listener).
     """
 
     name = "rekam-delivery"
@@ -61,7 +62,6 @@ class DeliveryWorker(BackgroundWorker):
         idle_interval: float = 1.0,
         batch: int = 50,
         max_concurrent: int = 2,
-        on_storage: Callable[[StorageFailure | None], None] | None = None,
     ) -> None:
         super().__init__()
         if max_concurrent < 1:
@@ -78,7 +78,6 @@ class DeliveryWorker(BackgroundWorker):
         self._link_paused_until = 0.0
         self._in_flight: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
-        self.on_storage = on_storage
         # Outcomes the outbox could not commit, by record: (outbox method, its arguments).
         self._unsaved: dict[str, tuple[Callable[..., object], tuple[object, ...]]] = {}
         self._storage_failures = 0
@@ -248,8 +247,6 @@ class DeliveryWorker(BackgroundWorker):
             log.warning("the outbox commits again; delivery resumes")
             self._storage_failures = 0
             self.storage_fault = None
-            if self.on_storage is not None:
-                self.on_storage(None)
         return True
 
     def _storage_failed(self, exc: StorageFailure) -> None:
@@ -261,8 +258,6 @@ class DeliveryWorker(BackgroundWorker):
         self.storage_fault = exc
         if first:
             log.error("the outbox cannot commit (%s); delivery paused", exc)
-            if self.on_storage is not None:
-                self.on_storage(exc)
         else:
             log.info("the outbox still cannot commit; next try in %.1f s", delay)
 

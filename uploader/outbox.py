@@ -218,8 +218,17 @@ class Outbox:
     refused while fewer than ``min_free_bytes`` are free on its file system.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, min_free_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        min_free_bytes: int = 0,
+        on_storage: Callable[[StorageFailure | None], None] | None = None,
+    ) -> None:
         self.directory = Path(directory)
+        # Hears each write the disk refuses, and None at the first write it takes again.
+        self.on_storage = on_storage
+        self._storage_failing = False
         self.min_free_bytes = min_free_bytes
         self.packages_dir = self.directory / "packages"
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -301,6 +310,22 @@ class Outbox:
     def _package_path(self, record_id: str) -> Path:
         return self.packages_dir / f"{record_id}.pkg"
 
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """:func:`storage_guard`, telling ``on_storage`` when the disk refuses and recovers."""
+        try:
+            with storage_guard(action):
+                yield
+        except StorageFailure as failure:
+            self._storage_failing = True
+            if self.on_storage is not None:
+                self.on_storage(failure)
+            raise
+        if self._storage_failing:
+            self._storage_failing = False
+            if self.on_storage is not None:
+                self.on_storage(None)
+
     def _check_open(self) -> None:
         if self._closed:
             raise OutboxError("outbox is closed")
@@ -337,7 +362,7 @@ class Outbox:
             meta_json = json.dumps(meta or {}, sort_keys=True)
             path = self._package_path(sealed.record_id)
             try:
-                with storage_guard(f"storing record {sealed.record_id}"):
+                with self._guard(f"storing record {sealed.record_id}"):
                     write_durably(path, sealed.data)
                     change = self._insert(sealed, category, meta_json, now)
             except StorageFailure:
@@ -416,7 +441,7 @@ class Outbox:
                 values["detail"] = new_detail
             values["updated_at"] = now
             assignments = ", ".join(f"{name} = ?" for name in values)
-            with storage_guard(f"updating record {record_id}"), self._transaction() as cur:
+            with self._guard(f"updating record {record_id}"), self._transaction() as cur:
                 cur.execute(
                     f"UPDATE records SET {assignments} WHERE record_id = ?",
                     (*values.values(), record_id),
@@ -518,7 +543,7 @@ class Outbox:
             ).fetchall()
             for (record_id,) in rows:
                 self._package_path(record_id).unlink(missing_ok=True)
-                with storage_guard(f"purging {record_id}"), self._transaction() as cur:
+                with self._guard(f"purging {record_id}"), self._transaction() as cur:
                     cur.execute(
                         "UPDATE records SET purged_at = ? WHERE record_id = ?", (now, record_id)
                     )

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from storage.disks import empty, fill, small_disk
+
 from uploader.delivery import DeliveryWorker
 from uploader.outbox import Outbox, RecordState, StorageFailure
 from uploader.package import SealedPackage
@@ -45,14 +45,12 @@ def disk(tmp_path: Path):
 
 
 def test_a_full_disk_pauses_delivery_and_never_uploads_twice(disk: Path):
-    outbox = Outbox(disk / "outbox")
+    alarms: list[StorageFailure | None] = []
+    outbox = Outbox(disk / "outbox", on_storage=alarms.append)
     outbox.enqueue(package("R1"))
     outbox.enqueue(package("R2"))
     centre = CountingCentre()
-    alarms: list[StorageFailure | None] = []
-    worker = DeliveryWorker(
-        outbox, centre, backoff=Backoff(base=0.01, cap=0.05), on_storage=alarms.append
-    )
+    worker = DeliveryWorker(outbox, centre, backoff=Backoff(base=0.01, cap=0.05))
     fill(disk)
     now = time.time()
     for _ in range(50):  # the loop of the field report: pass after pass
@@ -60,7 +58,7 @@ def test_a_full_disk_pauses_delivery_and_never_uploads_twice(disk: Path):
     assert centre.uploads == ["R1"]  # uploaded once; R2 waits; nothing loops
     assert worker.unsaved == 1 and worker.counters.storage_failures >= 1
     assert isinstance(worker.storage_fault, StorageFailure) and worker.storage_fault.full
-    assert alarms and alarms[0] is worker.storage_fault
+    assert alarms and alarms[0] is worker.storage_fault  # the outbox raised the alarm
     assert worker.next_wait() > 0  # paused with backoff
     assert outbox.get("R1").state is RecordState.SEALED  # nothing half-written
 
