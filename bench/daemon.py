@@ -93,4 +93,67 @@ def idle_rss() -> list[Row]:
     ]
 
 
-BENCHES = {"enrollment": full_enrollment, "daemon": idle_rss}
+def rss_after_enrollments(count: int = 200, warm_up: int = 10) -> list[Row]:
+    """Resident memory of `rekam serve --simulate` after ``count`` full enrollments through
+    the API (face, ten fingers, irises, signature, sealed), read from /proc: flat when closed
+    enrollments leave memory."""
+    from simulator.control import post
+    from simulator.demo import Operator, OperatorClient, Visit
+    from station.client import StationClient
+    from station.processes import operator_token
+    from station.v1 import records_pb2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "station"
+        operator = operator_token(data_dir, "bench-op", "operator")
+        supervisor_token = operator_token(data_dir, "bench-sup", "supervisor")
+        ready = Path(tmp) / "ready.json"
+        process = spawn_rekam(
+            [
+                "serve",
+                "--simulate",
+                "--data-dir",
+                str(data_dir),
+                "--listen",
+                "127.0.0.1:0",
+                "--ready-file",
+                str(ready),
+            ],
+            Path(tmp) / "station.log",
+        )
+        try:
+            info = wait_for_json(ready, process, 60)
+            client = OperatorClient(info["control"], info["grpc"], operator)
+            supervisor = StationClient(info["grpc"], supervisor_token)
+            client.wait_until_serving()
+            enroll = Operator(client, supervisor, report=lambda _line: None)
+            warm = 0.0
+            for index in range(count):
+                seed = 5000 + index
+                post(info["control"], "/v1/resident", {"kind": "adult", "seed": seed})
+                visit = Visit(f"rss-{index}", "adult", seed, records_pb2.RECORD_STATUS_SEALED)
+                enroll.enroll(visit, {})
+                if index + 1 == warm_up:
+                    warm = _rss_mb(process.pid)
+            rss = _rss_mb(process.pid)
+            client.close()
+            supervisor.close()
+        finally:
+            stop_process(process)
+    return [
+        Row(
+            f"daemon.rss_after_{count}_mb",
+            rss,
+            "MB",
+            "<= 250",
+            f"rekam serve --simulate after {count} enrollments through the API "
+            f"({warm:.0f} MB after the first {warm_up}: {rss - warm:+.0f} MB since)",
+        )
+    ]
+
+
+BENCHES = {
+    "enrollment": full_enrollment,
+    "daemon": idle_rss,
+    "daemon_rss_200": rss_after_enrollments,
+}

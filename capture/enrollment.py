@@ -126,8 +126,15 @@ class EnrollmentStore:
             return self._enrollments.get(enrollment_id)
 
     def lock_for(self, enrollment_id: str) -> threading.Lock:
+        """The enrollment's lock (a fresh one once it is removed: nothing is left to guard)."""
         with self._lock:
-            return self._locks[enrollment_id]
+            return self._locks.get(enrollment_id) or threading.Lock()
+
+    def remove(self, enrollment_id: str) -> None:
+        """Drop a closed enrollment and its lock."""
+        with self._lock:
+            self._enrollments.pop(enrollment_id, None)
+            self._locks.pop(enrollment_id, None)
 
     def list(self, states: set[EnrollmentState] | None = None) -> list[Enrollment]:
         with self._lock:

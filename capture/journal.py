@@ -13,6 +13,7 @@ raw bytes in a file, which a copy of the disk reads as easily as the journal.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -65,6 +66,15 @@ class FileJournalKey:
         return load_or_create_key(self.path)
 
 
+class JournalWriteFailed(Exception):
+    """The disk refused to save an enrollment (``full``: no space left; else an I/O error or a
+    read-only file system). What was on disk before stays as it was."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(f"the enrollment could not be saved: {cause}")
+        self.full = cause.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def load_or_create_key(path: Path) -> bytes:
     """The journal key at ``path`` (owner-only), created on first use."""
     if path.exists():
@@ -111,7 +121,14 @@ class EnrollmentJournal:
 
     # -- save / restore ------------------------------------------------------------------------
     def save(self, enrollment: Enrollment) -> None:
-        """Write the enrollment as it is now (only new sample files are written)."""
+        """Write the enrollment as it is now (only new sample files are written); raise
+        :class:`JournalWriteFailed` when the disk refuses, leaving the saved state as it was."""
+        try:
+            self._save(enrollment)
+        except OSError as exc:
+            raise JournalWriteFailed(exc) from exc
+
+    def _save(self, enrollment: Enrollment) -> None:
         folder = self.root / enrollment.enrollment_id
         fresh = not folder.exists()
         folder.mkdir(mode=0o700, exist_ok=True)
@@ -203,10 +220,12 @@ class EnrollmentJournal:
                 path.unlink(missing_ok=True)
 
     def remove(self, enrollment_id: str) -> None:
-        """Forget an enrollment (sealed or cancelled): its folder and every sample file."""
+        """Forget an enrollment (sealed or cancelled): its folder and every sample file.
+        The state file goes first, so a folder left half-removed is never restored."""
         folder = self.root / enrollment_id
         self._written.pop(enrollment_id, None)
         if folder.exists():
+            (folder / STATE_FILE).unlink(missing_ok=True)
             shutil.rmtree(folder)
             fsync_dir(self.root)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -27,7 +28,7 @@ from capture.enrollment import (
     utcnow,
 )
 from capture.errors import ErrorKind, WorkflowError
-from capture.journal import EnrollmentJournal
+from capture.journal import EnrollmentJournal, JournalWriteFailed
 from capture.subject import (
     ClockWrong,
     Subject,
@@ -43,8 +44,25 @@ from drivers.base import Device
 from drivers.errors import CaptureCancelled, CaptureTimeout, DeviceError, DeviceUnavailable
 from quality.base import QualityResult
 
+log = logging.getLogger(__name__)
+
 # How long a new capture waits for a cancelled one to release the device and enrollment.
 WIND_DOWN_S = 3.0
+
+
+@dataclass(frozen=True)
+class SealedEnrollment:
+    """What is known of an enrollment once it is sealed and out of memory: its record."""
+
+    enrollment_id: str
+    record_id: str
+    operator: str
+
+
+# Finds the record an enrollment was sealed into (the outbox), or None.
+SealedLookup = Callable[[str], SealedEnrollment | None]
+# Hears a storage failure of the journal, and None once the journal saves again.
+StorageListener = Callable[[Exception | None], None]
 
 
 @dataclass(frozen=True)
@@ -136,8 +154,13 @@ class EnrollmentWorkflow:
         journal: EnrollmentJournal | None = None,
         finalisers: FinaliserLookup | None = None,
         clock: KitClock = SYSTEM_CLOCK,
+        sealed: SealedLookup | None = None,
+        on_storage: StorageListener | None = None,
     ) -> None:
         self.store = store
+        self.sealed = sealed or (lambda enrollment_id: None)
+        self.on_storage = on_storage
+        self._storage_failed = False
         self.finalisers = finalisers or (lambda modality, subject: None)
         self.devices = devices
         self.assessors = assessors
@@ -153,16 +176,63 @@ class EnrollmentWorkflow:
         self.journal = journal
         if journal is not None:
             for enrollment in journal.load_all():
-                self.store.add(enrollment)
+                self._restore(enrollment)
 
-    def _save(self, enrollment: Enrollment) -> None:
-        """Persist the enrollment's progress (encrypted) so a crash loses nothing."""
-        if self.journal is not None:
+    def _restore(self, enrollment: Enrollment) -> None:
+        """Take back an enrollment found in the journal, unless it was sealed already (the
+        daemon stopped between the outbox commit and the journal's removal): then it is
+        completed, and only its leftover journal goes."""
+        sealed = self.sealed(enrollment.enrollment_id)
+        if sealed is None:
+            self.store.add(enrollment)
+            return
+        log.warning(
+            "enrollment %s was sealed as record %s before the daemon stopped; closing it",
+            enrollment.enrollment_id,
+            sealed.record_id,
+        )
+        self._forget(enrollment)
+
+    def _save(self, enrollment: Enrollment, undo: Callable[[], None] | None = None) -> None:
+        """Persist the enrollment's progress (encrypted) so a crash loses nothing. When the disk
+        refuses, ``undo`` takes the change back out of memory (what is not saved is not kept)
+        and the caller gets RESOURCE_EXHAUSTED (disk full) or UNAVAILABLE (disk failing)."""
+        if self.journal is None:
+            return
+        try:
             self.journal.save(enrollment)
+        except JournalWriteFailed as exc:
+            if undo is not None:
+                undo()
+            self._storage(exc)
+            raise storage_refusal(exc) from exc
+        if self._storage_failed:
+            self._storage(None)
+
+    def _storage(self, failure: Exception | None) -> None:
+        if failure is not None:
+            log.error("enrollment journal: %s", failure)
+        elif self._storage_failed:
+            log.warning("the enrollment journal saves again")
+        self._storage_failed = failure is not None
+        if self.on_storage is not None:
+            self.on_storage(failure)
 
     def _forget(self, enrollment: Enrollment) -> None:
-        if self.journal is not None:
+        """Remove a closed enrollment from memory and from the journal. A journal the disk
+        will not let go is logged; its state file goes first, so what is left is not restored,
+        and a sealed one is closed on restart in any case."""
+        self.store.remove(enrollment.enrollment_id)
+        if self.journal is None:
+            return
+        try:
             self.journal.remove(enrollment.enrollment_id)
+        except OSError as exc:
+            log.error(
+                "the journal of enrollment %s could not be removed: %s",
+                enrollment.enrollment_id,
+                exc,
+            )
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, subject: Subject, operator: str, request_id: str = "") -> Enrollment:
@@ -204,8 +274,8 @@ class EnrollmentWorkflow:
                 flags=policy.record_flags(subject.birth_date, self.today()),
                 start_request_id=request_id,
             )
+            self._save(enrollment)  # a start the disk refuses is not kept
             self.store.add(enrollment)
-            self._save(enrollment)
         return enrollment
 
     def _open_for(self, nik: str) -> Enrollment | None:
@@ -216,10 +286,14 @@ class EnrollmentWorkflow:
         return None
 
     def get(self, enrollment_id: str) -> Enrollment:
+        """The enrollment in progress; FAILED_PRECONDITION (ENROLLMENT_CLOSED) for one sealed
+        into a record, NOT_FOUND otherwise (closed enrollments are not kept in memory)."""
         enrollment = self.store.get(enrollment_id)
-        if enrollment is None:
-            raise enrollment_not_found(enrollment_id)
-        return enrollment
+        if enrollment is not None:
+            return enrollment
+        if self.sealed(enrollment_id) is not None:
+            raise closed_refusal(EnrollmentState.COMPLETED)
+        raise enrollment_not_found(enrollment_id)
 
     def in_progress(self, enrollment_id: str) -> Enrollment:
         """The enrollment, or FAILED_PRECONDITION (ENROLLMENT_CLOSED) once it is closed."""
@@ -228,15 +302,7 @@ class EnrollmentWorkflow:
     def _in_progress(self, enrollment_id: str) -> Enrollment:
         enrollment = self.get(enrollment_id)
         if enrollment.state is not EnrollmentState.IN_PROGRESS:
-            raise WorkflowError(
-                ErrorKind.FAILED_PRECONDITION,
-                "ENROLLMENT_CLOSED",
-                msg(
-                    "ENROLLMENT_CLOSED_COMPLETED"
-                    if enrollment.state is EnrollmentState.COMPLETED
-                    else "ENROLLMENT_CLOSED_CANCELLED"
-                ),
-            )
+            raise closed_refusal(enrollment.state)
         return enrollment
 
     def _planned_position(self, enrollment: Enrollment, name: str) -> Modality:
@@ -292,6 +358,8 @@ class EnrollmentWorkflow:
                 msg("FACE_NOT_APPROVED"),
             )
         with self._one_capture(enrollment_id, position, cancel):
+            if enrollment.state is not EnrollmentState.IN_PROGRESS:  # closed while waiting
+                raise closed_refusal(enrollment.state)
             if force:
                 yield self._force(enrollment, position, force_reason, approved_by)
                 return
@@ -447,6 +515,7 @@ class EnrollmentWorkflow:
             duplicate = self._same_finger_as(enrollment, position, outcome.image)
             if duplicate is not None:
                 return duplicate
+        undo = _undo(enrollment)
         attempts = enrollment.attempts.get(position, 0) + 1
         enrollment.attempts[position] = attempts
         normal = self._normal(modality)
@@ -464,12 +533,12 @@ class EnrollmentWorkflow:
         if sample.meets_threshold:
             enrollment.samples[position] = sample
             enrollment.candidates.pop(position, None)
-            self._save(enrollment)
+            self._save(enrollment, undo)
             return CaptureResultEvent(sample, True, attempts_left)
         best = enrollment.candidates.get(position)
         if best is None or sample.quality.score > best.quality.score:
             enrollment.candidates[position] = sample
-        self._save(enrollment)
+        self._save(enrollment, undo)
         return CaptureResultEvent(
             sample,
             False,
@@ -529,14 +598,18 @@ class EnrollmentWorkflow:
                 "FORCE_TOO_EARLY",
                 msg("FORCE_TOO_EARLY", attempts=enrollment.plan.attempts, used=used),
             )
-        best.forced = True
-        best.forced_reason = reason.strip()
-        best.forced_approved_by = approved_by
-        best.attempts = used
-        enrollment.samples[position] = best
+        undo = _undo(enrollment)
+        kept = replace(
+            best,
+            forced=True,
+            forced_reason=reason.strip(),
+            forced_approved_by=approved_by,
+            attempts=used,
+        )
+        enrollment.samples[position] = kept
         del enrollment.candidates[position]
-        self._save(enrollment)
-        return CaptureResultEvent(best, True, 0)
+        self._save(enrollment, undo)
+        return CaptureResultEvent(kept, True, 0)
 
     def _reservation(self, device: Device) -> threading.Lock:
         """Held for a whole capture: one capture per device at a time."""
@@ -573,13 +646,14 @@ class EnrollmentWorkflow:
                 "NO_SAMPLE",
                 msg("NO_SAMPLE_TO_APPROVE", position=_name(position)),
             )
+        undo = _undo(enrollment)
         if approved:
-            sample.approved = True
+            enrollment.samples[position] = replace(sample, approved=True)
         else:
             # The resident asked for a retake: the refused photo uses none of the attempts.
             del enrollment.samples[position]
             enrollment.attempts[position] = max(0, enrollment.attempts.get(position, 0) - 1)
-        self._save(enrollment)
+        self._save(enrollment, undo)
         return enrollment
 
     def mark_exception(
@@ -611,6 +685,7 @@ class EnrollmentWorkflow:
                 "SUPERVISOR_APPROVAL_REQUIRED",
                 msg("SUPERVISOR_APPROVAL_FOR_EXCEPTION"),
             )
+        undo = _undo(enrollment)
         if kind == "signature_line":
             # A line is accepted as the signature: keep the line that was captured.
             kept = enrollment.samples.get(position) or enrollment.candidates.pop(position, None)
@@ -627,7 +702,7 @@ class EnrollmentWorkflow:
         enrollment.exceptions[position] = ExceptionMark(
             position, kind, note, approved_by, proof_photo
         )
-        self._save(enrollment)
+        self._save(enrollment, undo)
         return enrollment
 
     def ready_to_seal(self, enrollment_id: str) -> Enrollment:
@@ -645,6 +720,10 @@ class EnrollmentWorkflow:
                 metadata={"missing": ",".join(missing)},
             )
         return enrollment
+
+    def open_count(self) -> int:
+        """Enrollments in progress (each may still need room on the disk)."""
+        return len(self.store.list({EnrollmentState.IN_PROGRESS}))
 
     def mark_completed(
         self,
@@ -703,6 +782,43 @@ def _present(device: Device) -> bool:
         return bool(device.present())
     except Exception:  # a probe that fails says the device is not usable
         return False
+
+
+def closed_refusal(state: EnrollmentState) -> WorkflowError:
+    """FAILED_PRECONDITION (ENROLLMENT_CLOSED): the enrollment was completed or cancelled."""
+    return WorkflowError(
+        ErrorKind.FAILED_PRECONDITION,
+        "ENROLLMENT_CLOSED",
+        msg(
+            "ENROLLMENT_CLOSED_COMPLETED"
+            if state is EnrollmentState.COMPLETED
+            else "ENROLLMENT_CLOSED_CANCELLED"
+        ),
+    )
+
+
+def storage_refusal(failure: JournalWriteFailed) -> WorkflowError:
+    """RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE when it fails: nothing was kept."""
+    if failure.full:
+        return WorkflowError(ErrorKind.RESOURCE_EXHAUSTED, "STORAGE_FULL", msg("STORAGE_FULL"))
+    return WorkflowError(ErrorKind.UNAVAILABLE, "STORAGE_FAILED", msg("STORAGE_FAILED"))
+
+
+def _undo(enrollment: Enrollment) -> Callable[[], None]:
+    """Puts the enrollment's samples, candidates, attempts and exceptions back as they are now
+    (samples are replaced, never changed in place, so shallow copies are enough)."""
+    samples = dict(enrollment.samples)
+    candidates = dict(enrollment.candidates)
+    attempts = dict(enrollment.attempts)
+    exceptions = dict(enrollment.exceptions)
+
+    def undo() -> None:
+        enrollment.samples = samples
+        enrollment.candidates = candidates
+        enrollment.attempts = attempts
+        enrollment.exceptions = exceptions
+
+    return undo
 
 
 def enrollment_not_found(enrollment_id: str) -> WorkflowError:

@@ -14,6 +14,15 @@ the daemon signs the head with the station key (periodically, at every seal and 
 moment (``audit_head``), signed inside the package and held by the centre. ``verify`` with the
 station's public key checks each signed head against the chain; ``verify_export`` is what the
 centre runs on an exported log with the heads of the manifests it received.
+
+When the disk refuses a write (full, failing, read-only), an entry is never dropped silently: it
+is held in memory, in order and with the time it happened, and written ahead of the next entry
+once the disk takes writes again (at the next entry, and at each periodic head signature); the
+``on_storage`` listener raises the storage alarm meanwhile. The actions themselves go on: an
+audit row is written after its call has ended, so refusing the action is no longer possible,
+and refusing every later one would stop an office for a log it can still write minutes later.
+Only past ``MAX_HELD`` held entries are the oldest given up, and then an ``audit_entries_lost``
+entry with their count is written first when the disk returns.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +59,10 @@ GENESIS = "0" * 64
 HEAD_SIGNATURE_LABEL = b"rekam audit head v1\n"
 EXPORT_FORMAT = "rekam-audit-export/1"
 MAX_TEXT = 200
+# Entries held in memory while the disk refuses writes (a few hundred bytes each).
+MAX_HELD = 50_000
+# What a refused write raises: SQLite's errors (disk I/O, full, read-only) and the OS's.
+STORAGE_ERRORS = (sqlite3.OperationalError, OSError)
 # Detail keys that could only carry a secret or a biometric; append() refuses them.
 FORBIDDEN_KEYS = ("token", "image", "photo", "jpeg", "trace", "template", "nik", "password")
 
@@ -106,6 +120,17 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class _HeldEntry:
+    """An entry waiting for the disk: everything but its place in the chain."""
+
+    at: str
+    actor: str
+    action: str
+    target: str
+    details: str
+
+
+@dataclass(frozen=True)
 class SignedHead:
     """The station's signature over the chain's head at entry ``seq``."""
 
@@ -120,6 +145,16 @@ class SignedHead:
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+def _same(entry: AuditEntry, held: _HeldEntry) -> bool:
+    return (entry.at, entry.actor, entry.action, entry.target, entry.details) == (
+        held.at,
+        held.actor,
+        held.action,
+        held.target,
+        held.details,
+    )
 
 
 def head_message(seq: int, head: str) -> bytes:
@@ -180,10 +215,15 @@ class AuditLog:
         *,
         readonly: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_storage: Callable[[Exception | None], None] | None = None,
     ) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._clock = clock
+        self.on_storage = on_storage
+        self._held: deque[_HeldEntry] = deque()
+        self._lost = 0  # entries given up past MAX_HELD, reported when the disk returns
+        self._failing = False
         if readonly:  # for checking: never creates, repairs or writes anything
             if not path.exists():
                 raise FileNotFoundError(f"no audit log at {path}")
@@ -200,28 +240,97 @@ class AuditLog:
 
     def append(
         self, actor: str, action: str, target: str = "", details: dict[str, object] | None = None
-    ) -> AuditEntry:
-        """Add one entry at the end of the chain and return it."""
+    ) -> AuditEntry | None:
+        """Add one entry at the end of the chain and return it; None when the disk refuses
+        and the entry is held to be written later (see the module's notes)."""
         details_json = _clean_details(details or {})
-        actor, action, target = _text(actor), _text(action), _text(target)
-        at = self._clock().isoformat(timespec="microseconds")
+        held = _HeldEntry(
+            self._clock().isoformat(timespec="microseconds"),
+            _text(actor),
+            _text(action),
+            _text(target),
+            details_json,
+        )
         with self._lock:
+            self._hold(held)
+            written = self._write_held()
+        return written[-1] if written and _same(written[-1], held) else None
+
+    def write_held(self) -> int:
+        """Try again to write the entries held while the disk refused; returns how many wait."""
+        with self._lock:
+            self._write_held()
+            return len(self._held)
+
+    @property
+    def held(self) -> int:
+        """Entries waiting in memory for the disk."""
+        with self._lock:
+            return len(self._held)
+
+    def _hold(self, entry: _HeldEntry) -> None:
+        self._held.append(entry)
+        if len(self._held) > MAX_HELD:
+            self._held.popleft()
+            self._lost += 1
+
+    def _write_held(self) -> list[AuditEntry]:
+        """Write held entries in order until the disk refuses (caller holds the lock)."""
+        written: list[AuditEntry] = []
+        if self._lost:
+            lost = _HeldEntry(
+                self._clock().isoformat(timespec="microseconds"),
+                "station",
+                "audit_entries_lost",
+                "",
+                _clean_details({"count": self._lost, "reason": "disk refused writes"}),
+            )
+            if self._insert(lost) is None:
+                return written
+            self._lost = 0
+        while self._held:
+            entry = self._insert(self._held[0])
+            if entry is None:
+                return written
+            self._held.popleft()
+            written.append(entry)
+        if self._failing:
+            self._storage(None)
+        return written
+
+    def _insert(self, held: _HeldEntry) -> AuditEntry | None:
+        """One entry at the end of the chain; None (alarm raised) when the disk refuses."""
+        try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
                     "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
                 seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-                digest = entry_hash(seq, at, actor, action, target, details_json, prev)
+                fields = (held.at, held.actor, held.action, held.target, held.details)
+                digest = entry_hash(seq, *fields, prev)
                 self._db.execute(
                     "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (seq, at, actor, action, target, details_json, prev, digest),
+                    (seq, *fields, prev, digest),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-        return AuditEntry(seq, at, actor, action, target, details_json, prev, digest)
+        except STORAGE_ERRORS as exc:
+            self._storage(exc)
+            return None
+        return AuditEntry(seq, *fields, prev, digest)
+
+    def _storage(self, failure: Exception | None) -> None:
+        if failure is not None and not self._failing:
+            log.error("the audit log cannot be written (%s); entries are held", failure)
+        elif failure is None:
+            log.warning("the audit log is written again; held entries are in")
+        self._failing = failure is not None
+        if self.on_storage is not None:
+            self.on_storage(failure)
 
     def entries(self, action: str | None = None) -> Iterator[AuditEntry]:
         """Entries in the order they are stored (optionally one action only)."""
@@ -255,10 +364,13 @@ class AuditLog:
             signer.sign(head_message(seq, head)).hex(),
         )
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO signed_heads VALUES (?, ?, ?, ?)",
-                tuple(asdict(signed).values()),
-            )
+            try:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO signed_heads VALUES (?, ?, ?, ?)",
+                    tuple(asdict(signed).values()),
+                )
+            except STORAGE_ERRORS as exc:  # the head still goes into the manifest, signed
+                self._storage(exc)
         return signed
 
     def signed_heads(self) -> list[SignedHead]:
@@ -290,6 +402,12 @@ class AuditLog:
 
     def close(self) -> None:
         with self._lock:
+            self._write_held()
+            if self._held:
+                log.error(
+                    "%d audit entries could not be written before closing: the disk refused",
+                    len(self._held),
+                )
             self._db.close()
 
 
@@ -413,6 +531,7 @@ class AuditAnchor:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
+                self.log.write_held()
                 self.sign_now()
             except Exception:  # a failed signature is retried at the next interval
                 log.exception("signing the audit head failed")

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from station.log_limits import limit_repeats
+
 # -- sd_notify ---------------------------------------------------------------------------------
 
 
@@ -118,6 +120,7 @@ def setup_logging(verbose: bool = False, fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    limit_repeats(handler)
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

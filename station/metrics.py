@@ -18,6 +18,7 @@ from drivers.base import Device, DeviceStatus
 from station.audit import capture_modality, capture_outcome
 from station.auth import AuthListener, Operator, TokenCheck
 from station.observing import FinishedCall
+from station.storage_health import STORES, StorageHealth
 from uploader.outbox import Outbox, RecordState, StatusChange
 
 CAPTURE_METHOD = "/station.v1.Enrollment/Capture"
@@ -44,6 +45,8 @@ class StationMetrics(AuthListener):
         devices: Callable[[], list[Device]],
         delivery_counters: Callable[[], dict[str, int]],
         registry: CollectorRegistry | None = None,
+        storage: StorageHealth | None = None,
+        audit_held: Callable[[], int] = lambda: 0,
     ) -> None:
         self.registry = registry or CollectorRegistry()
         self.outbox = outbox
@@ -73,6 +76,7 @@ class StationMetrics(AuthListener):
             registry=self.registry,
         )
         self.registry.register(_ScrapeTimeCollector(outbox, devices, delivery_counters))
+        self.registry.register(_StorageCollector(storage or StorageHealth(), audit_held))
         outbox.add_listener(self._on_outbox_change)
 
     def call_finished(self, call: FinishedCall) -> None:
@@ -156,6 +160,37 @@ class _ScrapeTimeCollector(Collector):
                     [device.device_id, modality, value.value], int(device.status is value)
                 )
         yield status
+
+
+class _StorageCollector(Collector):
+    """The storage alarm: which stores cannot write, how often they failed, what waits."""
+
+    def __init__(self, storage: StorageHealth, audit_held: Callable[[], int]) -> None:
+        self.storage = storage
+        self.audit_held = audit_held
+
+    def collect(self) -> Iterable[Metric]:
+        failing = self.storage.failing()
+        alarm = GaugeMetricFamily(
+            "rekam_storage_failing",
+            "1 while the store cannot write (the disk is full, failing or read-only)",
+            labels=["store"],
+        )
+        failures = CounterMetricFamily(
+            "rekam_storage_failures",
+            "Writes the disk refused, by store",
+            labels=["store"],
+        )
+        for store in STORES:
+            alarm.add_metric([store], int(store in failing))
+            failures.add_metric([store], self.storage.failures[store])
+        yield alarm
+        yield failures
+        yield GaugeMetricFamily(
+            "rekam_audit_entries_held",
+            "Audit entries held in memory until the disk takes writes again",
+            value=self.audit_held(),
+        )
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pathlib import Path
 from capture.enrollment import Enrollment, utcnow
 from capture.errors import ErrorKind, WorkflowError
 from capture.subject import ClockWrong, check_clock
+from capture.workflow import SealedEnrollment
 from domain.clock import SYSTEM_CLOCK, KitClock
 from domain.messages import msg
 from domain.vocabulary import CARD_FINGERS, ExceptionKind, Position
@@ -17,10 +18,15 @@ from quality.matching import extract
 from station.devices import DeviceManager
 from uploader.content import ImageSample, RecordContent, SignatureSample, Subject
 from uploader.keys import StationSigner, load_centre_public_key
-from uploader.outbox import DiskSpaceLow, Outbox, OutboxError
+from uploader.outbox import DiskSpaceLow, Outbox, OutboxError, StorageFailure, storage_guard
 from uploader.package import seal
 
 log = logging.getLogger(__name__)
+
+# Room kept free for each enrollment in progress: its encrypted journal (about 1 MB for ten
+# prints, two irises, a face and proof photos) and then its sealed package. A new enrollment
+# starts only when the floor and every open enrollment's share still fit.
+JOURNAL_RESERVE_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -175,10 +181,11 @@ class RecordSealer:
             for d in self.devices.devices()
         ]
 
-    def check_space(self) -> None:
-        """Refuse (RESOURCE_EXHAUSTED) while the outbox's disk is below its free-space floor."""
+    def check_space(self, open_enrollments: int = 0) -> None:
+        """Refuse (RESOURCE_EXHAUSTED) while the outbox's disk, less the room reserved for
+        ``open_enrollments`` enrollments in progress, is below its free-space floor."""
         try:
-            self.outbox.check_space()
+            self.outbox.check_space(open_enrollments * JOURNAL_RESERVE_BYTES)
         except DiskSpaceLow as exc:
             raise WorkflowError(
                 ErrorKind.RESOURCE_EXHAUSTED,
@@ -187,9 +194,33 @@ class RecordSealer:
                 {"free_bytes": str(exc.free_bytes), "floor_bytes": str(exc.floor_bytes)},
             ) from exc
 
+    def sealed(self, enrollment_id: str) -> SealedEnrollment | None:
+        """The record ``enrollment_id`` was sealed into, from the outbox (None if none)."""
+        record = self.outbox.for_enrollment(enrollment_id)
+        if record is None:
+            return None
+        owner = str(record.meta.get("operator", ""))
+        return SealedEnrollment(enrollment_id, record.record_id, owner)
+
     def __call__(self, enrollment: Enrollment, operator: str) -> SealReceipt:
+        """Seal and commit; a disk that refuses answers RESOURCE_EXHAUSTED (full) or
+        UNAVAILABLE (failing), and the enrollment stays open to be completed again."""
+        try:
+            return self._seal(enrollment, operator)
+        except StorageFailure as exc:
+            log.error("sealing %s: the disk refused: %s", enrollment.enrollment_id, exc)
+            if exc.full:
+                raise WorkflowError(
+                    ErrorKind.RESOURCE_EXHAUSTED, "STORAGE_FULL", msg("STORAGE_FULL_NOT_SEALED")
+                ) from exc
+            raise WorkflowError(
+                ErrorKind.UNAVAILABLE, "STORAGE_FAILED", msg("STORAGE_FAILED_NOT_SEALED")
+            ) from exc
+
+    def _seal(self, enrollment: Enrollment, operator: str) -> SealReceipt:
         record_id = record_id_for(self.station_id, enrollment)
-        existing = self.outbox.get(record_id)
+        with storage_guard("reading the outbox"):
+            existing = self.outbox.get(record_id)
         if existing is not None:
             # Sealed before a crash that came before the enrollment was closed: same record.
             return SealReceipt(existing.record_id, existing.sha256, existing.size)
@@ -200,7 +231,8 @@ class RecordSealer:
             raise WorkflowError(ErrorKind.FAILED_PRECONDITION, exc.reason, exc.message) from exc
         content = record_content(enrollment, self.station_id, operator, self._device_list())
         content.record_id = record_id
-        content.audit_head = self.audit_head() if self.audit_head is not None else ""
+        with storage_guard("signing the audit head"):
+            content.audit_head = self.audit_head() if self.audit_head is not None else ""
         try:
             sealed = seal(content, self.keys, self.centre_key)
             self.outbox.enqueue(
@@ -208,9 +240,12 @@ class RecordSealer:
                 category=enrollment.subject.category.value,
                 meta={
                     "enrollment_id": enrollment.enrollment_id,
+                    "operator": enrollment.operator,
                     "quality": {s.position: s.quality.score for s in enrollment.samples.values()},
                 },
             )
+        except StorageFailure:
+            raise
         except (OSError, OutboxError, ValueError) as exc:
             log.error("sealing %s failed: %s", content.record_id, exc)
             raise WorkflowError(

@@ -33,6 +33,7 @@ from station.sealing import RecordSealer
 from station.services.devices import DevicesService
 from station.services.enrollment import EnrollmentService, face_camera_lookup
 from station.services.records import BundleExporter, RecordsService
+from station.storage_health import HEALTH_SERVICE, StorageHealth
 from station.throttle import LoginThrottle
 from station.tls import centre_trust, server_credentials
 from station.v1 import (
@@ -188,29 +189,22 @@ class StationDaemon:
         self.keys: StationSigner = self.identity.signer
         self.clock = KitClock(data_dir / CLOCK_STATE_FILE)
         self.tokens = TokenStore(data_dir / "operators.db", clock=self.clock.now_datetime)
-        self.audit = AuditLog(data_dir / "audit.db")
+        self.health = health.HealthServicer()
+        self.storage = StorageHealth(on_change=self._storage_changed)
+        self.audit = AuditLog(data_dir / "audit.db", on_storage=self.storage.listener("audit"))
         self.clock.add_listener(self._audit_clock_step)
         self.devices = DeviceManager(config.devices)
         self.outbox = Outbox(
             data_dir / "outbox",
             min_free_bytes=config.uploader.min_free_bytes,
             clock=self.clock,
+            on_storage=self.storage.listener("outbox"),
         )
         self.uploader = build_uploader(
             self.outbox, config, self.keys, on_purged=self._audit_purged, simulated=simulated
         )
         self.audit_anchor = AuditAnchor(self.audit, self.keys, config.audit.sign_interval_s)
         journal = EnrollmentJournal(data_dir / "enrollments", self.identity.journal_key)
-        self.workflow = EnrollmentWorkflow(
-            EnrollmentStore(),
-            self.devices.for_modality,
-            assessor_lookup(config.quality),
-            config.thresholds,
-            config.capture,
-            journal=journal,
-            finalisers=finaliser_lookup(config.quality),
-            clock=self.clock,
-        )
         sealer = RecordSealer(
             config.station_id,
             self.keys,
@@ -221,8 +215,25 @@ class StationDaemon:
             audit_head=self.audit_anchor.sign_now,
             clock=self.clock,
         )
-        self.health = health.HealthServicer()
-        self.metrics = StationMetrics(self.outbox, self.devices.devices, self.uploader.counters)
+        self.workflow = EnrollmentWorkflow(
+            EnrollmentStore(),
+            self.devices.for_modality,
+            assessor_lookup(config.quality),
+            config.thresholds,
+            config.capture,
+            journal=journal,
+            finalisers=finaliser_lookup(config.quality),
+            sealed=sealer.sealed,
+            on_storage=self.storage.listener("journal"),
+            clock=self.clock,
+        )
+        self.metrics = StationMetrics(
+            self.outbox,
+            self.devices.devices,
+            self.uploader.counters,
+            storage=self.storage,
+            audit_held=lambda: self.audit.held,
+        )
         approvals = ApprovalBook(config.limits.approval_ttl_s)
         limits = config.limits
         self.trail = trail = AuditTrail(
@@ -311,6 +322,11 @@ class StationDaemon:
             {"wall_after": step.at, "while_stopped": step.while_stopped},
         )
 
+    def _storage_changed(self, ok: bool) -> None:
+        """``rekam.storage`` health: NOT_SERVING while a store cannot write."""
+        status = health_pb2.HealthCheckResponse
+        self.health.set(HEALTH_SERVICE, status.SERVING if ok else status.NOT_SERVING)
+
     def _audit_purged(self, record_ids: list[str]) -> None:
         for record_id in record_ids:
             self.audit.append("station", "package_purged", record_id)
@@ -335,6 +351,7 @@ class StationDaemon:
         self.uploader.start()
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._storage_changed(not self.storage.failing())
         if self.config.metrics_listen:
             host, _, port = self.config.metrics_listen.rpartition(":")
             self.metrics_endpoint = serve_metrics(

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
-from uploader.outbox import Outbox, OutboxError, OutboxRecord, PackageMissing, RecordState
+from uploader.outbox import (
+    Outbox,
+    OutboxError,
+    OutboxRecord,
+    PackageMissing,
+    RecordState,
+    StorageFailure,
+)
 from uploader.retry import BackgroundWorker, Backoff, LinkPause
 from uploader.sink import DeliveryOutcome, DeliveryResult, Sink
 
@@ -28,6 +35,7 @@ class DeliveryCounters:
     network_errors: int = 0
     dead_letters: int = 0
     bytes_sent: int = 0
+    storage_failures: int = 0
 
     def snapshot(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -50,6 +58,12 @@ class DeliveryWorker(BackgroundWorker):
     is asked every ``probe_interval`` seconds (jittered); the first success ends the pause, so
     deliveries resume within seconds of the receiver coming back, whatever the backoff had
     reached. :meth:`resume` ends it too (an operator's retry).
+
+    When the outbox cannot commit an outcome (the disk is full or failing), the outcome is held
+    in memory and delivery pauses with backoff: the held outcomes are committed first when it
+    resumes, so a record the centre accepted is never uploaded again, and nothing loops.
+    ``storage_fault`` is the failure while delivery is paused for it (the outbox itself tells
+    its ``on_storage`` listener).
     """
 
     name = "rekam-delivery"
@@ -84,12 +98,20 @@ class DeliveryWorker(BackgroundWorker):
         self._next_probe_at = 0.0
         self._in_flight: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
+        # Outcomes the outbox could not commit, by record: (outbox method, its arguments).
+        self._unsaved: dict[str, tuple[Callable[..., object], tuple[object, ...]]] = {}
+        self._storage_failures = 0
+        self._storage_paused_until = 0.0
+        self.storage_fault: StorageFailure | None = None
 
     def _count(self, name: str, amount: int = 1) -> None:
         with self._counter_lock:
             setattr(self.counters, name, getattr(self.counters, name) + amount)
 
     def next_wait(self) -> float:
+        storage_paused = self._storage_paused_until - time.monotonic()
+        if storage_paused > 0:
+            return storage_paused
         paused = self.link.remaining()
         if paused > 0:
             if self.probe is None:
@@ -107,7 +129,11 @@ class DeliveryWorker(BackgroundWorker):
         """Start uploads of due records, oldest first, into the free slots (in the calling
         thread, one after another, when the worker is not running). Returns uploads started."""
         now = time.time() if now is None else now
+        if self._storage_paused_until > time.monotonic():
+            return 0
         if self.link.remaining() > 0 and not self._probed():
+            return 0
+        if not self._commit_unsaved():
             return 0
         if self._pool is None:
             return self._run_inline(now)
@@ -122,7 +148,7 @@ class DeliveryWorker(BackgroundWorker):
         for record in due:
             if started >= free or self.stopping.is_set():
                 break
-            if record.record_id in busy:
+            if record.record_id in busy or record.record_id in self._unsaved:
                 continue
             with self._counter_lock:
                 self._in_flight.add(record.record_id)
@@ -151,7 +177,7 @@ class DeliveryWorker(BackgroundWorker):
     def _run_inline(self, now: float) -> int:
         handled = 0
         for record in self.outbox.due_for_delivery(now, self.batch):
-            if self.stopping.is_set():
+            if self.stopping.is_set() or self._unsaved:
                 break
             handled += 1
             if not self._deliver(record, self.link.attempt()):
@@ -195,7 +221,7 @@ class DeliveryWorker(BackgroundWorker):
         try:
             data = self.outbox.read_package(record_id)
         except PackageMissing as exc:
-            self.outbox.mark_dead(record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
+            self._apply(self.outbox.mark_dead, record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
             self._count("dead_letters")
             return True
         result = self.sink.deliver(record_id, data, record.sha256)
@@ -253,9 +279,52 @@ class DeliveryWorker(BackgroundWorker):
         log.info("record %s: %s; next attempt in %.2f s", record.record_id, error, delay)
         self._apply(self.outbox.mark_attempt, record.record_id, error, time.time() + delay)
 
-    @staticmethod
-    def _apply(method: Callable[..., object], *args: object) -> None:
+    def _apply(self, method: Callable[..., object], record_id: str, *args: object) -> None:
+        """Commit one outcome; when the disk refuses it, hold it and pause delivery."""
         try:
-            method(*args)
+            method(record_id, *args)
+        except StorageFailure as exc:
+            with self._counter_lock:
+                self._unsaved[record_id] = (method, args)
+            self._storage_failed(exc)
         except OutboxError:
-            log.exception("outbox update failed for %s", args[0])
+            log.exception("outbox update failed for %s", record_id)
+
+    def _commit_unsaved(self) -> bool:
+        """Commit the held outcomes, oldest first; False (and paused again) while the disk
+        still refuses them."""
+        with self._counter_lock:
+            held = list(self._unsaved.items())
+        for record_id, (method, args) in held:
+            try:
+                method(record_id, *args)
+            except StorageFailure as exc:
+                self._storage_failed(exc)
+                return False
+            except OutboxError:
+                log.exception("outbox update failed for %s", record_id)
+            with self._counter_lock:
+                self._unsaved.pop(record_id, None)
+        if self.storage_fault is not None:
+            log.warning("the outbox commits again; delivery resumes")
+            self._storage_failures = 0
+            self.storage_fault = None
+        return True
+
+    def _storage_failed(self, exc: StorageFailure) -> None:
+        self._count("storage_failures")
+        self._storage_failures += 1
+        delay = self.backoff.delay(self._storage_failures)
+        self._storage_paused_until = time.monotonic() + delay
+        first = self.storage_fault is None
+        self.storage_fault = exc
+        if first:
+            log.error("the outbox cannot commit (%s); delivery paused", exc)
+        else:
+            log.info("the outbox still cannot commit; next try in %.1f s", delay)
+
+    @property
+    def unsaved(self) -> int:
+        """Outcomes held in memory until the outbox can commit them."""
+        with self._counter_lock:
+            return len(self._unsaved)

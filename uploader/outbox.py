@@ -14,10 +14,15 @@ opening, a due time further ahead than its delay (the clock went back while the 
 stopped, or the kit rebooted) is re-armed to its delay from now, and a settled record whose
 time is ahead of now or before the build date (stamped by a wrong clock) starts its retention
 window again now: later, never early.
+
+When the storage itself refuses a write (a full disk, an I/O error from fsync, a file system
+remounted read-only), every write raises :class:`StorageFailure`: the transaction is rolled back
+and nothing in the outbox changed, so the caller can hold its change and try again later.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -25,7 +30,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -103,6 +109,39 @@ class PackageMissing(OutboxError):
     """The package file is gone (purged) or does not match its recorded hash."""
 
 
+class StorageFailure(OutboxError):
+    """The disk refused a write (full, I/O error, read-only); nothing was changed.
+
+    ``full`` tells a full disk (ENOSPC, EDQUOT, SQLITE_FULL) from a failing one."""
+
+    def __init__(self, action: str, cause: BaseException) -> None:
+        super().__init__(f"{action}: {cause}")
+        self.full = storage_is_full(cause)
+
+
+def storage_is_full(cause: BaseException) -> bool:
+    """Whether ``cause`` says the disk is full (rather than failing or read-only)."""
+    if isinstance(cause, OSError):
+        return cause.errno in (errno.ENOSPC, errno.EDQUOT)
+    return getattr(cause, "sqlite_errorname", "") == "SQLITE_FULL"
+
+
+# What a refused write raises: SQLite's errors (disk I/O, full, read-only) and the file
+# system's. An IntegrityError is a bug, not the disk's doing.
+STORAGE_ERRORS = (sqlite3.OperationalError, sqlite3.DatabaseError, OSError)
+
+
+@contextmanager
+def storage_guard(action: str) -> Iterator[None]:
+    """Turn the disk refusing a write into :class:`StorageFailure`."""
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise
+    except STORAGE_ERRORS as exc:
+        raise StorageFailure(action, exc) from exc
+
+
 class DiskSpaceLow(OutboxError):
     """Free space under the outbox is below the configured floor; no new record is taken."""
 
@@ -134,6 +173,7 @@ class OutboxRecord:
     delivered_at: float | None
     detail: str
     package_path: Path | None
+    seq: int = 0  # insertion order: the key of keyset pagination
 
 
 @dataclass(frozen=True)
@@ -178,6 +218,7 @@ CREATE TABLE IF NOT EXISTS history (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_record ON history(record_id, seq);
+CREATE INDEX IF NOT EXISTS records_enrollment ON records(json_extract(meta, '$.enrollment_id'));
 """
 
 # The status tracker's schedule: ``next_poll_at`` (on the tracker's monotonic clock, reset when
@@ -188,7 +229,7 @@ CREATE INDEX IF NOT EXISTS records_tracking ON records(next_poll_at) WHERE {_TRA
 """
 
 _COLUMNS = (
-    "record_id, sha256, size, category, meta, state, attempts, resends, last_error, "
+    "seq, record_id, sha256, size, category, meta, state, attempts, resends, last_error, "
     "next_attempt_at, created_at, updated_at, delivered_at, detail, purged_at"
 )
 
@@ -209,9 +250,13 @@ class Outbox:
         *,
         min_free_bytes: int = 0,
         clock: KitClock = SYSTEM_CLOCK,
+        on_storage: Callable[[StorageFailure | None], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.clock = clock
+        # Hears each write the disk refuses, and None at the first write it takes again.
+        self.on_storage = on_storage
+        self._storage_failing = False
         self.min_free_bytes = min_free_bytes
         self.packages_dir = self.directory / "packages"
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -328,6 +373,22 @@ class Outbox:
     def _package_path(self, record_id: str) -> Path:
         return self.packages_dir / f"{record_id}.pkg"
 
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """:func:`storage_guard`, telling ``on_storage`` when the disk refuses and recovers."""
+        try:
+            with storage_guard(action):
+                yield
+        except StorageFailure as failure:
+            self._storage_failing = True
+            if self.on_storage is not None:
+                self.on_storage(failure)
+            raise
+        if self._storage_failing:
+            self._storage_failing = False
+            if self.on_storage is not None:
+                self.on_storage(None)
+
     def _check_open(self) -> None:
         if self._closed:
             raise OutboxError("outbox is closed")
@@ -361,29 +422,40 @@ class Outbox:
                     )
                 return existing
             self.check_space()
-            write_durably(self._package_path(sealed.record_id), sealed.data)
             meta_json = json.dumps(meta or {}, sort_keys=True)
-            with self._transaction() as cur:
-                cur.execute(
-                    "INSERT INTO records (record_id, sha256, size, category, meta, state, "
-                    "next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        sealed.record_id,
-                        sealed.sha256,
-                        sealed.size,
-                        category,
-                        meta_json,
-                        RecordState.SEALED.value,
-                        now,
-                        now,
-                        now,
-                    ),
-                )
-                change = self._log_change(cur, sealed.record_id, RecordState.SEALED, None, "", now)
+            path = self._package_path(sealed.record_id)
+            try:
+                with self._guard(f"storing record {sealed.record_id}"):
+                    write_durably(path, sealed.data)
+                    change = self._insert(sealed, category, meta_json, now)
+            except StorageFailure:
+                path.unlink(missing_ok=True)  # no row names it: it would only take space
+                raise
             record = self._get(sealed.record_id)
         self._notify([change])
         assert record is not None
         return record
+
+    def _insert(
+        self, sealed: SealedPackage, category: str, meta_json: str, now: float
+    ) -> StatusChange:
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO records (record_id, sha256, size, category, meta, state, "
+                "next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    sealed.record_id,
+                    sealed.sha256,
+                    sealed.size,
+                    category,
+                    meta_json,
+                    RecordState.SEALED.value,
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            return self._log_change(cur, sealed.record_id, RecordState.SEALED, None, "", now)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self._changed)
@@ -434,7 +506,7 @@ class Outbox:
                 values["detail"] = new_detail
             values["updated_at"] = now
             assignments = ", ".join(f"{name} = ?" for name in values)
-            with self._transaction() as cur:
+            with self._guard(f"updating record {record_id}"), self._transaction() as cur:
                 cur.execute(
                     f"UPDATE records SET {assignments} WHERE record_id = ?",
                     (*values.values(), record_id),
@@ -562,7 +634,7 @@ class Outbox:
             ).fetchall()
             for (record_id,) in rows:
                 self._package_path(record_id).unlink(missing_ok=True)
-                with self._transaction() as cur:
+                with self._guard(f"purging {record_id}"), self._transaction() as cur:
                     cur.execute(
                         "UPDATE records SET purged_at = ? WHERE record_id = ?", (now, record_id)
                     )
@@ -575,6 +647,7 @@ class Outbox:
 
     def _row_to_record(self, row: tuple) -> OutboxRecord:
         (
+            seq,
             record_id,
             sha256,
             size,
@@ -607,6 +680,7 @@ class Outbox:
             delivered_at=None if delivered_at is None else self.clock.wall_of(delivered_at),
             detail=detail,
             package_path=None if purged_at is not None else self._package_path(record_id),
+            seq=seq,
         )
 
     def _change_of(self, row: tuple) -> StatusChange:
@@ -629,16 +703,22 @@ class Outbox:
             return self._get(record_id)
 
     def list(
-        self, states: Iterable[RecordState] | None = None, limit: int | None = None
+        self,
+        states: Iterable[RecordState] | None = None,
+        limit: int | None = None,
+        *,
+        after_seq: int = 0,
     ) -> list[OutboxRecord]:
-        """Records (oldest first), optionally only those in ``states``."""
-        query = f"SELECT {_COLUMNS} FROM records"
-        params: list[object] = []
+        """Records (oldest first), optionally only those in ``states``; with ``after_seq``, only
+        those stored after the record of that ``seq`` (keyset pagination: a page costs its own
+        rows, however many came before it)."""
+        query = f"SELECT {_COLUMNS} FROM records WHERE seq > ?"
+        params: list[object] = [int(after_seq)]
         if states is not None:
             wanted = [RecordState(s).value for s in states]
             if not wanted:
                 return []
-            query += f" WHERE state IN ({','.join('?' for _ in wanted)})"
+            query += f" AND state IN ({','.join('?' for _ in wanted)})"
             params.extend(wanted)
         query += " ORDER BY seq"
         if limit is not None:
@@ -647,6 +727,17 @@ class Outbox:
         with self._lock:
             self._check_open()
             return [self._row_to_record(r) for r in self._db.execute(query, params)]
+
+    def for_enrollment(self, enrollment_id: str) -> OutboxRecord | None:
+        """The record sealed from enrollment ``enrollment_id`` (its ``meta``), or None."""
+        with self._lock:
+            self._check_open()
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM records "
+                "WHERE json_extract(meta, '$.enrollment_id') = ? ORDER BY seq LIMIT 1",
+                (enrollment_id,),
+            ).fetchone()
+        return self._row_to_record(row) if row else None
 
     def due_for_delivery(self, now: float | None = None, limit: int = 100) -> list[OutboxRecord]:
         """SEALED and CARRIED records whose next attempt time has come, oldest first."""
@@ -791,7 +882,19 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is None:
-            self._cursor.execute("COMMIT")
+            try:
+                self._cursor.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                raise
             self._changed.notify_all()
         else:
-            self._cursor.execute("ROLLBACK")
+            self._rollback()
+
+    def _rollback(self) -> None:
+        """Undo the open transaction (a failed COMMIT may leave one open)."""
+        if self._db.in_transaction:
+            try:
+                self._cursor.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("rolling back an outbox transaction failed: %s", exc)

@@ -213,6 +213,7 @@ class Uploader:
         out.update({f"tracker_{k}": v for k, v in self.tracker.counters.snapshot().items()})
         out["delivery_wire_bytes"] = self.client.wire_bytes
         out["delivery_resumed_bytes"] = self.client.resumed_bytes
+        out["delivery_unsaved_outcomes"] = self.delivery.unsaved
         out["purged_packages"] = self.purger.purged if self.purger is not None else 0
         out.update({f"records_{s.value.lower()}": n for s, n in self.outbox.counts().items()})
         return out

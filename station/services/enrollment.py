@@ -25,6 +25,7 @@ from station.approvals import FORCE_CAPTURE, ApprovalBook, ApprovalRefused, exce
 from station.auth import Operator, Role, TokenStore
 from station.mailbox import Closed, PreviewMailbox
 from station.paging import PageTokens
+from station.pause_points import AFTER_OUTBOX_COMMIT, pause_at
 from station.proof_photos import ProofPhotoRefused, check_proof_photo
 from station.sealing import SealReceipt
 from station.services.base import StationServicer
@@ -49,7 +50,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         tokens: TokenStore,
         sealer: Sealer,
         face_camera: Callable[[], ImageDevice],
-        space_guard: Callable[[], None] | None = None,
+        space_guard: Callable[[int], None] | None = None,
         stopping: threading.Event | None = None,
         language: str = SOURCE_LANGUAGE,
         approvals: ApprovalBook | None = None,
@@ -64,7 +65,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         self.tokens = tokens
         self.sealer = sealer
         self.face_camera = face_camera
-        self.space_guard = space_guard  # raises WorkflowError when the disk is nearly full
+        # (open enrollments) -> raises WorkflowError when the disk, less the room they need,
+        # is nearly full
+        self.space_guard = space_guard
 
     # -- helpers -------------------------------------------------------------------------
     def _invalid(self, context: grpc.ServicerContext, reason: str, message: Message) -> None:
@@ -87,7 +90,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             if not visible_to(operator, enrollment):
                 raise enrollment_not_found(enrollment_id)
         except WorkflowError as exc:
-            self.refuse_workflow(context, exc)
+            sealed = self.workflow.sealed(enrollment_id)
+            hidden = sealed is not None and not may_see(operator, sealed.operator)
+            self.refuse_workflow(context, enrollment_not_found(enrollment_id) if hidden else exc)
         return enrollment
 
     def _approved_by(
@@ -126,7 +131,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             self._invalid(context, "SUBJECT_INVALID", msg("SUBJECT_INVALID", detail=str(exc)))
         try:
             if self.space_guard is not None:
-                self.space_guard()
+                self.space_guard(self.workflow.open_count() + 1)
             enrollment = self.workflow.start(subject, operator.name, request.request_id)
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)
@@ -140,6 +145,16 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
     def GetEnrollment(self, request, context):
         operator = self.caller(context)
+        in_memory = self.workflow.store.get(request.enrollment_id) is not None
+        sealed = None if in_memory else self.workflow.sealed(request.enrollment_id)
+        if sealed is not None and may_see(operator, sealed.operator):
+            # Sealed and out of memory: the outbox knows its record; its samples went with it.
+            return enrollment_pb2.EnrollmentRecord(
+                enrollment_id=sealed.enrollment_id,
+                state=enrollment_pb2.ENROLLMENT_STATE_COMPLETED,
+                operator=sealed.operator,
+                record_id=sealed.record_id,
+            )
         enrollment = self._enrollment(context, operator, request.enrollment_id)
         return self._record(enrollment, context, request.include_thumbnails)
 
@@ -399,6 +414,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             if enrollment.state is not EnrollmentState.IN_PROGRESS:
                 self.workflow.ready_to_seal(request.enrollment_id)  # raises ENROLLMENT_CLOSED
             receipt = self.sealer(enrollment, operator.name)
+            pause_at(AFTER_OUTBOX_COMMIT)
             self.workflow.mark_completed(
                 enrollment, receipt.record_id, receipt.sha256, receipt.size
             )
@@ -437,7 +453,12 @@ def _clock_time(when: datetime) -> float:
 
 def visible_to(operator: Operator, enrollment: Enrollment) -> bool:
     """An operator sees the enrollments they record; a supervisor every one of the kit's."""
-    return operator.role is Role.SUPERVISOR or enrollment.operator == operator.name
+    return may_see(operator, enrollment.operator)
+
+
+def may_see(operator: Operator, owner: str) -> bool:
+    """Whether ``operator`` may see an enrollment recorded by ``owner``."""
+    return operator.role is Role.SUPERVISOR or owner == operator.name
 
 
 def face_camera_lookup(find: Callable[[Modality], object]) -> Callable[[], ImageDevice]:

@@ -16,6 +16,7 @@ from domain.vocabulary import Category
 from station import convert
 from station.auth import TokenStore
 from station.export_paths import ExportPathRefused, open_export_folder
+from station.paging import PageTokens
 from station.services.base import StationServicer
 from station.v1 import records_pb2, records_pb2_grpc
 from uploader.bundle import BundleError, WriteProgress, export_bundle
@@ -31,6 +32,8 @@ STATUS_TO_PB: dict[RecordState, int] = {
 }
 STATUS_FROM_PB: dict[int, RecordState] = {v: k for k, v in STATUS_TO_PB.items()}
 MAX_PAGE = 500
+# Bounds the walk over the current records of a WatchRecords call (50 million records).
+MAX_WATCH_PAGES = 100_000
 
 
 def _moment(seconds: float | None):
@@ -117,6 +120,7 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
         self.kick_delivery = kick_delivery
         self.stopping = stopping
         self.exporter = exporter
+        self.pages = PageTokens()
 
     def _not_found(self, context: grpc.ServicerContext, record_id: str) -> None:
         self.refuse(
@@ -154,23 +158,25 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
         return message
 
     def ListRecords(self, request, context):
-        self.caller(context)
+        """One page, oldest first. The page token is opaque (bound to the caller, see
+        ``station.paging``) and carries the last record's place: the next page is one indexed
+        query for ``page_size + 1`` rows, whatever the outbox holds."""
+        operator = self.caller(context)
         states = [STATUS_FROM_PB[s] for s in request.statuses if s in STATUS_FROM_PB] or None
-        page_size = min(request.page_size or 100, MAX_PAGE)
+        page_size = max(1, min(request.page_size or 100, MAX_PAGE))
         try:
-            offset = int(request.page_token or 0)
+            after = self.pages.offset(operator.name, request.page_token)
         except ValueError:
-            offset = -1
-        if offset < 0:
             self.refuse(
                 context,
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "PAGE_TOKEN_INVALID",
                 msg("PAGE_TOKEN_INVALID"),
             )
-        records = self.outbox.list(states)
-        page = records[offset : offset + page_size]
-        next_token = str(offset + page_size) if offset + page_size < len(records) else ""
+        records = self.outbox.list(states, page_size + 1, after_seq=after)
+        page = records[:page_size]
+        more = len(records) > page_size
+        next_token = self.pages.token(operator.name, page[-1].seq) if more else ""
         return records_pb2.ListRecordsResponse(
             records=[self.to_pb(r, with_history=False) for r in page], next_page_token=next_token
         )
@@ -187,9 +193,8 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
         wanted = set(request.record_ids)
         seq = self.outbox.last_seq
         if request.include_current:
-            for record in self.outbox.list():
-                if not wanted or record.record_id in wanted:
-                    yield records_pb2.RecordEvent(record=self.to_pb(record))
+            for record in self._current(wanted):
+                yield records_pb2.RecordEvent(record=self.to_pb(record))
         while context.is_active() and not self.stopping.is_set():
             for change in self.outbox.wait_for_change(seq, timeout=0.5):
                 seq = max(seq, change.seq)
@@ -204,6 +209,23 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                     record=event,
                     previous_status=STATUS_TO_PB[change.previous] if change.previous else 0,
                 )
+
+    def _current(self, wanted: set[str]) -> Iterator[OutboxRecord]:
+        """The records as they are now (only ``wanted`` ones, if any are named), a page at a
+        time: the stream holds one page in memory, not the outbox."""
+        if wanted:
+            for record_id in sorted(wanted):
+                record = self.outbox.get(record_id)
+                if record is not None:
+                    yield record
+            return
+        after = 0
+        for _ in range(MAX_WATCH_PAGES):
+            page = self.outbox.list(limit=MAX_PAGE, after_seq=after)
+            yield from page
+            if len(page) < MAX_PAGE:
+                return
+            after = page[-1].seq
 
     def ExportBundle(self, request, context):
         self.caller(context)

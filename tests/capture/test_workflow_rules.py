@@ -28,7 +28,7 @@ from fake_devices import (
 from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import ErrorKind, WorkflowError
 from capture.journal import EnrollmentJournal
-from capture.workflow import EnrollmentWorkflow
+from capture.workflow import EnrollmentWorkflow, SealedEnrollment
 from domain.vocabulary import ALL_POSITIONS, EYES, FINGERS, Category, Modality, Position, Sex
 from drivers.errors import DeviceUnavailable
 
@@ -572,9 +572,22 @@ def test_a_cancelled_enrollment_keeps_nothing(workflow, kit, ready):
     assert ready.samples == {} and ready.candidates == {} and ready.exceptions == {}
 
 
-@pytest.mark.parametrize("close", ["cancel", "complete"])
-def test_a_closed_enrollment_refuses_everything(workflow, kit, ready, close):
+@pytest.mark.parametrize(
+    "close, refusal",
+    [
+        ("cancel", (ErrorKind.NOT_FOUND, "ENROLLMENT_NOT_FOUND")),
+        ("complete", (ErrorKind.FAILED_PRECONDITION, "ENROLLMENT_CLOSED")),
+    ],
+)
+def test_a_closed_enrollment_refuses_everything(workflow, kit, ready, close, refusal):
+    """A closed enrollment leaves memory: one sealed into a record (the outbox knows it) is
+    ENROLLMENT_CLOSED, a cancelled one is no longer found."""
     eid = ready.enrollment_id
+    workflow.sealed = lambda enrollment_id: (
+        SealedEnrollment(eid, ready.record_id, ready.operator)
+        if enrollment_id == eid and ready.record_id
+        else None
+    )
     if close == "cancel":
         workflow.cancel(eid)
     else:
@@ -587,9 +600,10 @@ def test_a_closed_enrollment_refuses_everything(workflow, kit, ready, close):
         refused(workflow.mark_exception, eid, THUMB, "amputated", "", SUPERVISOR, b""),
         refused(workflow.ready_to_seal, eid),
         refused(workflow.cancel, eid),
+        refused(workflow.get, eid),
     ):
-        assert (error.kind, error.reason) == (ErrorKind.FAILED_PRECONDITION, "ENROLLMENT_CLOSED")
-    assert workflow.get(eid) is ready
+        assert (error.kind, error.reason) == refusal
+    assert workflow.store.list() == []
 
 
 # -- devices ---------------------------------------------------------------------------------
