@@ -57,6 +57,8 @@ class SealedEnrollment:
     enrollment_id: str
     record_id: str
     operator: str
+    package_sha256: str = ""
+    package_size: int = 0
 
 
 # Finds the record an enrollment was sealed into (the outbox), or None.

@@ -200,7 +200,9 @@ class RecordSealer:
         if record is None:
             return None
         owner = str(record.meta.get("operator", ""))
-        return SealedEnrollment(enrollment_id, record.record_id, owner)
+        return SealedEnrollment(
+            enrollment_id, record.record_id, owner, record.sha256, record.size
+        )
 
     def __call__(self, enrollment: Enrollment, operator: str) -> SealReceipt:
         """Seal and commit; a disk that refuses answers RESOURCE_EXHAUSTED (full) or

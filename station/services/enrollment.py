@@ -143,18 +143,28 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         )
         return self._record(enrollment, context)
 
+    def _sealed_out_of_memory(self, operator: Operator, enrollment_id: str):
+        """The record an enrollment no longer in memory was sealed into, if the caller may see
+        it (the outbox knows it; its samples went with it), else None."""
+        if self.workflow.store.get(enrollment_id) is not None:
+            return None
+        sealed = self.workflow.sealed(enrollment_id)
+        return sealed if sealed is not None and may_see(operator, sealed.operator) else None
+
+    @staticmethod
+    def _sealed_record(sealed) -> enrollment_pb2.EnrollmentRecord:
+        return enrollment_pb2.EnrollmentRecord(
+            enrollment_id=sealed.enrollment_id,
+            state=enrollment_pb2.ENROLLMENT_STATE_COMPLETED,
+            operator=sealed.operator,
+            record_id=sealed.record_id,
+        )
+
     def GetEnrollment(self, request, context):
         operator = self.caller(context)
-        in_memory = self.workflow.store.get(request.enrollment_id) is not None
-        sealed = None if in_memory else self.workflow.sealed(request.enrollment_id)
-        if sealed is not None and may_see(operator, sealed.operator):
-            # Sealed and out of memory: the outbox knows its record; its samples went with it.
-            return enrollment_pb2.EnrollmentRecord(
-                enrollment_id=sealed.enrollment_id,
-                state=enrollment_pb2.ENROLLMENT_STATE_COMPLETED,
-                operator=sealed.operator,
-                record_id=sealed.record_id,
-            )
+        sealed = self._sealed_out_of_memory(operator, request.enrollment_id)
+        if sealed is not None:
+            return self._sealed_record(sealed)
         enrollment = self._enrollment(context, operator, request.enrollment_id)
         return self._record(enrollment, context, request.include_thumbnails)
 
@@ -393,6 +403,14 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
 
     def CompleteEnrollment(self, request, context):
         operator = self.caller(context)
+        done = self._sealed_out_of_memory(operator, request.enrollment_id)
+        if done is not None:  # a retry after the enrollment left memory: what it answered
+            return enrollment_pb2.CompleteEnrollmentResponse(
+                enrollment=self._sealed_record(done),
+                record_id=done.record_id,
+                package_sha256=done.package_sha256,
+                package_size=done.package_size,
+            )
         sealed = self._enrollment(context, operator, request.enrollment_id)
         if sealed.state is EnrollmentState.COMPLETED:
             return self._completed(sealed, context)  # a retry: what the completion answered
