@@ -55,7 +55,12 @@ def run_on_a_full_disk(tmp_path: Path, centre: CentreServer) -> None:
             station_id=STATION,
             data_dir=disk / "station",
             listen="127.0.0.1:0",
-            centre=CentreConfig(url=centre.url, public_key=str(centre.public_key_path)),
+            centre=CentreConfig(
+                url=centre.url,
+                public_key=str(centre.public_key_path),
+                receipt_key=centre.identity.receipt_public_path,
+                tls_pin=centre.identity.pin_text,
+            ),
         )
         daemon = StationDaemon(config)
         port = daemon.start()

@@ -43,12 +43,12 @@ def fill(disk: Path, leave_bytes: int = 0) -> int:
     Returns the filler's size."""
     path = disk / FILLER
     written = 0
-    with path.open("ab") as filler:
+    # Unbuffered: a refused write leaves nothing pending for the close to fail on.
+    with path.open("ab", buffering=0) as filler:
         chunk = b"\0" * CHUNK
         for _ in range(1 << 20):  # bounded: 64 GiB at most
             try:
                 filler.write(chunk)
-                filler.flush()
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise

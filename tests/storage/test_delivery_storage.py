@@ -19,7 +19,8 @@ from uploader.package import SealedPackage
 from uploader.retry import Backoff
 from uploader.sink import DeliveryOutcome, DeliveryResult
 
-LATER = 10_000.0  # seconds: a pass "after" any backoff pause
+LATER = 10_000.0  # seconds: a pass "after" any record's own retry time
+PAUSE_OVER_S = 0.1  # longer than the test's storage backoff cap (0.05 s, on the monotonic clock)
 
 
 def package(record_id: str) -> SealedPackage:
@@ -62,11 +63,14 @@ def test_a_full_disk_pauses_delivery_and_never_uploads_twice(disk: Path):
     assert worker.next_wait() > 0  # paused with backoff
     assert outbox.get("R1").state is RecordState.SEALED  # nothing half-written
 
+    time.sleep(PAUSE_OVER_S)
     for _ in range(5):  # still full: held, not re-uploaded
+        time.sleep(PAUSE_OVER_S)
         worker.run_once(now=now + LATER)
     assert centre.uploads == ["R1"]
 
     empty(disk)
+    time.sleep(PAUSE_OVER_S)
     worker.run_once(now=now + 2 * LATER)
     assert outbox.get("R1").state is RecordState.SENT_FOR_ENROLLMENT
     assert outbox.get("R2").state is RecordState.SENT_FOR_ENROLLMENT
