@@ -85,8 +85,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _load_config(args)
     kit = None
     try:
-        # Configuration mistakes are named before the TPM is touched: the centre's pins first.
-        centre_trust(config, simulated=args.simulate)
+        if not args.simulate:
+            # A kit's configuration mistakes are named before its TPM is touched (a simulated
+            # kit gets its centre, and the centre's pins, from the simulation).
+            centre_trust(config)
         check_identity(config, simulated=args.simulate)
         if args.simulate:
             refuse_production(config)
