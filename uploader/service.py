@@ -10,18 +10,27 @@ from collections.abc import Callable
 from uploader.centre_client import CentreClient
 from uploader.centre_trust import CentreTrust
 from uploader.delivery import DeliveryWorker
-from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState, StatusChange
+from uploader.outbox import (
+    DELIVERABLE_STATES,
+    Outbox,
+    OutboxError,
+    OutboxRecord,
+    RecordState,
+    StatusChange,
+)
 from uploader.retry import BackgroundWorker, Backoff
 from uploader.sink import Sink
 from uploader.tracker import StatusTracker
 
 log = logging.getLogger(__name__)
 
-# States an operator may send again: still waiting to be sent, dead-lettered, or failed at
-# the centre. A record the centre holds or has decided on is not sent again.
+# States an operator may send again: still waiting to be sent (SEALED, or CARRIED on a drive
+# that may be lost: the kit asks the centre before sending its body), dead-lettered, or failed
+# at the centre. A record the centre holds or has decided on is not sent again.
 RETRYABLE_BY_OPERATOR = frozenset(
     {
         RecordState.SEALED,
+        RecordState.CARRIED,
         RecordState.DEAD_LETTER,
         RecordState.ENROLL_FAILURE_AT_CENTRAL,
         RecordState.SEARCH_FAILURE_AT_CENTRAL,
@@ -32,6 +41,17 @@ RETRYABLE_BY_OPERATOR = frozenset(
 def can_retry(record: OutboxRecord) -> bool:
     """Whether the operator's RetryDelivery may send ``record`` again."""
     return record.state in RETRYABLE_BY_OPERATOR
+
+
+def send_again(outbox: Outbox, record_id: str, reason: str) -> OutboxRecord:
+    """Make a retryable record due now, with ``reason`` in its history: a waiting or carried
+    one keeps its state, a failed or dead-lettered one goes back to SEALED. OutboxError when
+    its package is gone."""
+    record = outbox.get(record_id)
+    if record is not None and record.state in DELIVERABLE_STATES:
+        outbox.reschedule(record_id, 0.0)
+        return outbox.note(record_id, reason)
+    return outbox.requeue(record_id, reason)
 
 
 class PackagePurger(BackgroundWorker):
@@ -191,16 +211,13 @@ class Uploader:
         self.client.enroll(station_id, code, public_key_pem)
 
     def retry(self, record_id: str, reason: str = "operator retry") -> OutboxRecord:
-        """Operator's RetryDelivery: send a dead-lettered or failed record again, now."""
+        """Operator's RetryDelivery: send a waiting, carried, dead-lettered or failed record now."""
         record = self.outbox.get(record_id)
         if record is None:
             raise KeyError(record_id)
         if not can_retry(record):
             raise ValueError(f"record {record_id} is {record.state}; nothing to retry")
-        if record.state == RecordState.SEALED:
-            self.outbox.reschedule(record_id, 0.0)
-        else:
-            self.outbox.requeue(record_id, reason)
+        send_again(self.outbox, record_id, reason)
         self.delivery.resume()
         updated = self.outbox.get(record_id)
         assert updated is not None

@@ -23,7 +23,7 @@ from uploader.bundle import BundleError, WriteProgress, export_bundle
 from uploader.bundle_receipt import BundleReceipt, Settlement, read_receipt, settle, summary
 from uploader.keys import StationSigner
 from uploader.outbox import Outbox, OutboxError, OutboxRecord, RecordState
-from uploader.service import can_retry
+from uploader.service import can_retry, send_again
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +356,7 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                 msg("RECORD_NOT_RETRYABLE", state=record.state.value),
             )
         try:
-            record = self.outbox.requeue(request.record_id, "retry requested by operator")
+            record = send_again(self.outbox, request.record_id, "retry requested by operator")
         except OutboxError as exc:
             self.refuse(
                 context,

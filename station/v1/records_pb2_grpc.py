@@ -109,9 +109,10 @@ class RecordsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RetryDelivery(self, request, context):
-        """Delivers a record again now: one still waiting (SEALED), dead-lettered, or failed at the
-        centre (ENROLL_FAILURE_AT_CENTRAL, SEARCH_FAILURE_AT_CENTRAL); FAILED_PRECONDITION
-        RECORD_NOT_RETRYABLE for any other state.
+        """Delivers a record again now: one still waiting (SEALED, or CARRIED on a drive that may be
+        lost: the kit asks the centre whether it holds the record before sending its body),
+        dead-lettered, or failed at the centre (ENROLL_FAILURE_AT_CENTRAL,
+        SEARCH_FAILURE_AT_CENTRAL); FAILED_PRECONDITION RECORD_NOT_RETRYABLE for any other state.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

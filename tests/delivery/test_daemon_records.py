@@ -256,6 +256,21 @@ def test_retry_delivery_resends_a_record_that_failed_at_the_centre(kit, state):
         kit.daemon.outbox.set_status(record_id, RecordState.PRINT_READY_RECORD)
 
 
+def test_retry_delivery_sends_a_carried_record_now_and_keeps_it_carried(kit):
+    """A bundle lost on the way: the operator sends its record over the network at once; it
+    stays CARRIED (the kit asks the centre before sending the body)."""
+    outbox = kit.daemon.outbox
+    kit.enqueue("RETRY-CARRIED", 460)
+    outbox.mark_carried("RETRY-CARRIED", "LOST-BUNDLE")
+    outbox.reschedule("RETRY-CARRIED", outbox.clock.wall() + 86400.0)
+    try:
+        record = retry(kit, "RETRY-CARRIED")
+        assert record.status == records_pb2.RECORD_STATUS_CARRIED
+        assert outbox.get("RETRY-CARRIED").next_attempt_at <= outbox.clock.now() + 1.0
+    finally:
+        outbox.set_status("RETRY-CARRIED", RecordState.PRINT_READY_RECORD)
+
+
 def test_retry_delivery_refuses_a_record_the_centre_has_decided_on(kit):
     kit.enqueue("RETRY-DONE", 450)
     kit.daemon.outbox.set_status("RETRY-DONE", RecordState.PRINT_READY_RECORD)
