@@ -5,7 +5,6 @@ loopback address (``[station] metrics_listen``)."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
@@ -19,7 +18,7 @@ from station.audit import capture_modality, capture_outcome
 from station.auth import AuthListener, Operator, TokenCheck
 from station.observing import FinishedCall
 from station.storage_health import STORES, StorageHealth
-from uploader.outbox import Outbox, RecordState, StatusChange
+from uploader.outbox import DELIVERABLE_STATES, Outbox, RecordState, StatusChange
 
 CAPTURE_METHOD = "/station.v1.Enrollment/Capture"
 METRICS_METHODS = frozenset({CAPTURE_METHOD})
@@ -125,16 +124,17 @@ class _ScrapeTimeCollector(Collector):
         for state in RecordState:
             by_state.add_metric([state.value], counts.get(state, 0))
         yield by_state
-        waiting = self.outbox.list([RecordState.SEALED], limit=1)
+        waiting = self.outbox.list(DELIVERABLE_STATES, limit=1)
         yield GaugeMetricFamily(
             "rekam_outbox_depth",
-            "Sealed records not yet accepted by the centre",
-            value=counts.get(RecordState.SEALED, 0),
+            "Records not yet accepted by the centre (sealed, or carried on a drive)",
+            value=sum(counts.get(state, 0) for state in DELIVERABLE_STATES),
         )
+        age = self.outbox.clock.now() - waiting[0].created_at if waiting else 0.0
         yield GaugeMetricFamily(
             "rekam_outbox_oldest_age_seconds",
             "Age of the oldest record not yet accepted by the centre (0 when none waits)",
-            value=max(0.0, time.time() - waiting[0].created_at) if waiting else 0.0,
+            value=max(0.0, age),
         )
         counters = self.delivery_counters()
         attempts = CounterMetricFamily(
