@@ -1,8 +1,9 @@
 """An exception's proof photo taken through Capture: the face camera previews while the operator
-frames the missing finger or the eyes, and the photo is the last frame that is a picture at all.
+frames the missing finger or the eyes, and the photo is the frame the preview ends on, what the
+operator saw last (not an earlier one: a camera's buffer may still hold frames from before).
 
-No quality threshold applies beyond that: a frame counts unless it is black (a covered lens, a
-dead sensor), blown out, or flat (no detail at all)."""
+No quality threshold applies beyond that frame being a picture at all: not black (a covered
+lens, a dead sensor), blown out, or flat (no detail at all)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def run_proof_capture(
     device: ImageDevice, position: str, settings: CaptureSettings, cancel: threading.Event
 ) -> Iterator[CaptureEvent]:
     """Yield the prompt, preview frames for ``settings.timeout_s``, then one CaptureOutcome:
-    the last frame that is a picture (``image`` None when no frame was one).
+    the last frame, ``image`` None when it is no picture.
 
     Raises CaptureTimeout when the camera gave no frame at all, CaptureCancelled when
     ``cancel`` is set, and the camera's own errors."""
@@ -66,8 +67,7 @@ def run_proof_capture(
     deadline = time.monotonic() + settings.timeout_s
     pacer = PreviewPacer(settings.preview_fps)
     live = device.capabilities.live_preview
-    kept: tuple[QualityResult, np.ndarray] | None = None
-    last = QualityResult(MODALITY, 0)
+    last: tuple[QualityResult, np.ndarray] | None = None
     sequence = 0
     feed = FrameFeed(device, Position.FACE, settings.timeout_s, cancel, live)  # the whole frame
     try:
@@ -75,7 +75,7 @@ def run_proof_capture(
             try:
                 read = feed.next_frame(deadline)
             except CaptureTimeout:
-                if sequence == 0:  # not a single frame
+                if last is None:  # not a single frame
                     raise
                 break
             if cancel.is_set():
@@ -83,20 +83,18 @@ def run_proof_capture(
             if read is None:
                 break
             frame, grabbed_at = read
-            last = frame_check(frame)
-            if last.score:
-                kept = (last, frame)
+            last = (frame_check(frame), frame)
             if pacer.due():
                 sequence += 1
                 jpeg, width, height = encode_preview(
                     frame, settings.preview_max_side, settings.preview_jpeg_quality
                 )
-                yield PreviewEvent(sequence, jpeg, width, height, last, grabbed_at)
+                yield PreviewEvent(sequence, jpeg, width, height, last[0], grabbed_at)
     finally:
         feed.close()
     if cancel.is_set():
         raise CaptureCancelled("proof photo cancelled by the operator")
-    if kept is None:
-        yield CaptureOutcome(last)
-        return
-    yield CaptureOutcome(kept[0], image=kept[1])
+    if last is None:  # the deadline came before the first frame
+        raise CaptureTimeout("the camera gave no frame", code="NOTHING_CAPTURED_IN_TIME")
+    quality, frame = last
+    yield CaptureOutcome(quality, image=frame if quality.score else None)
