@@ -13,6 +13,7 @@ import pytest
 
 from simulator.demo import Operator, Visit, subject_for
 from simulator.personas import make_persona
+from station.audit import AuditLog
 from station.client import position
 from station.errors import error_reason
 from station.v1 import common_pb2, enrollment_pb2, records_pb2
@@ -314,3 +315,10 @@ def test_a_proof_photo_taken_through_capture_is_sealed_into_the_record(station):
         metadata=client.metadata,
     )
     assert done.state == enrollment_pb2.ENROLLMENT_STATE_COMPLETED and not done.samples
+    # The audit log tells a photo taken through Capture from one sent or taken unseen.
+    log = AuditLog(station.data_dir / "audit.db", readonly=True)
+    taken = [e for e in log.entries("proof_photo_captured") if e.target == operator.enrollment_id]
+    marked = [e for e in log.entries("exception_marked") if e.target == operator.enrollment_id]
+    log.close()
+    assert {e.detail_map["position"] for e in taken} == set(operator.shown)
+    assert all(e.detail_map["proof_from_capture"] for e in marked)
