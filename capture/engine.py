@@ -14,7 +14,7 @@ import numpy as np
 
 from capture.enrollment import utcnow
 from capture.feed import FrameFeed
-from capture.signature_image import render_signature
+from capture.signature_image import SignatureDrawing
 from domain.messages import Message, msg
 from domain.settings import Settings
 from domain.vocabulary import position as position_named
@@ -216,21 +216,15 @@ def _run_signature_capture(
     pacer = PreviewPacer(settings.preview_fps)
     sequence = 0
     trace: SignatureTrace | None = None
+    drawing: SignatureDrawing | None = None
     with closing(device.signing(timeout=settings.timeout_s, cancel=cancel)) as growing:
         for trace in growing:
+            drawing = drawing or SignatureDrawing(trace, settings.preview_max_side)
             if pacer.due():
                 sequence += 1
-                yield signature_preview(trace, sequence, assess(trace), settings)
+                jpeg, width, height = encode_preview(
+                    drawing.draw(), settings.preview_max_side, settings.preview_jpeg_quality
+                )
+                yield PreviewEvent(sequence, jpeg, width, height, assess(trace), utcnow())
     assert trace is not None  # the pad ends a signature only once it was touched
     yield CaptureOutcome(assess(trace), trace=trace)
-
-
-def signature_preview(
-    trace: SignatureTrace, sequence: int, quality: QualityResult, settings: CaptureSettings
-) -> PreviewEvent:
-    """A preview frame of the strokes so far, drawn as the thumbnail draws them."""
-    picture = render_signature(trace, settings.preview_max_side)
-    jpeg, width, height = encode_preview(
-        picture, settings.preview_max_side, settings.preview_jpeg_quality
-    )
-    return PreviewEvent(sequence, jpeg, width, height, quality, utcnow())

@@ -4,8 +4,6 @@ draw with it, so the resident sees the same picture while signing and afterwards
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import cv2
 import numpy as np
 
@@ -17,36 +15,58 @@ INK = 0
 MAX_LINE_SHARE = 1 / 80
 
 
+class SignatureDrawing:
+    """A trace drawn as it grows: each ``draw()`` adds only the reports that arrived since the
+    last one, so a preview frame costs what is new, not the whole signature again.
+
+    The scale comes from the pad's area (``max_x`` x ``max_y``; where the pad gave none, the
+    reports' extent when the drawing starts) and the widths from its ``max_pressure`` (or the
+    highest pressure seen then). The pad's origin is at the top left, as the pad reports it."""
+
+    def __init__(self, trace: SignatureTrace, max_side: int) -> None:
+        self.trace = trace
+        pad_width = trace.max_x or max((p.x for p in trace.points), default=1)
+        pad_height = trace.max_y or max((p.y for p in trace.points), default=1)
+        self.scale = max_side / max(pad_width, pad_height, 1)
+        shape = (max(1, round(pad_height * self.scale)), max(1, round(pad_width * self.scale)))
+        self.canvas = np.full(shape, PAPER, np.uint8)
+        self.widest = max(1, round(max_side * MAX_LINE_SHARE))
+        self.full_pressure = max(
+            1, trace.max_pressure or max((p.pressure for p in trace.points), default=1)
+        )
+        self.drawn = 0  # reports already on the canvas
+
+    def draw(self) -> np.ndarray:
+        """The canvas with every report so far (the same array, drawn on in place)."""
+        points = self.trace.points
+        for index in range(self.drawn, len(points)):
+            point = points[index]
+            if not point.touching:
+                continue
+            before = points[index - 1] if index else None
+            if before is not None and before.touching:
+                cv2.line(
+                    self.canvas,
+                    self._at(before),
+                    self._at(point),
+                    INK,
+                    self._width(point),
+                    cv2.LINE_AA,
+                )
+            else:  # a stroke starts: a dot, so a touch that goes nowhere still shows
+                radius = max(1, self._width(point) // 2)
+                cv2.circle(self.canvas, self._at(point), radius, INK, -1, cv2.LINE_AA)
+        self.drawn = len(points)
+        return self.canvas
+
+    def _at(self, point: PenPoint) -> tuple[int, int]:
+        return round(point.x * self.scale), round(point.y * self.scale)
+
+    def _width(self, point: PenPoint) -> int:
+        share = min(1.0, max(0, point.pressure) / self.full_pressure)
+        return 1 + round(share * (self.widest - 1))
+
+
 def render_signature(trace: SignatureTrace, max_side: int) -> np.ndarray:
-    """The trace as a uint8 grey picture whose longer side is ``max_side``: the pad's area
-    (``max_x`` x ``max_y``, or the reports' extent where the pad gave none) scaled to fit, the
-    pad's origin at the top left. Only reports with the pen touching leave ink."""
-    pad_width = trace.max_x or max((p.x for p in trace.points), default=1)
-    pad_height = trace.max_y or max((p.y for p in trace.points), default=1)
-    scale = max_side / max(pad_width, pad_height, 1)
-    canvas = np.full(
-        (max(1, round(pad_height * scale)), max(1, round(pad_width * scale))), PAPER, np.uint8
-    )
-    widest = max(1, round(max_side * MAX_LINE_SHARE))
-    full_pressure = trace.max_pressure or max((p.pressure for p in trace.points), default=1)
-
-    def width(point: PenPoint) -> int:
-        share = min(1.0, max(0, point.pressure) / max(1, full_pressure))
-        return 1 + round(share * (widest - 1))
-
-    def at(point: PenPoint) -> tuple[int, int]:
-        return round(point.x * scale), round(point.y * scale)
-
-    for before, point in pairwise(trace.points):
-        if before.touching and point.touching:
-            cv2.line(canvas, at(before), at(point), INK, width(point), cv2.LINE_AA)
-    for index, point in enumerate(trace.points):  # a dot: a touch without a touching neighbour
-        if point.touching and not _touching_neighbour(trace.points, index):
-            cv2.circle(canvas, at(point), max(1, width(point) // 2), INK, -1, cv2.LINE_AA)
-    return canvas
-
-
-def _touching_neighbour(points: list[PenPoint], index: int) -> bool:
-    return any(
-        0 <= other < len(points) and points[other].touching for other in (index - 1, index + 1)
-    )
+    """The whole trace as a uint8 grey picture whose longer side is ``max_side``."""
+    return SignatureDrawing(trace, max_side).draw()
