@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 
 import cv2
 import numpy as np
 
+from capture.enrollment import utcnow
 from capture.feed import FrameFeed
+from capture.signature_image import SignatureDrawing
 from domain.messages import Message, msg
 from domain.settings import Settings
 from domain.vocabulary import position as position_named
@@ -91,6 +94,22 @@ INSTRUCTION_BY_MODALITY = {
 }
 
 
+class PreviewPacer:
+    """When the next preview frame is due, at ``fps`` frames a second (0: every frame). A
+    schedule, not a minimum gap: jitter in the source must not halve the preview rate."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps if fps > 0 else 0.0
+        self.next_at = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self.next_at - self.interval / 2:
+            return False
+        self.next_at = max(self.next_at + self.interval, now)
+        return True
+
+
 def encode_preview(image: np.ndarray, max_side: int, jpeg_quality: int) -> tuple[bytes, int, int]:
     """A display JPEG of ``image`` no larger than ``max_side`` on its longer side."""
     height, width = image.shape[:2]
@@ -123,9 +142,7 @@ def run_capture(
     code = INSTRUCTION_BY_MODALITY[modality]
     yield prompt(position, code, device.device_id, first=True)
     if isinstance(device, PenDevice):
-        trace = device.capture_signature(timeout=settings.timeout_s, cancel=cancel)
-        quality = assess(trace)  # type: ignore[arg-type]
-        yield CaptureOutcome(quality, trace=trace)
+        yield from _run_signature_capture(device, assess, settings, cancel)  # type: ignore[arg-type]
         return
     assert isinstance(device, ImageDevice)
     for event in _run_image_capture(device, position, assess, threshold, settings, cancel):  # type: ignore[arg-type]
@@ -144,11 +161,10 @@ def _run_image_capture(
 ) -> Iterator[CaptureEvent]:
     needed = max(1, settings.consecutive_good) if device.capabilities.live_preview else 1
     deadline = time.monotonic() + settings.timeout_s
-    min_interval = 1.0 / settings.preview_fps if settings.preview_fps > 0 else 0.0
+    pacer = PreviewPacer(settings.preview_fps)
     best: tuple[QualityResult, np.ndarray] | None = None
     good_run = 0
     sequence = 0
-    next_preview = 0.0
     feed = FrameFeed(device, position, settings.timeout_s, cancel, device.capabilities.live_preview)
     try:
         while True:
@@ -173,10 +189,7 @@ def _run_image_capture(
             good_run = good_run + 1 if quality.score >= threshold else 0
             if good_run == 1 and needed > 1:
                 yield prompt(position, "HOLD_STILL", device.device_id)
-            now = time.monotonic()
-            # A schedule, not a minimum gap: camera jitter must not halve the preview rate.
-            if now >= next_preview - min_interval / 2:
-                next_preview = max(next_preview + min_interval, now)
+            if pacer.due():
                 sequence += 1
                 jpeg, width, height = encode_preview(
                     frame, settings.preview_max_side, settings.preview_jpeg_quality
@@ -193,3 +206,25 @@ def _run_image_capture(
         )
     quality, frame = best
     yield CaptureOutcome(quality, image=frame)
+
+
+def _run_signature_capture(
+    device: PenDevice, assess: AssessTrace, settings: CaptureSettings, cancel: threading.Event
+) -> Iterator[CaptureEvent]:
+    """Preview frames of the strokes so far (with their live quality) at the preview rate
+    while the resident signs, then the whole signature as the outcome."""
+    pacer = PreviewPacer(settings.preview_fps)
+    sequence = 0
+    trace: SignatureTrace | None = None
+    drawing: SignatureDrawing | None = None
+    with closing(device.signing(timeout=settings.timeout_s, cancel=cancel)) as growing:
+        for trace in growing:
+            drawing = drawing or SignatureDrawing(trace, settings.preview_max_side)
+            if pacer.due():
+                sequence += 1
+                jpeg, width, height = encode_preview(
+                    drawing.draw(), settings.preview_max_side, settings.preview_jpeg_quality
+                )
+                yield PreviewEvent(sequence, jpeg, width, height, assess(trace), utcnow())
+    assert trace is not None  # the pad ends a signature only once it was touched
+    yield CaptureOutcome(assess(trace), trace=trace)

@@ -80,6 +80,8 @@ class Enrollment:
     candidates: dict[str, Sample] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     exceptions: dict[str, ExceptionMark] = field(default_factory=dict)
+    # Proof photos (JPEG) taken through Capture for an exception not marked yet, by position.
+    proof_photos: dict[str, bytes] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     # The app's id for the StartEnrollment that opened it (a retry answers this enrollment).
     start_request_id: str = ""

@@ -156,6 +156,7 @@ class EnrollmentJournal:
                 }
                 for p, m in enrollment.exceptions.items()
             },
+            "proof_photos": {p: self._blob(folder, b) for p, b in enrollment.proof_photos.items()},
         }
         self._write(folder / STATE_FILE, json.dumps(state).encode())
         self._drop_unreferenced(folder, state)
@@ -215,6 +216,7 @@ class EnrollmentJournal:
         referenced.update(
             e["proof_photo"] for e in state["exceptions"].values() if e["proof_photo"]
         )
+        referenced.update(state["proof_photos"].values())
         for path in folder.iterdir():
             if path.name not in referenced and not path.name.startswith("."):
                 path.unlink(missing_ok=True)
@@ -270,6 +272,8 @@ class EnrollmentJournal:
             enrollment.exceptions[position] = ExceptionMark(
                 position, data["kind"], data["note"], data["approved_by"], photo
             )
+        for position, name in state.get("proof_photos", {}).items():  # older journals: none
+            enrollment.proof_photos[position] = self._read(folder / name)
         return enrollment
 
     def _load_sample(self, folder: Path, position: str, data: dict) -> Sample:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -13,6 +13,7 @@ import numpy as np
 
 from capture.duplicates import SameFingerCheck
 from capture.engine import (
+    CaptureEvent,
     CaptureOutcome,
     CaptureSettings,
     PreviewEvent,
@@ -29,6 +30,7 @@ from capture.enrollment import (
 )
 from capture.errors import ErrorKind, WorkflowError
 from capture.journal import EnrollmentJournal, JournalWriteFailed
+from capture.proof_photo import DEFAULT_HOLD_S, encode_photo, run_proof_capture
 from capture.subject import (
     ClockWrong,
     Subject,
@@ -439,36 +441,16 @@ class EnrollmentWorkflow:
         device_id: str,
     ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
         device = self._device(modality, device_id)
-        reservation = self._reservation(device)
-        if not reservation.acquire(timeout=WIND_DOWN_S):
-            raise WorkflowError(
-                ErrorKind.UNAVAILABLE,
-                "DEVICE_BUSY",
-                msg("DEVICE_BUSY"),
-            )
         threshold, relaxed_allowed = self._threshold(enrollment, modality)
         assess = self.assessors(position, enrollment.subject)
-        outcome: CaptureOutcome | None = None
-        failure: DeviceError | None = None
-        try:
-            live = self._live_threshold(modality, threshold)
-            for event in run_capture(
-                device, position, modality, assess, live, settings or self.settings, cancel
-            ):
-                if isinstance(event, CaptureOutcome):
-                    outcome = event
-                else:
-                    yield event
-        except CaptureCancelled as exc:
-            raise _cancelled() from exc
-        except DeviceError as exc:
-            failure = _gone_or(device, exc)
-        finally:
-            reservation.release()
-        if failure is not None:
-            yield self._not_captured(enrollment, position, modality, device, threshold, failure)
+        live = self._live_threshold(modality, threshold)
+        events = run_capture(
+            device, position, modality, assess, live, settings or self.settings, cancel
+        )
+        outcome = yield from self._drive(device, events)
+        if isinstance(outcome, DeviceError):
+            yield self._not_captured(enrollment, position, modality, device, threshold, outcome)
             return
-        assert outcome is not None
         finalise = self.finalisers(modality, enrollment.subject)
         if finalise is not None and outcome.image is not None:
             # Once, on the capture the loop ended with (not per frame).
@@ -478,6 +460,86 @@ class EnrollmentWorkflow:
         yield self._keep(
             enrollment, position, modality, device, outcome, threshold, relaxed_allowed
         )
+
+    def _drive(
+        self, device: Device, events: Iterator[CaptureEvent]
+    ) -> Generator[PromptEvent | PreviewEvent, None, CaptureOutcome | DeviceError]:
+        """Run one capture's ``events`` on ``device`` (reserved meanwhile), passing its prompts
+        and previews on; return its outcome, or the device's failure."""
+        reservation = self._reservation(device)
+        if not reservation.acquire(timeout=WIND_DOWN_S):
+            raise WorkflowError(
+                ErrorKind.UNAVAILABLE,
+                "DEVICE_BUSY",
+                msg("DEVICE_BUSY"),
+            )
+        outcome: CaptureOutcome | None = None
+        try:
+            for event in events:
+                if isinstance(event, CaptureOutcome):
+                    outcome = event
+                else:
+                    yield event
+        except CaptureCancelled as exc:
+            raise _cancelled() from exc
+        except DeviceError as exc:
+            return _gone_or(device, exc)
+        finally:
+            reservation.release()
+        assert outcome is not None
+        return outcome
+
+    def capture_proof(
+        self,
+        enrollment_id: str,
+        position: str,
+        cancel: threading.Event,
+        *,
+        settings: CaptureSettings | None = None,
+        device_id: str = "",
+    ) -> Iterator[PromptEvent | PreviewEvent | CaptureResultEvent]:
+        """Take the proof photo for an exception at ``position`` with the face camera, with
+        preview; the last event is a CaptureResultEvent whose sample holds the photo. A photo
+        taken is kept for ``mark_exception(..., proof_from_capture=True)`` (replacing an earlier
+        one); it uses no attempt and needs no approved face."""
+        enrollment = self._in_progress(enrollment_id)
+        self._planned_position(enrollment, position)
+        settings = settings or replace(self.settings, timeout_s=DEFAULT_HOLD_S)
+        with self._one_capture(enrollment_id, position, cancel):
+            if enrollment.state is not EnrollmentState.IN_PROGRESS:  # closed while waiting
+                raise closed_refusal(enrollment.state)
+            device = self._device(Modality.FACE, device_id)
+            outcome = yield from self._drive(
+                device, run_proof_capture(device, position, settings, cancel)
+            )
+            if isinstance(outcome, DeviceError):
+                yield self._not_captured(enrollment, position, Modality.FACE, device, 0, outcome)
+                return
+            if cancel.is_set():  # the call was cancelled as the photo was taken: keep nothing
+                raise _cancelled()
+            yield self._keep_proof(enrollment, position, device, outcome)
+
+    def _keep_proof(
+        self, enrollment: Enrollment, position: str, device: Device, outcome: CaptureOutcome
+    ) -> CaptureResultEvent:
+        attempts = enrollment.attempts.get(position, 0)
+        sample = Sample(
+            position=position,
+            quality=outcome.quality,
+            threshold=0,
+            device_id=device.device_id,
+            image=outcome.image,
+            attempts=attempts,
+        )
+        attempts_left = max(0, enrollment.plan.attempts - attempts)
+        if outcome.image is None:
+            return CaptureResultEvent(
+                sample, False, attempts_left, msg("PROOF_PHOTO_BLANK"), "PROOF_PHOTO_BLANK"
+            )
+        undo = _undo(enrollment)
+        enrollment.proof_photos[position] = encode_photo(outcome.image)
+        self._save(enrollment, undo)
+        return CaptureResultEvent(sample, True, attempts_left)
 
     def _not_captured(
         self,
@@ -666,7 +728,10 @@ class EnrollmentWorkflow:
         note: str,
         approved_by: str,
         proof_photo: bytes,
+        proof_from_capture: bool = False,
     ) -> Enrollment:
+        """Record an exception at ``position``, with ``proof_photo``, or (``proof_from_capture``)
+        the proof photo ``capture_proof`` took for it."""
         enrollment = self._in_progress(enrollment_id)
         modality = self._planned_position(enrollment, position)
         if kind not in EXCEPTION_KINDS[modality]:
@@ -687,7 +752,10 @@ class EnrollmentWorkflow:
                 "SUPERVISOR_APPROVAL_REQUIRED",
                 msg("SUPERVISOR_APPROVAL_FOR_EXCEPTION"),
             )
+        if proof_from_capture:
+            proof_photo = self.captured_proof(enrollment, position)
         undo = _undo(enrollment)
+        enrollment.proof_photos.pop(position, None)
         if kind == "signature_line":
             # A line is accepted as the signature: keep the line that was captured.
             kept = enrollment.samples.get(position) or enrollment.candidates.pop(position, None)
@@ -706,6 +774,18 @@ class EnrollmentWorkflow:
         )
         self._save(enrollment, undo)
         return enrollment
+
+    def captured_proof(self, enrollment: Enrollment, position: str) -> bytes:
+        """The proof photo taken through Capture for ``position``; FAILED_PRECONDITION
+        (PROOF_PHOTO_NOT_CAPTURED) when there is none."""
+        photo = enrollment.proof_photos.get(position)
+        if photo is None:
+            raise WorkflowError(
+                ErrorKind.FAILED_PRECONDITION,
+                "PROOF_PHOTO_NOT_CAPTURED",
+                msg("PROOF_PHOTO_NOT_CAPTURED", position=_name(position)),
+            )
+        return photo
 
     def ready_to_seal(self, enrollment_id: str) -> Enrollment:
         """The enrollment if nothing is missing; FAILED_PRECONDITION naming what is missing."""
@@ -748,6 +828,7 @@ class EnrollmentWorkflow:
             sample.trace = None
         for mark in enrollment.exceptions.values():
             mark.proof_photo = b""
+        enrollment.proof_photos.clear()
         enrollment.candidates.clear()
         enrollment.forget_subject()
         self._forget(enrollment)
@@ -758,6 +839,7 @@ class EnrollmentWorkflow:
         enrollment.samples.clear()
         enrollment.candidates.clear()
         enrollment.exceptions.clear()
+        enrollment.proof_photos.clear()
         enrollment.forget_subject()
         self._forget(enrollment)
         return enrollment
@@ -807,18 +889,20 @@ def storage_refusal(failure: JournalWriteFailed) -> WorkflowError:
 
 
 def _undo(enrollment: Enrollment) -> Callable[[], None]:
-    """Puts the enrollment's samples, candidates, attempts and exceptions back as they are now
-    (samples are replaced, never changed in place, so shallow copies are enough)."""
+    """Puts the enrollment's samples, candidates, attempts, exceptions and proof photos back as
+    they are now (samples are replaced, never changed in place, so shallow copies are enough)."""
     samples = dict(enrollment.samples)
     candidates = dict(enrollment.candidates)
     attempts = dict(enrollment.attempts)
     exceptions = dict(enrollment.exceptions)
+    proof_photos = dict(enrollment.proof_photos)
 
     def undo() -> None:
         enrollment.samples = samples
         enrollment.candidates = candidates
         enrollment.attempts = attempts
         enrollment.exceptions = exceptions
+        enrollment.proof_photos = proof_photos
 
     return undo
 

@@ -13,7 +13,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from enum import Flag, StrEnum, auto
 from typing import ClassVar
@@ -290,18 +290,30 @@ class PenDevice(Device):
         self, *, timeout: float, cancel: threading.Event | None = None
     ) -> SignatureTrace:
         """Collect pen reports until the signer stops (pen away for a while) or ``timeout``."""
+        with closing(self.signing(timeout=timeout, cancel=cancel)) as growing:
+            *_, whole = growing  # the last trace yielded is the whole signature
+        return whole
+
+    def signing(
+        self, *, timeout: float, cancel: threading.Event | None = None
+    ) -> Iterator[SignatureTrace]:
+        """The signature as it grows, for a live preview: the trace so far each time new pen
+        reports arrived (the same trace object, its points appended to); the last one is the
+        whole signature. Close the iterator in the thread that reads it."""
         with self._in_use():
+            caps = self.capabilities  # known once the pad is open and has been queried
+            trace = SignatureTrace([], caps.width, caps.height, caps.max_pressure)
             deadline = time.monotonic() + timeout  # the pad is open: waiting starts now
             self._start_sampling()
             try:
-                points = self._collect(deadline, cancel)
+                yield from self._collect(trace, deadline, cancel)
             finally:
                 self._stop_sampling()
-        caps = self.capabilities
-        return SignatureTrace(points, caps.width, caps.height, caps.max_pressure)
 
-    def _collect(self, deadline: float, cancel: threading.Event | None) -> list[PenPoint]:
-        points: list[PenPoint] = []
+    def _collect(
+        self, trace: SignatureTrace, deadline: float, cancel: threading.Event | None
+    ) -> Iterator[SignatureTrace]:
+        points = trace.points
         first: float | None = None
         last_in_proximity = time.monotonic()
         touched = False
@@ -310,17 +322,20 @@ class PenDevice(Device):
                 raise self._cancelled()
             now = time.monotonic()
             if touched and now - last_in_proximity >= self.pen_away_s:
-                return points
+                return
             if now >= deadline:
                 if touched:
-                    return points
+                    return
                 raise self._nothing_presented()
-            for sample in self._read_pen():
+            read = self._read_pen()
+            for sample in read:
                 first = sample.arrived if first is None else first
                 last_in_proximity = sample.arrived
                 touched = touched or sample.touching
                 t_ms = round((sample.arrived - first) * 1000)
                 points.append(PenPoint(t_ms, sample.x, sample.y, sample.pressure, sample.touching))
+            if read:
+                yield trace
 
     def _start_sampling(self) -> None:
         """Have the pad start reporting."""

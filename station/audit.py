@@ -720,6 +720,8 @@ def _capture(trail: AuditTrail, call: FinishedCall) -> Description:
         details["reason"] = request.force_reason
         details["approved_by"] = trail.supervisor_name(call)
         return "capture_forced", request.enrollment_id, details
+    if request.purpose == enrollment_pb2.CAPTURE_PURPOSE_PROOF_PHOTO:
+        return "proof_photo_captured", request.enrollment_id, details
     return "capture", request.enrollment_id, details
 
 
@@ -733,6 +735,7 @@ def _exception(trail: AuditTrail, call: FinishedCall) -> Description:
             "kind": _enum_name(enrollment_pb2.ExceptionKind, request.kind),
             "approved_by": trail.supervisor_name(call),
             "proof_supplied": bool(request.proof_photo),
+            "proof_from_capture": request.proof_from_capture,
         },
     )
 

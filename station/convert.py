@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import cv2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from capture.engine import encode_preview
 from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
+from capture.signature_image import render_signature
 from capture.subject import Subject
 from domain.vocabulary import (
     ALL_POSITIONS,
@@ -70,23 +71,25 @@ def quality_to_pb(result: QualityResult, threshold: int, language: str) -> commo
     )
 
 
-def thumbnail(sample: Sample, max_side: int = 240) -> common_pb2.EncodedImage | None:
-    if sample.image is None:
+# A sample's thumbnail: a JPEG no larger than this on its longer side.
+THUMBNAIL_MAX_SIDE = 240
+THUMBNAIL_JPEG_QUALITY = 80
+
+
+def thumbnail(sample: Sample) -> common_pb2.EncodedImage | None:
+    """The sample as a small JPEG: its image, or the signature drawn from its strokes; None
+    when the sample holds neither (nothing captured, or the enrollment was sealed)."""
+    if sample.trace is not None and sample.trace.points:
+        picture = render_signature(sample.trace, THUMBNAIL_MAX_SIDE)
+    elif sample.image is not None:
+        picture = sample.image
+    else:
         return None
-    image = sample.image
-    height, width = image.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    if scale < 1.0:
-        image = cv2.resize(image, (round(width * scale), round(height * scale)))
-    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    if not ok:
+    try:
+        data, width, height = encode_preview(picture, THUMBNAIL_MAX_SIDE, THUMBNAIL_JPEG_QUALITY)
+    except ValueError:
         return None
-    return common_pb2.EncodedImage(
-        data=buffer.tobytes(),
-        media_type="image/jpeg",
-        width=image.shape[1],
-        height=image.shape[0],
-    )
+    return common_pb2.EncodedImage(data=data, media_type="image/jpeg", width=width, height=height)
 
 
 def sample_to_pb(

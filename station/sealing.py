@@ -135,6 +135,7 @@ def record_content(
         # Sealing completes the enrollment: the record is complete as of now.
         completed_at=enrollment.completed_at or utcnow(),
         flags=flags,
+        proof_photos={p: m.proof_photo for p, m in enrollment.exceptions.items() if m.proof_photo},
     )
 
 

@@ -76,3 +76,5 @@ class RecordContent:
     flags: list[str] = field(default_factory=list)
     # The station's audit-chain head hash when the record was sealed (see station.audit).
     audit_head: str = ""
+    # Each exception's proof photo (JPEG or PNG bytes, as taken or sent) by position.
+    proof_photos: dict[str, bytes] = field(default_factory=dict)

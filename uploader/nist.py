@@ -24,6 +24,11 @@ Layout of a Rekam transaction:
   with its separators.
 - Type-8 signature as vector data (8.004 SRT = 2): 5-byte vectors (X, Y in 0.0254 mm from the
   bottom-left corner, pressure 0 = pen up, 1..254, 255 = end of list).
+- Type-21 associated context, one per exception's proof photo (the amputated hand, the blind
+  eyes): 21.003 SRC station id, 21.005 ACD date, 21.015 AFT file type ("JPG" or "PNG"),
+  21.020 COM "PROOF <position>", 21.021 ACN 1.., 21.999 the photo's bytes as taken. The
+  excepted finger's Type-14 or eye's Type-17 names it in its xx.995 ASC (associated context).
+  ANSI/NIST-ITL 1-2011 (Update 2013), sections 8.21 and 7.3.3.
 """
 
 from __future__ import annotations
@@ -121,6 +126,8 @@ class DecodedTransaction:
     signature_vectors: list[tuple[int, int, int]] = field(default_factory=list)
     # ISO/IEC 19794-2:2005 finger minutiae records from the Type-9 records, by finger.
     minutiae: dict[str, bytes] = field(default_factory=dict)
+    # The exceptions' proof photos (Type-21), as stored, by position.
+    proof_photos: dict[str, bytes] = field(default_factory=dict)
 
 
 def _date(moment: datetime | None) -> str:
@@ -221,6 +228,7 @@ def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary
     summaries: list[SampleSummary] = []
     idc = 1
     seen: set[str] = set()
+    context_numbers = {position: acn for acn, position in enumerate(content.proof_photos, 1)}
     for sample in content.samples:
         if sample.position in seen:
             raise TransactionError(f"{sample.position}: more than one sample for this position")
@@ -234,6 +242,8 @@ def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary
         else:
             raise TransactionError(f"unknown sample position {sample.position!r}")
         record.IDC = idc
+        if sample.position in context_numbers:
+            record._995 = [[str(context_numbers[sample.position])]]
         msg += record
         if sample.position in FINGERS and sample.minutiae and sample.image is not None:
             minutiae = _minutiae_record(sample, content.station_id)
@@ -245,7 +255,32 @@ def build_transaction(content: RecordContent) -> tuple[bytes, list[SampleSummary
         record = _signature_record(content)
         record.IDC = idc
         msg += record
+        idc += 1
+    for position, acn in context_numbers.items():
+        record = _proof_record(position, content.proof_photos[position], acn, content, day)
+        record.IDC = idc
+        msg += record
+        idc += 1
     return msg.NIST, summaries
+
+
+PROOF_COMMENT = "PROOF "
+PHOTO_FILE_TYPES = {b"\xff\xd8\xff": "JPG", b"\x89PNG\r\n\x1a\n": "PNG"}
+
+
+def _proof_record(position: str, photo: bytes, acn: int, content: RecordContent, day: str):
+    """An exception's proof photo as a Type-21 associated-context record."""
+    file_type = next((t for magic, t in PHOTO_FILE_TYPES.items() if photo.startswith(magic)), "")
+    if not file_type:
+        raise TransactionError(f"{position}: the proof photo is neither JPEG nor PNG")
+    r = nistitl.AsciiRecord(21)
+    r._3 = content.station_id
+    r._5 = day
+    r._15 = [[file_type]]
+    r._20 = PROOF_COMMENT + _text(str(position), "proof photo position")
+    r._21 = str(acn)
+    r._999 = photo
+    return r
 
 
 def _finger_record(sample, station_id: str, day: str):
@@ -477,6 +512,11 @@ def _read_record(record, out: DecodedTransaction, decode_images: bool) -> None:
             out.irises[name] = decode_jpeg2000(record._999)
     elif record.type == 8:
         out.signature_vectors = _read_vectors(bytes(record.value))
+    elif record.type == 21:
+        comment = str(record[20].value)
+        if not comment.startswith(PROOF_COMMENT):
+            raise TransactionError("a Type-21 record that is no proof photo")
+        out.proof_photos[Position(comment[len(PROOF_COMMENT) :])] = bytes(record._999)
 
 
 def _finger_of_minutiae(data: bytes) -> Position:

@@ -15,9 +15,9 @@ import grpc
 from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
 from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import WorkflowError
+from capture.proof_photo import DEFAULT_HOLD_S as DEFAULT_PROOF_HOLD_S
 from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, enrollment_not_found
 from domain.messages import SOURCE_LANGUAGE, Message, msg
-from domain.vocabulary import Position
 from drivers.base import ImageDevice, Modality
 from drivers.errors import DeviceError
 from station import convert
@@ -221,7 +221,12 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         operator = self.caller(context)
         language = self.language_of(context)
         position = self._position(context, request.position)
-        settings = self._settings(request, context)
+        proof = request.purpose == enrollment_pb2.CAPTURE_PURPOSE_PROOF_PHOTO
+        if request.purpose not in enrollment_pb2.CapturePurpose.values():
+            self._invalid(context, "CAPTURE_PURPOSE_INVALID", msg("CAPTURE_PURPOSE_INVALID"))
+        if proof and request.force:
+            self._invalid(context, "FORCE_NOT_FOR_PROOF_PHOTO", msg("FORCE_NOT_FOR_PROOF_PHOTO"))
+        settings = self._settings(request, context, DEFAULT_PROOF_HOLD_S if proof else None)
         self._enrollment(context, operator, request.enrollment_id)
         approved_by = ""
         if request.force:
@@ -231,19 +236,29 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         cancel = threading.Event()
         context.add_callback(cancel.set)
         mailbox: PreviewMailbox[object] = PreviewMailbox(settings.preview_max_age_ms / 1000)
+        if proof:
+            events = self.workflow.capture_proof(
+                request.enrollment_id,
+                position,
+                cancel,
+                settings=settings,
+                device_id=request.device_id,
+            )
+        else:
+            events = self.workflow.capture(
+                request.enrollment_id,
+                position,
+                cancel,
+                force=request.force,
+                force_reason=request.force_reason,
+                approved_by=approved_by,
+                settings=settings,
+                device_id=request.device_id,
+            )
 
         def produce() -> None:
             try:
-                for event in self.workflow.capture(
-                    request.enrollment_id,
-                    position,
-                    cancel,
-                    force=request.force,
-                    force_reason=request.force_reason,
-                    approved_by=approved_by,
-                    settings=settings,
-                    device_id=request.device_id,
-                ):
+                for event in events:
                     if isinstance(event, PreviewEvent):
                         mailbox.put(event, droppable=True, born=_clock_time(event.captured_at))
                     else:
@@ -291,7 +306,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             cancel.set()
             producer.join(timeout=5)
 
-    def _settings(self, request, context) -> CaptureSettings:
+    def _settings(self, request, context, timeout_s: float | None = None) -> CaptureSettings:
+        """The request's capture settings; ``timeout_s``: the default timeout, if not the
+        station's."""
         base = self.workflow.settings
         if not 0 <= request.preview_fps <= MAX_PREVIEW_FPS:
             self._invalid(
@@ -306,7 +323,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         return replace(
             base,
             preview_fps=request.preview_fps or base.preview_fps,
-            timeout_s=request.timeout_seconds or base.timeout_s,
+            timeout_s=request.timeout_seconds or timeout_s or base.timeout_s,
             preview_jpeg_quality=request.preview_jpeg_quality or base.preview_jpeg_quality,
         )
 
@@ -338,9 +355,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         assert isinstance(event, CaptureResultEvent)
         return enrollment_pb2.CaptureEvent(
             result=enrollment_pb2.CaptureResult(
-                sample=convert.sample_to_pb(
-                    event.sample, language, with_thumbnail=event.sample.position == Position.FACE
-                ),
+                sample=convert.sample_to_pb(event.sample, language, with_thumbnail=True),
                 accepted=event.accepted,
                 attempts_left=event.attempts_left,
                 message=event.message.render(language) if event.message else "",
@@ -365,13 +380,22 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         kind = convert.EXCEPTION_FROM_PB.get(request.kind)
         if kind is None:
             self._invalid(context, "EXCEPTION_KIND_INVALID", msg("EXCEPTION_KIND_MISSING"))
-        self._enrollment(context, operator, request.enrollment_id)
+        enrollment = self._enrollment(context, operator, request.enrollment_id)
+        if request.proof_photo and request.proof_from_capture:
+            self._invalid(context, "PROOF_PHOTO_TWO_SOURCES", msg("PROOF_PHOTO_TWO_SOURCES"))
         if request.proof_photo:
             self._check_proof(context, request.proof_photo)
+        if request.proof_from_capture:
+            try:
+                self.workflow.captured_proof(enrollment, position)
+            except WorkflowError as exc:
+                self.refuse_workflow(context, exc)
         supervisor = self._approved_by(
             context, request.approval_id, request.enrollment_id, position, exception_action(kind)
         )
-        proof = request.proof_photo or self._proof_photo(context)
+        proof = b""
+        if not request.proof_from_capture:
+            proof = request.proof_photo or self._proof_photo(context)
         try:
             enrollment = self.workflow.mark_exception(
                 request.enrollment_id,
@@ -380,6 +404,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                 request.note.strip(),
                 supervisor,
                 proof,
+                proof_from_capture=request.proof_from_capture,
             )
         except WorkflowError as exc:
             self.refuse_workflow(context, exc)

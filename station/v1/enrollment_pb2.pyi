@@ -29,6 +29,11 @@ class ExceptionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXCEPTION_KIND_SIGNATURE_LINE: _ClassVar[ExceptionKind]
     EXCEPTION_KIND_CANNOT_SIGN: _ClassVar[ExceptionKind]
 
+class CapturePurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CAPTURE_PURPOSE_UNSPECIFIED: _ClassVar[CapturePurpose]
+    CAPTURE_PURPOSE_PROOF_PHOTO: _ClassVar[CapturePurpose]
+
 class OverrideAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     OVERRIDE_ACTION_UNSPECIFIED: _ClassVar[OverrideAction]
@@ -46,6 +51,8 @@ EXCEPTION_KIND_BLIND: ExceptionKind
 EXCEPTION_KIND_EYE_ABSENT: ExceptionKind
 EXCEPTION_KIND_SIGNATURE_LINE: ExceptionKind
 EXCEPTION_KIND_CANNOT_SIGN: ExceptionKind
+CAPTURE_PURPOSE_UNSPECIFIED: CapturePurpose
+CAPTURE_PURPOSE_PROOF_PHOTO: CapturePurpose
 OVERRIDE_ACTION_UNSPECIFIED: OverrideAction
 OVERRIDE_ACTION_FORCE_CAPTURE: OverrideAction
 OVERRIDE_ACTION_MARK_EXCEPTION: OverrideAction
@@ -141,7 +148,7 @@ class StartEnrollmentRequest(_message.Message):
     def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CaptureRequest(_message.Message):
-    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "approval_id", "device_id")
+    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "approval_id", "device_id", "purpose")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_FPS_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +158,7 @@ class CaptureRequest(_message.Message):
     PREVIEW_JPEG_QUALITY_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     position: _common_pb2.Position
     preview_fps: int
@@ -160,7 +168,8 @@ class CaptureRequest(_message.Message):
     preview_jpeg_quality: int
     approval_id: str
     device_id: str
-    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., approval_id: _Optional[str] = ..., device_id: _Optional[str] = ...) -> None: ...
+    purpose: CapturePurpose
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., approval_id: _Optional[str] = ..., device_id: _Optional[str] = ..., purpose: _Optional[_Union[CapturePurpose, str]] = ...) -> None: ...
 
 class CapturePrompt(_message.Message):
     __slots__ = ("position", "instruction", "message", "device_id")
@@ -215,20 +224,22 @@ class CaptureEvent(_message.Message):
     def __init__(self, prompt: _Optional[_Union[CapturePrompt, _Mapping]] = ..., preview: _Optional[_Union[PreviewFrame, _Mapping]] = ..., result: _Optional[_Union[CaptureResult, _Mapping]] = ...) -> None: ...
 
 class MarkExceptionRequest(_message.Message):
-    __slots__ = ("enrollment_id", "position", "kind", "note", "proof_photo", "approval_id")
+    __slots__ = ("enrollment_id", "position", "kind", "note", "proof_photo", "approval_id", "proof_from_capture")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     PROOF_PHOTO_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FROM_CAPTURE_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     position: _common_pb2.Position
     kind: ExceptionKind
     note: str
     proof_photo: bytes
     approval_id: str
-    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., kind: _Optional[_Union[ExceptionKind, str]] = ..., note: _Optional[str] = ..., proof_photo: _Optional[bytes] = ..., approval_id: _Optional[str] = ...) -> None: ...
+    proof_from_capture: bool
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., kind: _Optional[_Union[ExceptionKind, str]] = ..., note: _Optional[str] = ..., proof_photo: _Optional[bytes] = ..., approval_id: _Optional[str] = ..., proof_from_capture: _Optional[bool] = ...) -> None: ...
 
 class ApproveOverrideRequest(_message.Message):
     __slots__ = ("enrollment_id", "position", "action", "exception_kind")

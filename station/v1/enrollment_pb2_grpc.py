@@ -103,7 +103,10 @@ class EnrollmentServicer:
         operator acts on ends in a result (nothing presented, below the threshold, the same finger,
         the device gone mid-capture); errors are for calls that cannot run (a device not there at
         the start, attempts used up, a second capture while one runs, ...). Cancelling the call
-        cancels the capture.
+        cancels the capture. Every modality previews live: cameras and scanners their frames, the
+        signature pad the strokes so far, drawn as the signature's thumbnail is. With
+        `purpose = CAPTURE_PURPOSE_PROOF_PHOTO` it takes an exception's proof photo instead (see
+        CapturePurpose).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -192,12 +192,12 @@ class FakePad(PenDevice):
         """Traces (or an error) the next signatures return, in order."""
         self._presented.add(items)
 
-    def capture_signature(
+    def signing(
         self, *, timeout: float, cancel: threading.Event | None = None
-    ) -> SignatureTrace:
+    ) -> Iterator[SignatureTrace]:
         trace = self._presented.take(cancel)
         assert isinstance(trace, SignatureTrace)
-        return trace
+        yield trace
 
 
 @dataclass
