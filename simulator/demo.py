@@ -260,6 +260,16 @@ class Operator:
         return self._capture(visit, eid, "signature")
 
     def _exception(self, visit: Visit, eid: str, name: str, kind: int, note: str) -> None:
+        """Record an exception the supervisor approves, with a proof photo the operator takes
+        through Capture (with preview) first."""
+        photo = self.client.capture(
+            eid,
+            position(name),
+            presents="face",
+            purpose=enrollment_pb2.CAPTURE_PURPOSE_PROOF_PHOTO,
+            timeout_seconds=1.0,
+        )
+        assert photo.result is not None and photo.result.accepted, photo.result
         approval = self.supervisor.approve_override(
             eid, position(name), enrollment_pb2.OVERRIDE_ACTION_MARK_EXCEPTION, kind
         )
@@ -270,6 +280,7 @@ class Operator:
                 kind=kind,
                 note=note,
                 approval_id=approval,
+                proof_from_capture=True,
             ),
             metadata=self.client.metadata,
         )
