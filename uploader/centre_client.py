@@ -206,6 +206,9 @@ class CentreStatus:
     detail: str
     updated_at: str
     sha256: str = ""
+    # With DUPLICATE_RECORD: the earlier record the centre matched, and that record's NIK.
+    duplicate_of: str = ""
+    duplicate_of_nik: str = ""
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,15 @@ class StatusFeed:
 
 
 def _as_status(entry: Receipt) -> CentreStatus:
-    return CentreStatus(entry.record_id, entry.status, entry.detail, entry.issued_at, entry.sha256)
+    return CentreStatus(
+        entry.record_id,
+        entry.status,
+        entry.detail,
+        entry.issued_at,
+        entry.sha256,
+        entry.duplicate_of,
+        entry.duplicate_of_nik,
+    )
 
 
 def _content_type(headers: dict[str, str]) -> str:

@@ -7,7 +7,9 @@ receipt next to its plain JSON fields::
 
     payload = {"format": "rekam.receipt", "version": 1, "record_id", "sha256" (the package the
                answer is about), "http_status", "code", "status", "detail", "issued_at" (ISO
-               8601, UTC), "nonce" (echoed from the kit's X-Rekam-Nonce request header)}
+               8601, UTC), "nonce" (echoed from the kit's X-Rekam-Nonce request header),
+               and optionally "duplicate_of", "duplicate_of_nik" (with DUPLICATE_RECORD: the
+               earlier record deduplication matched, and its NIK)}
 
 The signature is Ed25519 over ``b"rekam receipt v1\\x00" + payload`` with the centre's receipt
 key, whose public key every kit pins (``[centre] receipt_key``). A kit reads the decision from
@@ -55,6 +57,9 @@ class Receipt:
     detail: str
     issued_at: str
     nonce: str
+    # With DUPLICATE_RECORD: the earlier record the centre matched, and that record's NIK.
+    duplicate_of: str = ""
+    duplicate_of_nik: str = ""
 
 
 def new_nonce() -> str:
@@ -96,6 +101,8 @@ def issue(
             detail=str(answer.get("detail", answer.get("message", ""))),
             issued_at=datetime.now(UTC).isoformat(),
             nonce=nonce,
+            duplicate_of=str(answer.get("duplicate_of", "")),
+            duplicate_of_nik=str(answer.get("duplicate_of_nik", "")),
         ),
     )
 
