@@ -15,6 +15,7 @@ import grpc
 from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
 from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import WorkflowError
+from capture.subject import SubjectInvalid
 from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, enrollment_not_found
 from domain.messages import SOURCE_LANGUAGE, Message, msg
 from domain.vocabulary import Position
@@ -127,8 +128,10 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         operator = self.caller(context)
         try:
             subject = convert.subject_from_pb(request.subject)
-        except ValueError as exc:
-            self._invalid(context, "SUBJECT_INVALID", msg("SUBJECT_INVALID", detail=str(exc)))
+        except SubjectInvalid as exc:
+            self.refuse(
+                context, grpc.StatusCode.INVALID_ARGUMENT, exc.reason, exc.message, exc.metadata
+            )
         try:
             if self.space_guard is not None:
                 self.space_guard(self.workflow.open_count() + 1)
