@@ -81,9 +81,9 @@ def check_nik(nik: str) -> None:
 def _shown(character: str) -> str:
     """A character as an operator can recognise it: itself in quotes when printable, else its
     code point (U+00A0)."""
-    return f"'{character}'" if character.isprintable() and not character.isspace() else (
-        f"U+{ord(character):04X}"
-    )
+    if character.isprintable() and not character.isspace():
+        return f"'{character}'"
+    return f"U+{ord(character):04X}"
 
 
 def validate_subject(subject: Subject, today: date) -> None:
