@@ -56,8 +56,10 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from uploader.centre_trust import CentreTrust, PinnedHTTPSConnection
 from uploader.receipts import (
+    FIELDS_HEADER,
     MAX_BATCH_ENTRIES,
     NONCE_HEADER,
+    OPTIONAL_FIELDS,
     BatchReceipt,
     Receipt,
     ReceiptInvalid,
@@ -195,6 +197,10 @@ def _json(payload: bytes) -> object:
 class CentreSinkSettings:
     """``[sinks.centre]`` takes no keys: the centre sink uses ``[centre] url`` and the
     ``[uploader]`` caps and timeouts."""
+
+
+# Every status question names the optional receipt fields this kit reads.
+READS_FIELDS = {FIELDS_HEADER: ",".join(OPTIONAL_FIELDS)}
 
 
 @dataclass(frozen=True)
@@ -545,7 +551,7 @@ class CentreClient:
         status, headers, payload = self._request(
             "GET",
             f"/v1/records/{quote(record_id, safe='')}",
-            headers={"X-Content-SHA256": sha256, NONCE_HEADER: nonce},
+            headers={"X-Content-SHA256": sha256, NONCE_HEADER: nonce, **READS_FIELDS},
         )
         body = self._answer(f"status of {record_id}", (status, headers, payload), (200, 404))
         try:
@@ -567,7 +573,7 @@ class CentreClient:
             "POST",
             "/v1/status",
             json.dumps(request, separators=(",", ":")).encode(),
-            {"Content-Type": "application/json", NONCE_HEADER: nonce},
+            {"Content-Type": "application/json", NONCE_HEADER: nonce, **READS_FIELDS},
         )
         batch = self._batch(f"status of {len(wanted)} records", answer, nonce)
         statuses: dict[str, CentreStatus | None] = {}
@@ -586,7 +592,7 @@ class CentreClient:
             "GET",
             f"/v1/stations/{quote(station_id, safe='')}/changes?"
             + urlencode({"since": cursor, "wait": f"{wait:g}"}),
-            headers={NONCE_HEADER: nonce},
+            headers={NONCE_HEADER: nonce, **READS_FIELDS},
             answer_within=wait + self.timeout,
         )
         batch = self._batch("status feed", answer, nonce)

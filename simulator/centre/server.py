@@ -588,7 +588,12 @@ class _Handler(BaseHTTPRequestHandler):
         record_id, sha256 = self._about
         key = self.centre.identity.receipt_key
         nonce = self._nonce()
+        body = receipts.for_kit(body, self._fields_header())
         return {**body, "receipt": receipts.issue(key, record_id, sha256, status, body, nonce)}
+
+    def _fields_header(self) -> str:
+        """The optional receipt fields the asking kit reads (see ``uploader.receipts``)."""
+        return self.headers.get(receipts.FIELDS_HEADER, "")
 
     def _nonce(self) -> str:
         nonce = self.headers.get(receipts.NONCE_HEADER, "").lower()
@@ -597,6 +602,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_batch(self, entries: list[dict], cursor: str) -> None:
         """A 200 answer about many records: one batch receipt covers every entry."""
         key = self.centre.identity.receipt_key
+        entries = [receipts.for_kit(entry, self._fields_header()) for entry in entries]
         self._send(200, {"receipt": receipts.sign_batch(key, entries, cursor, self._nonce())})
 
     def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
