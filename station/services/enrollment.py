@@ -175,7 +175,16 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         """One page in the order enrollments were started: a keyset read from the token's
         place (``EnrollmentStore.page``), filtered by state, operator and start time."""
         operator = self.caller(context)
-        wanted = EnrollmentFilter.of(request, operator)
+        try:
+            wanted = EnrollmentFilter.of(request, operator)
+        except TimeInvalid as exc:
+            self.refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "TIME_INVALID",
+                msg("TIME_INVALID", field=exc.field),
+                {"field": exc.field},
+            )
         size, after = self.page_bounds(
             context, self.pages, operator.name, wanted.query, request, DEFAULT_PAGE, MAX_PAGE
         )
@@ -512,11 +521,27 @@ class EnrollmentFilter:
         )
 
 
+class TimeInvalid(ValueError):
+    """A Timestamp field that is no time (nanos outside 0..999999999, before year 1 or after
+    9999); ``field`` names it."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is not a valid time")
+        self.field = field
+
+
 def _moment(request, name: str) -> datetime | None:  # type: ignore[no-untyped-def]
-    """A Timestamp field of ``request`` as an aware UTC datetime; None when it is unset."""
+    """A Timestamp field of ``request`` as an aware UTC datetime; None when it is unset;
+    TimeInvalid when it is no time."""
     if not request.HasField(name):
         return None
-    return getattr(request, name).ToDatetime(tzinfo=UTC)
+    stamp = getattr(request, name)
+    if not 0 <= stamp.nanos < 1_000_000_000:
+        raise TimeInvalid(name)
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise TimeInvalid(name) from exc
 
 
 def _clock_time(when: datetime) -> float:

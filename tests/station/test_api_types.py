@@ -338,3 +338,18 @@ def test_list_enrollments_refuses_page_sizes_outside_the_range(station, size):
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_reason(error) == "PAGE_SIZE_INVALID"
     assert error_info(error).metadata["max_page_size"] == "100"
+
+
+@pytest.mark.parametrize(
+    ("field", "stamp_"),
+    [
+        ("started_after", Timestamp(seconds=0, nanos=-1)),
+        ("started_before", Timestamp(seconds=10**12)),  # after the year 9999
+    ],
+)
+def test_list_enrollments_refuses_a_time_that_is_no_time(station, field, stamp_):
+    error = refused(lambda: list_enrollments(station.client(language="id"), **{field: stamp_}))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_reason(error) == "TIME_INVALID"
+    assert error_info(error).metadata["field"] == field
+    assert not template_words("TIME_INVALID") & english_words(error.details())
