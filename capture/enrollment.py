@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -111,17 +113,31 @@ class Enrollment:
 
 
 class EnrollmentStore:
-    """Enrollments by id. Thread-safe; each enrollment also carries its own lock."""
+    """Enrollments by id. Thread-safe; each enrollment also carries its own lock.
+
+    Each enrollment gets a place (a number that only grows) when it is added: :meth:`page`
+    reads the enrollments after a place, in order, so a list goes on where it stopped
+    whatever was added or removed meanwhile (keyset paging)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._enrollments: dict[str, Enrollment] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._places: dict[str, int] = {}  # enrollment id -> place
+        self._order: list[int] = []  # the places held, ascending
+        self._at: dict[int, str] = {}  # place -> enrollment id
+        self._last_place = 0
 
     def add(self, enrollment: Enrollment) -> None:
         with self._lock:
-            self._enrollments[enrollment.enrollment_id] = enrollment
-            self._locks[enrollment.enrollment_id] = threading.Lock()
+            enrollment_id = enrollment.enrollment_id
+            self._enrollments[enrollment_id] = enrollment
+            self._locks[enrollment_id] = threading.Lock()
+            if enrollment_id not in self._places:
+                self._last_place += 1
+                self._places[enrollment_id] = self._last_place
+                self._order.append(self._last_place)
+                self._at[self._last_place] = enrollment_id
 
     def get(self, enrollment_id: str) -> Enrollment | None:
         with self._lock:
@@ -137,8 +153,30 @@ class EnrollmentStore:
         with self._lock:
             self._enrollments.pop(enrollment_id, None)
             self._locks.pop(enrollment_id, None)
+            place = self._places.pop(enrollment_id, None)
+            if place is not None:
+                del self._order[bisect.bisect_left(self._order, place)]
+                del self._at[place]
 
     def list(self, states: set[EnrollmentState] | None = None) -> list[Enrollment]:
         with self._lock:
             items = list(self._enrollments.values())
         return [e for e in items if not states or e.state in states]
+
+    def page(
+        self, after: int, limit: int, wanted: Callable[[Enrollment], bool]
+    ) -> list[tuple[int, Enrollment]]:
+        """Up to ``limit`` (place, enrollment) pairs ``wanted`` accepts, in order, after the
+        place ``after``: it starts where the last page stopped and reads no further than it
+        must (those between that ``wanted`` refuses)."""
+        found: list[tuple[int, Enrollment]] = []
+        with self._lock:
+            start = bisect.bisect_right(self._order, after)
+            for index in range(start, len(self._order)):
+                place = self._order[index]
+                enrollment = self._enrollments[self._at[place]]
+                if wanted(enrollment):
+                    found.append((place, enrollment))
+                    if len(found) >= limit:
+                        break
+        return found

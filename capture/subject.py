@@ -13,12 +13,16 @@ from domain.vocabulary import Category, Sex, age_on, nik_birth_date_part
 
 
 class SubjectInvalid(ValueError):
-    """The subject data cannot be accepted; ``reason`` is machine-readable."""
+    """The subject data cannot be accepted; ``reason`` is machine-readable and ``metadata``
+    says precisely what is wrong (e.g. which NIK check failed)."""
 
-    def __init__(self, reason: str, message: Message) -> None:
+    def __init__(
+        self, reason: str, message: Message, metadata: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message.render())
         self.reason = reason
         self.message = message
+        self.metadata = metadata or {}
 
 
 class ClockWrong(Exception):
@@ -49,13 +53,43 @@ class Subject:
     demographics_ref: str = ""
 
 
+NIK_LENGTH = 16
+NIK_DIGITS = frozenset("0123456789")
+
+
+def check_nik(nik: str) -> None:
+    """Raise SubjectInvalid (NIK_INVALID) naming the first check ``nik`` fails, in metadata
+    ``nik_check``: DIGITS (with the 1-based ``index`` of the first character that is not an
+    ASCII digit), LENGTH (with the ``length`` given), or REGION (region code all zeros)."""
+    bad = next((i for i, ch in enumerate(nik) if ch not in NIK_DIGITS), None)
+    if bad is not None:
+        raise SubjectInvalid(
+            "NIK_INVALID",
+            msg("NIK_NOT_DIGIT", index=bad + 1, character=_shown(nik[bad])),
+            {"nik_check": "DIGITS", "index": str(bad + 1)},
+        )
+    if len(nik) != NIK_LENGTH:
+        raise SubjectInvalid(
+            "NIK_INVALID",
+            msg("NIK_INVALID_LENGTH", length=len(nik)),
+            {"nik_check": "LENGTH", "length": str(len(nik))},
+        )
+    if nik[:6] == "000000":
+        raise SubjectInvalid("NIK_INVALID", msg("NIK_INVALID_REGION"), {"nik_check": "REGION"})
+
+
+def _shown(character: str) -> str:
+    """A character as an operator can recognise it: itself in quotes when printable, else its
+    code point (U+00A0)."""
+    if character.isprintable() and not character.isspace():
+        return f"'{character}'"
+    return f"U+{ord(character):04X}"
+
+
 def validate_subject(subject: Subject, today: date) -> None:
     """Raise SubjectInvalid with an operator sentence when the subject cannot be enrolled."""
     nik = subject.nik
-    if len(nik) != 16 or not nik.isascii() or not nik.isdigit():
-        raise SubjectInvalid("NIK_INVALID", msg("NIK_INVALID_LENGTH", length=len(nik)))
-    if nik[:6] == "000000":
-        raise SubjectInvalid("NIK_INVALID", msg("NIK_INVALID_REGION"))
+    check_nik(nik)
     if not subject.name.strip():
         raise SubjectInvalid("NAME_MISSING", msg("NAME_MISSING"))
     if subject.sex not in tuple(Sex):

@@ -253,7 +253,9 @@ class EnrollmentWorkflow:
         try:
             validate_subject(subject, self.today())
         except SubjectInvalid as exc:
-            raise WorkflowError(ErrorKind.INVALID_ARGUMENT, exc.reason, exc.message) from exc
+            raise WorkflowError(
+                ErrorKind.INVALID_ARGUMENT, exc.reason, exc.message, exc.metadata
+            ) from exc
         with self._starting:
             open_one = self._open_for(subject.nik)
             if open_one is not None:
@@ -325,6 +327,7 @@ class EnrollmentWorkflow:
                     position=_name(name),
                     category=msg(enrollment.plan.category.message_code),
                 ),
+                metadata={"position": name},
             )
         return modality
 
@@ -354,6 +357,7 @@ class EnrollmentWorkflow:
                 ErrorKind.FAILED_PRECONDITION,
                 "POSITION_EXCEPTED",
                 msg("POSITION_EXCEPTED", position=_name(position)),
+                metadata={"position": position},
             )
         if modality is not Modality.FACE and not enrollment.is_done(Position.FACE):
             raise WorkflowError(
@@ -411,7 +415,7 @@ class EnrollmentWorkflow:
                 ErrorKind.FAILED_PRECONDITION,
                 "ATTEMPTS_EXHAUSTED",
                 msg("ATTEMPTS_EXHAUSTED", attempts=used, position=_name(position)),
-                metadata={"attempts": str(used)},
+                metadata={"attempts": str(used), "position": position},
             )
 
     def _threshold(self, enrollment: Enrollment, modality: Modality) -> tuple[int, bool]:
@@ -709,6 +713,7 @@ class EnrollmentWorkflow:
                 ErrorKind.FAILED_PRECONDITION,
                 "NO_SAMPLE",
                 msg("NO_SAMPLE_TO_APPROVE", position=_name(position)),
+                metadata={"position": position},
             )
         undo = _undo(enrollment)
         if approved:
@@ -745,6 +750,7 @@ class EnrollmentWorkflow:
                     position=_name(position),
                     allowed=_listing(allowed) if allowed else msg("NO_EXCEPTION_KINDS"),
                 ),
+                metadata={"position": position},
             )
         if not approved_by:
             raise WorkflowError(

@@ -9,7 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from capture.engine import encode_preview
 from capture.enrollment import Enrollment, EnrollmentState, ExceptionMark, Sample
 from capture.signature_image import render_signature
-from capture.subject import Subject
+from capture.subject import Subject, SubjectInvalid
+from domain.messages import msg
 from domain.vocabulary import (
     ALL_POSITIONS,
     EXCEPTION_KINDS,
@@ -136,16 +137,21 @@ def subject_to_pb(subject: Subject) -> enrollment_pb2.Subject:
 
 
 def subject_from_pb(message: enrollment_pb2.Subject) -> Subject:
-    """Raises ValueError with a sentence naming the bad field."""
+    """Raises SubjectInvalid (SUBJECT_INVALID, metadata ``field`` naming the bad field) with
+    a sentence for the operator."""
     try:
         birth_date = date.fromisoformat(message.birth_date)
     except ValueError as exc:
-        raise ValueError(
-            f"birth_date {message.birth_date!r} is not a date in the form YYYY-MM-DD"
+        raise SubjectInvalid(
+            "SUBJECT_INVALID",
+            msg("BIRTH_DATE_NOT_A_DATE", given=repr(message.birth_date)),
+            {"field": "subject.birth_date"},
         ) from exc
     category = CATEGORY_FROM_PB.get(message.category)
     if category is None:
-        raise ValueError("category is missing or unknown")
+        raise SubjectInvalid(
+            "SUBJECT_INVALID", msg("CATEGORY_MISSING"), {"field": "subject.category"}
+        )
     return Subject(
         nik=message.nik.strip(),
         name=message.name.strip(),

@@ -9,8 +9,13 @@ from grpc_status import rpc_status
 
 from capture.errors import ErrorKind, WorkflowError
 from domain.messages import SOURCE_LANGUAGE, Message, negotiate
+from domain.vocabulary import Position
 
 DOMAIN = "rekam.station.v1"
+# ErrorInfo metadata keys whose values are capture positions (several: comma-separated). They
+# leave the station as station.v1 Position enum names ("POSITION_RIGHT_THUMB"), whatever
+# spelling the layer that raised the error used (see common.proto).
+POSITION_KEYS = frozenset({"position", "missing"})
 
 STATUS_BY_KIND: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
@@ -45,7 +50,9 @@ def rich_status(
 ) -> grpc.Status:
     """A grpc.Status carrying ErrorInfo and LocalizedMessage details."""
     sentence = message.render(language)
-    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata or {})
+    info = error_details_pb2.ErrorInfo(
+        reason=reason, domain=DOMAIN, metadata=typed_metadata(metadata or {})
+    )
     localized = error_details_pb2.LocalizedMessage(
         locale=LOCALES.get(language, language), message=sentence
     )
@@ -56,6 +63,25 @@ def rich_status(
         details.append(packed)
     proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=sentence, details=details)
     return rpc_status.to_status(proto)
+
+
+def typed_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """``metadata`` with the positions under POSITION_KEYS as Position enum names."""
+    return {
+        key: ",".join(position_name(v) for v in value.split(",") if v)
+        if key in POSITION_KEYS
+        else value
+        for key, value in metadata.items()
+    }
+
+
+def position_name(value: str) -> str:
+    """The station.v1 Position enum name of a position ("right_thumb" ->
+    "POSITION_RIGHT_THUMB"); a value that is no position's name is left as it is."""
+    try:
+        return f"POSITION_{Position(value).name}"
+    except ValueError:
+        return value
 
 
 def abort(

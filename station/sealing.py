@@ -245,6 +245,7 @@ class RecordSealer:
                     "enrollment_id": enrollment.enrollment_id,
                     "operator": enrollment.operator,
                     "quality": {s.position: s.quality.score for s in enrollment.samples.values()},
+                    "thresholds": {s.position: s.threshold for s in enrollment.samples.values()},
                 },
             )
         except StorageFailure:

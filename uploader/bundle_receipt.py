@@ -39,6 +39,7 @@ from uploader.keys import key_id
 from uploader.outbox import (
     CENTRE_STATES,
     DELIVERABLE_STATES,
+    Cause,
     Outbox,
     OutboxRecord,
     RecordState,
@@ -203,7 +204,10 @@ def _settle_one(outbox: Outbox, entry: ReceiptEntry, bundle: str) -> Settlement:
     detail = f"receipt of bundle {bundle}: {entry.outcome.lower()}"
     if entry.reason:
         detail += f" ({entry.reason})"
-    updated = outbox.set_status(entry.record_id, target, detail)
+    facts = {"bundle": bundle, "outcome": entry.outcome, "reason": entry.reason}
+    updated = outbox.set_status(
+        entry.record_id, target, detail, cause=Cause.RECEIPT_SETTLED, facts=facts
+    )
     return Settlement(entry, updated.state, True)
 
 

@@ -56,8 +56,10 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from uploader.centre_trust import CentreTrust, PinnedHTTPSConnection
 from uploader.receipts import (
+    FIELDS_HEADER,
     MAX_BATCH_ENTRIES,
     NONCE_HEADER,
+    OPTIONAL_FIELDS,
     BatchReceipt,
     Receipt,
     ReceiptInvalid,
@@ -197,6 +199,10 @@ class CentreSinkSettings:
     ``[uploader]`` caps and timeouts."""
 
 
+# Every status question names the optional receipt fields this kit reads.
+READS_FIELDS = {FIELDS_HEADER: ",".join(OPTIONAL_FIELDS)}
+
+
 @dataclass(frozen=True)
 class CentreStatus:
     """The centre's view of one record (``sha256``: the package it is about)."""
@@ -206,6 +212,9 @@ class CentreStatus:
     detail: str
     updated_at: str
     sha256: str = ""
+    # With DUPLICATE_RECORD: the earlier record the centre matched, and that record's NIK.
+    duplicate_of: str = ""
+    duplicate_of_nik: str = ""
 
 
 @dataclass(frozen=True)
@@ -230,7 +239,15 @@ class StatusFeed:
 
 
 def _as_status(entry: Receipt) -> CentreStatus:
-    return CentreStatus(entry.record_id, entry.status, entry.detail, entry.issued_at, entry.sha256)
+    return CentreStatus(
+        entry.record_id,
+        entry.status,
+        entry.detail,
+        entry.issued_at,
+        entry.sha256,
+        entry.duplicate_of,
+        entry.duplicate_of_nik,
+    )
 
 
 def _content_type(headers: dict[str, str]) -> str:
@@ -534,7 +551,7 @@ class CentreClient:
         status, headers, payload = self._request(
             "GET",
             f"/v1/records/{quote(record_id, safe='')}",
-            headers={"X-Content-SHA256": sha256, NONCE_HEADER: nonce},
+            headers={"X-Content-SHA256": sha256, NONCE_HEADER: nonce, **READS_FIELDS},
         )
         body = self._answer(f"status of {record_id}", (status, headers, payload), (200, 404))
         try:
@@ -556,7 +573,7 @@ class CentreClient:
             "POST",
             "/v1/status",
             json.dumps(request, separators=(",", ":")).encode(),
-            {"Content-Type": "application/json", NONCE_HEADER: nonce},
+            {"Content-Type": "application/json", NONCE_HEADER: nonce, **READS_FIELDS},
         )
         batch = self._batch(f"status of {len(wanted)} records", answer, nonce)
         statuses: dict[str, CentreStatus | None] = {}
@@ -575,7 +592,7 @@ class CentreClient:
             "GET",
             f"/v1/stations/{quote(station_id, safe='')}/changes?"
             + urlencode({"since": cursor, "wait": f"{wait:g}"}),
-            headers={NONCE_HEADER: nonce},
+            headers={NONCE_HEADER: nonce, **READS_FIELDS},
             answer_within=wait + self.timeout,
         )
         batch = self._batch("status feed", answer, nonce)

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from functools import partial
 
 from uploader.outbox import (
+    Cause,
     Outbox,
     OutboxError,
     OutboxRecord,
@@ -221,7 +223,8 @@ class DeliveryWorker(BackgroundWorker):
         try:
             data = self.outbox.read_package(record_id)
         except PackageMissing as exc:
-            self._apply(self.outbox.mark_dead, record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
+            damaged = partial(self.outbox.mark_dead, cause=Cause.PACKAGE_DAMAGED)
+            self._apply(damaged, record_id, f"LOCAL_PACKAGE_DAMAGED: {exc}")
             self._count("dead_letters")
             return True
         result = self.sink.deliver(record_id, data, record.sha256)

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -178,7 +178,11 @@ class OutboxRecord:
 
 @dataclass(frozen=True)
 class StatusChange:
-    """One entry of a record's status history; ``seq`` orders all changes in the outbox."""
+    """One entry of a record's status history; ``seq`` orders all changes in the outbox.
+
+    ``cause`` is the change's machine-readable cause (a :class:`Cause`; "" for entries written
+    before causes were kept) and ``facts`` its parameters (e.g. the bundle, the record a
+    duplicate matched); ``detail`` is the free text (the centre's own words)."""
 
     seq: int
     record_id: str
@@ -186,6 +190,24 @@ class StatusChange:
     previous: RecordState | None
     detail: str
     at: float
+    cause: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+class Cause(StrEnum):
+    """Why a record's status changed (the station.v1 ``StatusChange.reason_code``)."""
+
+    SEALED = "SEALED"
+    DELIVERED = "DELIVERED"
+    CENTRE_STATUS = "CENTRE_STATUS"
+    DUPLICATE_OF = "DUPLICATE_OF"
+    REJECTED = "REJECTED"
+    PACKAGE_DAMAGED = "PACKAGE_DAMAGED"
+    CARRIED = "CARRIED"
+    RECEIPT_SETTLED = "RECEIPT_SETTLED"
+    RETRY_REQUESTED = "RETRY_REQUESTED"
+    RESENT_AFTER_FAILURE = "RESENT_AFTER_FAILURE"
+    RESENT_UNKNOWN_AT_CENTRE = "RESENT_UNKNOWN_AT_CENTRE"
 
 
 _SCHEMA = """
@@ -215,7 +237,9 @@ CREATE TABLE IF NOT EXISTS history (
     state TEXT NOT NULL,
     previous TEXT,
     detail TEXT NOT NULL DEFAULT '',
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    cause TEXT NOT NULL DEFAULT '',
+    facts TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS history_record ON history(record_id, seq);
 CREATE INDEX IF NOT EXISTS records_enrollment ON records(json_extract(meta, '$.enrollment_id'));
@@ -233,7 +257,18 @@ _COLUMNS = (
     "next_attempt_at, created_at, updated_at, delivered_at, detail, purged_at"
 )
 
+_HISTORY_COLUMNS = "seq, record_id, state, previous, detail, at, cause, facts"
+
 Listener = Callable[[StatusChange], None]
+
+
+def _facts(stored: str) -> dict[str, str]:
+    """A history entry's facts (an empty dict for anything but a JSON object)."""
+    try:
+        parsed = json.loads(stored or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
 
 class Outbox:
@@ -277,7 +312,8 @@ class Outbox:
         self._rearm_timers()
 
     def _add_columns(self) -> None:
-        """Columns an older outbox lacks: the retry's delay and the status tracker's schedule."""
+        """Columns an older outbox lacks: the retry's delay, the status tracker's schedule and
+        the causes of status changes."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
         if "retry_delay_s" not in columns:
             self._db.execute("ALTER TABLE records ADD COLUMN retry_delay_s REAL NOT NULL DEFAULT 0")
@@ -286,6 +322,10 @@ class Outbox:
                 "ALTER TABLE records ADD COLUMN next_poll_at REAL NOT NULL DEFAULT 0"
             )
         self._db.executescript(_TRACKING_SCHEMA)
+        history = {row[1] for row in self._db.execute("PRAGMA table_info(history)")}
+        if "cause" not in history:
+            self._db.execute("ALTER TABLE history ADD COLUMN cause TEXT NOT NULL DEFAULT ''")
+            self._db.execute("ALTER TABLE history ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -455,7 +495,9 @@ class Outbox:
                     now,
                 ),
             )
-            return self._log_change(cur, sealed.record_id, RecordState.SEALED, None, "", now)
+            return self._log_change(
+                cur, sealed.record_id, RecordState.SEALED, None, "", now, Cause.SEALED
+            )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self._changed)
@@ -468,13 +510,27 @@ class Outbox:
         previous: RecordState | None,
         detail: str,
         now: float,
+        cause: str = "",
+        facts: dict[str, str] | None = None,
     ) -> StatusChange:
+        facts = dict(facts or {})
         cur.execute(
-            "INSERT INTO history (record_id, state, previous, detail, at) VALUES (?,?,?,?,?)",
-            (record_id, state.value, previous.value if previous else None, detail, now),
+            "INSERT INTO history (record_id, state, previous, detail, at, cause, facts) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (
+                record_id,
+                state.value,
+                previous.value if previous else None,
+                detail,
+                now,
+                cause,
+                json.dumps(facts, sort_keys=True),
+            ),
         )
         at = self.clock.wall_of(now)
-        return StatusChange(int(cur.lastrowid or 0), record_id, state, previous, detail, at)
+        return StatusChange(
+            int(cur.lastrowid or 0), record_id, state, previous, detail, at, cause, facts
+        )
 
     def _require(self, record_id: str) -> OutboxRecord:
         record = self._get(record_id)
@@ -489,10 +545,12 @@ class Outbox:
         state: RecordState | None = None,
         detail: str | None = None,
         now: float | None = None,
+        cause: str = "",
+        facts: dict[str, str] | None = None,
         **columns: object,
     ) -> OutboxRecord:
-        """Update columns and, if the state or detail changes, log a status change; ``now`` is
-        on the timeline already."""
+        """Update columns and, if the state or detail changes, log a status change (with its
+        ``cause`` and ``facts``); ``now`` is on the timeline already."""
         now = self.clock.now() if now is None else now
         changes: list[StatusChange] = []
         with self._lock:
@@ -513,7 +571,16 @@ class Outbox:
                 )
                 if "state" in values:
                     changes.append(
-                        self._log_change(cur, record_id, new_state, current.state, new_detail, now)
+                        self._log_change(
+                            cur,
+                            record_id,
+                            new_state,
+                            current.state,
+                            new_detail,
+                            now,
+                            cause,
+                            facts,
+                        )
                     )
             record = self._require(record_id)
         self._notify(changes)
@@ -556,6 +623,8 @@ class Outbox:
                 state=RecordState.CARRIED,
                 detail=f"carried in USB bundle {bundle}",
                 now=self._now(now),
+                cause=Cause.CARRIED,
+                facts={"bundle": bundle},
             )
 
     def reschedule(self, record_id: str, next_attempt_at: float) -> OutboxRecord:
@@ -578,13 +647,22 @@ class Outbox:
                 state=RecordState.SENT_FOR_ENROLLMENT,
                 detail=detail,
                 now=now,
+                cause=Cause.DELIVERED,
                 attempts=attempts,
                 last_error="",
                 delivered_at=now,
             )
 
-    def mark_dead(self, record_id: str, error: str, *, now: float | None = None) -> OutboxRecord:
-        """The centre rejected the record permanently: DEAD_LETTER with its message."""
+    def mark_dead(
+        self,
+        record_id: str,
+        error: str,
+        *,
+        now: float | None = None,
+        cause: str = Cause.REJECTED,
+    ) -> OutboxRecord:
+        """The centre rejected the record permanently (or, with ``cause`` PACKAGE_DAMAGED, the
+        kit's own copy is damaged): DEAD_LETTER with its message."""
         with self._lock:
             attempts = self._require(record_id).attempts + 1
             return self._update(
@@ -592,17 +670,40 @@ class Outbox:
                 state=RecordState.DEAD_LETTER,
                 detail=error,
                 now=self._now(now),
+                cause=cause,
                 attempts=attempts,
                 last_error=error,
             )
 
     def set_status(
-        self, record_id: str, state: RecordState, detail: str = "", *, now: float | None = None
+        self,
+        record_id: str,
+        state: RecordState,
+        detail: str = "",
+        *,
+        now: float | None = None,
+        cause: str = Cause.CENTRE_STATUS,
+        facts: dict[str, str] | None = None,
     ) -> OutboxRecord:
-        """Record a status reported by the centre (or any other state change)."""
-        return self._update(record_id, state=RecordState(state), detail=detail, now=self._now(now))
+        """Record a status reported by the centre (or any other state change), with its cause
+        and the facts that go with it."""
+        return self._update(
+            record_id,
+            state=RecordState(state),
+            detail=detail,
+            now=self._now(now),
+            cause=cause,
+            facts=facts,
+        )
 
-    def requeue(self, record_id: str, reason: str, *, now: float | None = None) -> OutboxRecord:
+    def requeue(
+        self,
+        record_id: str,
+        reason: str,
+        *,
+        now: float | None = None,
+        cause: str = Cause.RETRY_REQUESTED,
+    ) -> OutboxRecord:
         """Send the record again (centre enroll failure, operator retry): back to SEALED."""
         now = self._now(now)
         with self._lock:
@@ -614,6 +715,7 @@ class Outbox:
                 state=RecordState.SEALED,
                 detail=reason,
                 now=now,
+                cause=cause,
                 resends=record.resends + 1,
                 next_attempt_at=now,
                 retry_delay_s=0.0,
@@ -684,10 +786,17 @@ class Outbox:
         )
 
     def _change_of(self, row: tuple) -> StatusChange:
-        seq, record_id, state, previous, detail, at = row
+        seq, record_id, state, previous, detail, at, cause, facts = row
         previous_state = RecordState(previous) if previous else None
         return StatusChange(
-            seq, record_id, RecordState(state), previous_state, detail, self.clock.wall_of(at)
+            seq,
+            record_id,
+            RecordState(state),
+            previous_state,
+            detail,
+            self.clock.wall_of(at),
+            cause,
+            _facts(facts),
         )
 
     def _get(self, record_id: str) -> OutboxRecord | None:
@@ -829,8 +938,7 @@ class Outbox:
         with self._lock:
             self._check_open()
             rows = self._db.execute(
-                "SELECT seq, record_id, state, previous, detail, at FROM history "
-                "WHERE record_id = ? ORDER BY seq",
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE record_id = ? ORDER BY seq",
                 (record_id,),
             ).fetchall()
         return [self._change_of(r) for r in rows]
@@ -848,8 +956,7 @@ class Outbox:
         with self._lock:
             self._check_open()
             rows = self._db.execute(
-                "SELECT seq, record_id, state, previous, detail, at FROM history "
-                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
             ).fetchall()
         return [self._change_of(r) for r in rows]

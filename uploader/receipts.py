@@ -7,7 +7,13 @@ receipt next to its plain JSON fields::
 
     payload = {"format": "rekam.receipt", "version": 1, "record_id", "sha256" (the package the
                answer is about), "http_status", "code", "status", "detail", "issued_at" (ISO
-               8601, UTC), "nonce" (echoed from the kit's X-Rekam-Nonce request header)}
+               8601, UTC), "nonce" (echoed from the kit's X-Rekam-Nonce request header),
+               and the optional fields below}
+
+Optional fields (``OPTIONAL_FIELDS``: "duplicate_of", "duplicate_of_nik", with
+DUPLICATE_RECORD the earlier record deduplication matched and its NIK) are signed only when set,
+and only for a kit that names them in its request's ``X-Rekam-Receipt-Fields`` header: a kit
+that predates them never receives a field it cannot read, and still verifies every answer.
 
 The signature is Ed25519 over ``b"rekam receipt v1\\x00" + payload`` with the centre's receipt
 key, whose public key every kit pins (``[centre] receipt_key``). A kit reads the decision from
@@ -34,6 +40,9 @@ from uploader.keys import key_id
 FORMAT = "rekam.receipt"
 VERSION = 1
 NONCE_HEADER = "X-Rekam-Nonce"
+# The optional receipt fields a kit reads, named in this request header (comma-separated).
+FIELDS_HEADER = "X-Rekam-Receipt-Fields"
+OPTIONAL_FIELDS = ("duplicate_of", "duplicate_of_nik")
 _CONTEXT = b"rekam receipt v1\x00"
 _MAX_PAYLOAD = 16 * 1024
 
@@ -55,6 +64,9 @@ class Receipt:
     detail: str
     issued_at: str
     nonce: str
+    # With DUPLICATE_RECORD: the earlier record the centre matched, and that record's NIK.
+    duplicate_of: str = ""
+    duplicate_of_nik: str = ""
 
 
 def new_nonce() -> str:
@@ -66,9 +78,22 @@ def _canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+def for_kit(answer: dict[str, Any], fields_header: str) -> dict[str, Any]:
+    """``answer`` (or a batch entry) as a kit that sent ``fields_header`` may receive it: the
+    optional fields only when set and named in the header."""
+    named = {name.strip() for name in fields_header.split(",")}
+    return {
+        key: value
+        for key, value in answer.items()
+        if key not in OPTIONAL_FIELDS or (value and key in named)
+    }
+
+
 def sign_receipt(key: Ed25519PrivateKey, receipt: Receipt) -> dict[str, str]:
-    """The ``receipt`` member of an answer: ``receipt`` signed with the centre's key."""
-    payload = _canonical({"format": FORMAT, "version": VERSION, **asdict(receipt)})
+    """The ``receipt`` member of an answer: ``receipt`` signed with the centre's key (its
+    optional fields only when set)."""
+    fields = {k: v for k, v in asdict(receipt).items() if k not in OPTIONAL_FIELDS or v}
+    payload = _canonical({"format": FORMAT, "version": VERSION, **fields})
     return {
         "payload": base64.b64encode(payload).decode(),
         "signature": base64.b64encode(key.sign(_CONTEXT + payload)).decode(),
@@ -96,6 +121,8 @@ def issue(
             detail=str(answer.get("detail", answer.get("message", ""))),
             issued_at=datetime.now(UTC).isoformat(),
             nonce=nonce,
+            duplicate_of=str(answer.get("duplicate_of", "")),
+            duplicate_of_nik=str(answer.get("duplicate_of_nik", "")),
         ),
     )
 

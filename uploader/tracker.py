@@ -21,6 +21,7 @@ from uploader.centre_client import (
 from uploader.outbox import (
     CENTRE_STATES,
     TRACKED_STATES,
+    Cause,
     Outbox,
     OutboxError,
     OutboxRecord,
@@ -220,7 +221,7 @@ class StatusTracker(BackgroundWorker):
                 self._unknown(record)
             else:
                 self._not_found.pop(record.record_id, None)
-                self._apply_status(record, status.status, status.detail)
+                self._apply_status(record, status)
         except OutboxError:
             log.exception("outbox update failed for %s", record.record_id)
 
@@ -229,7 +230,7 @@ class StatusTracker(BackgroundWorker):
         self._not_found[record.record_id] = count
         if count >= self.resend_after_not_found:
             self._not_found.pop(record.record_id, None)
-            self._resend(record, "centre does not know this record")
+            self._resend(record, "centre does not know this record", Cause.RESENT_UNKNOWN_AT_CENTRE)
 
     # -- the change feed -------------------------------------------------------------------------
 
@@ -288,27 +289,42 @@ class StatusTracker(BackgroundWorker):
 
     # -- applying the centre's word ----------------------------------------------------------------
 
-    def _apply_status(self, record: OutboxRecord, reported: str, detail: str) -> None:
+    def _apply_status(self, record: OutboxRecord, reported: CentreStatus) -> None:
         try:
-            state = RecordState(reported)
+            state = RecordState(reported.status)
         except ValueError:
-            log.warning("centre reported unknown status %r for %s", reported, record.record_id)
+            log.warning(
+                "centre reported unknown status %r for %s", reported.status, record.record_id
+            )
             return
         if state not in CENTRE_STATES:
             return
+        detail = reported.detail
         if state != record.state or detail != record.detail:
-            self.outbox.set_status(record.record_id, state, detail)
+            cause, facts = _cause_of(reported)
+            self.outbox.set_status(record.record_id, state, detail, cause=cause, facts=facts)
             self.counters.status_changes += 1
         if state == RecordState.ENROLL_FAILURE_AT_CENTRAL:
             if record.resends < self.max_resends:
-                self._resend(record, f"resend after enroll failure: {detail}")
+                self._resend(
+                    record, f"resend after enroll failure: {detail}", Cause.RESENT_AFTER_FAILURE
+                )
             else:
                 log.warning(
                     "record %s: enroll failure after %d resends", record.record_id, record.resends
                 )
 
-    def _resend(self, record: OutboxRecord, reason: str) -> None:
-        self.outbox.requeue(record.record_id, reason)
+    def _resend(self, record: OutboxRecord, reason: str, cause: Cause) -> None:
+        self.outbox.requeue(record.record_id, reason, cause=cause)
         self.counters.resends += 1
         if self.on_resend is not None:
             self.on_resend()
+
+
+def _cause_of(reported: CentreStatus) -> tuple[Cause, dict[str, str]]:
+    """The cause of a status the centre reported, and its facts: DUPLICATE_OF naming the
+    earlier record (and its NIK) when the centre's deduplication matched one."""
+    if reported.status == RecordState.DUPLICATE_RECORD and reported.duplicate_of:
+        facts = {"record_id": reported.duplicate_of, "nik": reported.duplicate_of_nik}
+        return Cause.DUPLICATE_OF, facts
+    return Cause.CENTRE_STATUS, {}

@@ -108,6 +108,7 @@ class Abis:
             self.store.set_status(record_id, forced, "forced by the simulator")
             return forced
         gallery_side = self._load(record_id)
+        duplicate_of = ""
         if not gallery_side:
             status, detail = ADJUDICATE, "no usable fingerprints; manual adjudication"
         else:
@@ -121,7 +122,7 @@ class Abis:
                     other_record = self.store.get(other_id)
                     other_nik = other_record.nik if other_record else "?"
                     which = "the same NIK" if other_nik == record.nik else f"NIK {other_nik}"
-                    status = DUPLICATE
+                    status, duplicate_of = DUPLICATE, other_id
                     detail = (
                         f"same person as record {other_id} ({which}); "
                         f"{result.matched_fingers}/{result.compared_fingers} fingers match"
@@ -129,6 +130,6 @@ class Abis:
                     break
             if status == PRINT_READY:
                 self._gallery[record_id] = gallery_side
-        self.store.set_status(record_id, status, detail)
+        self.store.set_status(record_id, status, detail, duplicate_of=duplicate_of)
         log.info("record %s: %s (%s)", record_id, status, detail)
         return status

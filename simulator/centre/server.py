@@ -484,7 +484,14 @@ class CentreServer:
             "status": record.status,
             "detail": record.detail,
             "updated_at": _iso(record.updated_at),
+            **self._duplicate_fields(record.record_id),
         }, record.sha256
+
+    def _duplicate_fields(self, record_id: str) -> dict[str, str]:
+        """The receipt fields naming the earlier record a duplicate matched (empty if none)."""
+        assert self.store is not None
+        duplicate_of, nik = self.store.duplicate_of(record_id)
+        return {"duplicate_of": duplicate_of, "duplicate_of_nik": nik}
 
     def batch_status(self, asked: list[tuple[str, str]]) -> tuple[list[dict], str]:
         """Receipt entries for the (record id, package hash) pairs ``asked``, and the feed cursor
@@ -498,9 +505,8 @@ class CentreServer:
             if record is None:
                 entries.append(_entry(record_id, sha256, 404, "NOT_FOUND", "", "unknown record"))
             else:
-                entries.append(
-                    _entry(record_id, record.sha256, 200, "", record.status, record.detail)
-                )
+                entry = _entry(record_id, record.sha256, 200, "", record.status, record.detail)
+                entries.append({**entry, **self._duplicate_fields(record_id)})
         return entries, cursor
 
     def changes(self, station_id: str, since: int, wait: float) -> tuple[list[dict], str]:
@@ -510,7 +516,13 @@ class CentreServer:
         found = self.store.wait_for_changes(
             station_id, since, receipts.MAX_BATCH_ENTRIES, min(wait, MAX_FEED_WAIT)
         )
-        entries = [_entry(c.record_id, c.sha256, 200, "", c.status, c.detail) for c in found]
+        entries = [
+            {
+                **_entry(c.record_id, c.sha256, 200, "", c.status, c.detail),
+                **self._duplicate_fields(c.record_id),
+            }
+            for c in found
+        ]
         return entries, str(found[-1].seq if found else since)
 
     def health(self) -> tuple[int, dict]:
@@ -576,7 +588,12 @@ class _Handler(BaseHTTPRequestHandler):
         record_id, sha256 = self._about
         key = self.centre.identity.receipt_key
         nonce = self._nonce()
+        body = receipts.for_kit(body, self._fields_header())
         return {**body, "receipt": receipts.issue(key, record_id, sha256, status, body, nonce)}
+
+    def _fields_header(self) -> str:
+        """The optional receipt fields the asking kit reads (see ``uploader.receipts``)."""
+        return self.headers.get(receipts.FIELDS_HEADER, "")
 
     def _nonce(self) -> str:
         nonce = self.headers.get(receipts.NONCE_HEADER, "").lower()
@@ -585,6 +602,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_batch(self, entries: list[dict], cursor: str) -> None:
         """A 200 answer about many records: one batch receipt covers every entry."""
         key = self.centre.identity.receipt_key
+        entries = [receipts.for_kit(entry, self._fields_header()) for entry in entries]
         self._send(200, {"receipt": receipts.sign_batch(key, entries, cursor, self._nonce())})
 
     def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:

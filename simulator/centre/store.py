@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS changes (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_station ON changes(station_id, seq);
+CREATE TABLE IF NOT EXISTS duplicates (
+    record_id TEXT PRIMARY KEY,
+    duplicate_of TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS templates (
     record_id TEXT NOT NULL,
     position TEXT NOT NULL,
@@ -210,8 +214,15 @@ class CentreStore:
         )
 
     def set_status(
-        self, record_id: str, status: str, detail: str, decide_at: float | None = None
+        self,
+        record_id: str,
+        status: str,
+        detail: str,
+        decide_at: float | None = None,
+        duplicate_of: str = "",
     ) -> None:
+        """Set a record's status; ``duplicate_of`` names the earlier record deduplication
+        matched it with (kept with the decision, see :meth:`duplicate_of`)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -220,12 +231,28 @@ class CentreStore:
                     "WHERE record_id = ?",
                     (status, detail, time.time(), decide_at, record_id),
                 )
+                if duplicate_of:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO duplicates (record_id, duplicate_of) VALUES (?,?)",
+                        (record_id, duplicate_of),
+                    )
                 self._log_change(record_id, status, detail)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._changed.notify_all()
+
+    def duplicate_of(self, record_id: str) -> tuple[str, str]:
+        """(record id, NIK) of the earlier record deduplication matched ``record_id`` with;
+        ("", "") when it matched none."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT d.duplicate_of, COALESCE(r.nik, '') FROM duplicates d "
+                "LEFT JOIN records r ON r.record_id = d.duplicate_of WHERE d.record_id = ?",
+                (record_id,),
+            ).fetchone()
+        return (str(row[0]), str(row[1])) if row else ("", "")
 
     def records(self, record_ids: list[str]) -> dict[str, CentreRecord]:
         """The records among ``record_ids`` the centre holds, by id."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 import grpc
 
 from capture.errors import WorkflowError
-from domain.messages import SOURCE_LANGUAGE, Message
+from domain.messages import SOURCE_LANGUAGE, Message, msg
 from station.auth import Operator, TokenStore, caller
 from station.errors import abort, abort_workflow, caller_language
+from station.paging import PageSizeInvalid, PageTokens, page_size
 
 
 class StationServicer:
@@ -38,3 +39,36 @@ class StationServicer:
 
     def refuse_workflow(self, context: grpc.ServicerContext, error: WorkflowError) -> None:
         abort_workflow(context, error, default_language=self.language)
+
+    def page_bounds(
+        self,
+        context: grpc.ServicerContext,
+        pages: PageTokens,
+        caller_name: str,
+        query: str,
+        request,  # a list request: page_size, page_token
+        default: int,
+        maximum: int,
+    ) -> tuple[int, int]:
+        """(page size, place to continue after) of a list request; INVALID_ARGUMENT
+        PAGE_SIZE_INVALID or PAGE_TOKEN_INVALID when they cannot be served."""
+        try:
+            size = page_size(request.page_size, default, maximum)
+        except PageSizeInvalid:
+            self.refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "PAGE_SIZE_INVALID",
+                msg("PAGE_SIZE_INVALID", limit=maximum),
+                {"max_page_size": str(maximum)},
+            )
+        try:
+            after = pages.after(caller_name, query, request.page_token)
+        except ValueError:
+            self.refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "PAGE_TOKEN_INVALID",
+                msg("PAGE_TOKEN_INVALID"),
+            )
+        return size, after

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import cv2
@@ -16,6 +16,7 @@ from capture.engine import CaptureSettings, PreviewEvent, PromptEvent
 from capture.enrollment import Enrollment, EnrollmentState
 from capture.errors import WorkflowError
 from capture.proof_photo import DEFAULT_HOLD_S as DEFAULT_PROOF_HOLD_S
+from capture.subject import SubjectInvalid
 from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, enrollment_not_found
 from domain.messages import SOURCE_LANGUAGE, Message, msg
 from drivers.base import ImageDevice, Modality
@@ -127,8 +128,10 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         operator = self.caller(context)
         try:
             subject = convert.subject_from_pb(request.subject)
-        except ValueError as exc:
-            self._invalid(context, "SUBJECT_INVALID", msg("SUBJECT_INVALID", detail=str(exc)))
+        except SubjectInvalid as exc:
+            self.refuse(
+                context, grpc.StatusCode.INVALID_ARGUMENT, exc.reason, exc.message, exc.metadata
+            )
         try:
             if self.space_guard is not None:
                 self.space_guard(self.workflow.open_count() + 1)
@@ -169,23 +172,31 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         return self._record(enrollment, context, request.include_thumbnails)
 
     def ListEnrollments(self, request, context):
+        """One page in the order enrollments were started: a keyset read from the token's
+        place (``EnrollmentStore.page``), filtered by state, operator and start time."""
         operator = self.caller(context)
-        states = {convert.STATE_FROM_PB[s] for s in request.states if s in convert.STATE_FROM_PB}
-        states = states or {EnrollmentState.IN_PROGRESS}
-        if not 0 <= request.page_size <= MAX_PAGE:
-            self._invalid(context, "PAGE_SIZE_INVALID", msg("PAGE_SIZE_INVALID", limit=MAX_PAGE))
-        size = request.page_size or DEFAULT_PAGE
         try:
-            offset = self.pages.offset(operator.name, request.page_token)
-        except ValueError:
-            self._invalid(context, "PAGE_TOKEN_INVALID", msg("PAGE_TOKEN_INVALID"))
-        visible = [e for e in self.workflow.store.list(states) if visible_to(operator, e)]
-        page = visible[offset : offset + size]
-        more = offset + size < len(visible)
+            wanted = EnrollmentFilter.of(request, operator)
+        except TimeInvalid as exc:
+            self.refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "TIME_INVALID",
+                msg("TIME_INVALID", field=exc.field),
+                {"field": exc.field},
+            )
+        size, after = self.page_bounds(
+            context, self.pages, operator.name, wanted.query, request, DEFAULT_PAGE, MAX_PAGE
+        )
+        found = self.workflow.store.page(after, size + 1, wanted.accepts)
+        page = found[:size]
+        more = len(found) > size
         language = self.language_of(context)
         return enrollment_pb2.ListEnrollmentsResponse(
-            enrollments=[convert.enrollment_to_pb(e, language) for e in page],
-            next_page_token=self.pages.token(operator.name, offset + size) if more else "",
+            enrollments=[convert.enrollment_to_pb(e, language) for _, e in page],
+            next_page_token=(
+                self.pages.token(operator.name, wanted.query, page[-1][0]) if more else ""
+            ),
         )
 
     def ApproveOverride(self, request, context):
@@ -487,6 +498,75 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             self.refuse_workflow(context, exc)
         log.info("enrollment %s cancelled", enrollment.enrollment_id)
         return self._record(enrollment, context)
+
+
+@dataclass(frozen=True)
+class EnrollmentFilter:
+    """What a ListEnrollments call asks for, and who asks: an operator sees only their own
+    enrollments, a supervisor any of the kit's."""
+
+    caller: Operator
+    states: frozenset[EnrollmentState]
+    operator: str
+    started_after: datetime | None
+    started_before: datetime | None
+
+    @classmethod
+    def of(cls, request, caller: Operator) -> EnrollmentFilter:  # type: ignore[no-untyped-def]
+        states = {convert.STATE_FROM_PB[s] for s in request.states if s in convert.STATE_FROM_PB}
+        return cls(
+            caller,
+            frozenset(states or {EnrollmentState.IN_PROGRESS}),
+            request.operator,
+            _moment(request, "started_after"),
+            _moment(request, "started_before"),
+        )
+
+    @property
+    def query(self) -> str:
+        """The filters as text, which a page token is bound to."""
+        bounds = (self.started_after, self.started_before)
+        return "|".join(
+            [
+                "enrollments",
+                ",".join(sorted(s.value for s in self.states)),
+                self.operator,
+                *("" if b is None else b.isoformat() for b in bounds),
+            ]
+        )
+
+    def accepts(self, enrollment: Enrollment) -> bool:
+        started = enrollment.started_at
+        return (
+            enrollment.state in self.states
+            and visible_to(self.caller, enrollment)
+            and (not self.operator or enrollment.operator == self.operator)
+            and (self.started_after is None or started >= self.started_after)
+            and (self.started_before is None or started < self.started_before)
+        )
+
+
+class TimeInvalid(ValueError):
+    """A Timestamp field that is no time (nanos outside 0..999999999, before year 1 or after
+    9999); ``field`` names it."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is not a valid time")
+        self.field = field
+
+
+def _moment(request, name: str) -> datetime | None:  # type: ignore[no-untyped-def]
+    """A Timestamp field of ``request`` as an aware UTC datetime; None when it is unset;
+    TimeInvalid when it is no time."""
+    if not request.HasField(name):
+        return None
+    stamp = getattr(request, name)
+    if not 0 <= stamp.nanos < 1_000_000_000:
+        raise TimeInvalid(name)
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise TimeInvalid(name) from exc
 
 
 def _clock_time(when: datetime) -> float:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.messages import SOURCE_LANGUAGE, msg
-from domain.vocabulary import Category
-from station import convert
 from station.auth import TokenStore
 from station.export_paths import ExportPathRefused, open_export_folder
 from station.paging import PageTokens
+from station.record_convert import STATUS_FROM_PB, STATUS_TO_PB, record_to_pb
 from station.services.base import StationServicer
 from station.v1 import records_pb2, records_pb2_grpc
 from uploader.bundle import BundleError, WriteProgress, export_bundle
@@ -27,27 +25,10 @@ from uploader.service import can_retry, send_again
 
 log = logging.getLogger(__name__)
 
-STATUS_TO_PB: dict[RecordState, int] = {
-    s: records_pb2.RecordStatus.Value(f"RECORD_STATUS_{s.name}") for s in RecordState
-}
-STATUS_FROM_PB: dict[int, RecordState] = {v: k for k, v in STATUS_TO_PB.items()}
+DEFAULT_PAGE = 100
 MAX_PAGE = 500
 # Bounds the walk over the current records of a WatchRecords call (50 million records).
 MAX_WATCH_PAGES = 100_000
-
-
-def _moment(seconds: float | None):
-    if seconds is None or seconds <= 0:
-        return None
-    return convert.timestamp(datetime.fromtimestamp(seconds, UTC))
-
-
-def _category(value: str) -> Category | None:
-    """The record's category, or None for one this version does not know."""
-    try:
-        return Category(value)
-    except ValueError:
-        return None
 
 
 class BundleExporter:
@@ -130,55 +111,30 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
             msg("RECORD_NOT_FOUND", record_id=repr(record_id)),
         )
 
-    def to_pb(self, record: OutboxRecord, with_history: bool = True) -> records_pb2.Record:
-        meta = record.meta or {}
-        category = convert.CATEGORY_TO_PB.get(_category(record.category), 0)
-        message = records_pb2.Record(
-            record_id=record.record_id,
-            enrollment_id=str(meta.get("enrollment_id", "")),
-            category=category or 0,
-            status=STATUS_TO_PB[record.state],
-            delivery_attempts=record.attempts,
-            last_error=record.last_error,
-            sealed_at=_moment(record.created_at),
-            updated_at=_moment(record.updated_at),
-            quality={str(k): int(v) for k, v in meta.get("quality", {}).items()},
-            package_sha256=record.sha256,
-            package_size=record.size,
-        )
-        if record.state is RecordState.SEALED:
-            stamp = _moment(record.next_attempt_at)
-            if stamp is not None:
-                message.next_attempt_at.CopyFrom(stamp)
-        if with_history:
-            for change in self.outbox.history(record.record_id):
-                message.history.add(
-                    status=STATUS_TO_PB[change.state], time=_moment(change.at), detail=change.detail
-                )
-        return message
+    def to_pb(
+        self, record: OutboxRecord, language: str, with_history: bool = True
+    ) -> records_pb2.Record:
+        history = self.outbox.history(record.record_id) if with_history else None
+        return record_to_pb(record, history, language)
 
     def ListRecords(self, request, context):
-        """One page, oldest first. The page token is opaque (bound to the caller, see
-        ``station.paging``) and carries the last record's place: the next page is one indexed
-        query for ``page_size + 1`` rows, whatever the outbox holds."""
+        """One page, oldest first: one indexed query for ``page_size + 1`` rows after the
+        token's record (see ``station.paging``), whatever the outbox holds; the history too
+        with RECORD_VIEW_FULL."""
         operator = self.caller(context)
-        states = [STATUS_FROM_PB[s] for s in request.statuses if s in STATUS_FROM_PB] or None
-        page_size = max(1, min(request.page_size or 100, MAX_PAGE))
-        try:
-            after = self.pages.offset(operator.name, request.page_token)
-        except ValueError:
-            self.refuse(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "PAGE_TOKEN_INVALID",
-                msg("PAGE_TOKEN_INVALID"),
-            )
-        records = self.outbox.list(states, page_size + 1, after_seq=after)
-        page = records[:page_size]
-        more = len(records) > page_size
-        next_token = self.pages.token(operator.name, page[-1].seq) if more else ""
+        states = sorted({STATUS_FROM_PB[s] for s in request.statuses if s in STATUS_FROM_PB})
+        query = "records:" + ",".join(s.value for s in states)
+        size, after = self.page_bounds(
+            context, self.pages, operator.name, query, request, DEFAULT_PAGE, MAX_PAGE
+        )
+        records = self.outbox.list(states or None, size + 1, after_seq=after)
+        page = records[:size]
+        more = len(records) > size
+        full = request.view == records_pb2.RECORD_VIEW_FULL
+        language = self.language_of(context)
         return records_pb2.ListRecordsResponse(
-            records=[self.to_pb(r, with_history=False) for r in page], next_page_token=next_token
+            records=[self.to_pb(r, language, with_history=full) for r in page],
+            next_page_token=self.pages.token(operator.name, query, page[-1].seq) if more else "",
         )
 
     def GetRecord(self, request, context):
@@ -186,15 +142,16 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
         record = self.outbox.get(request.record_id)
         if record is None:
             self._not_found(context, request.record_id)
-        return self.to_pb(record)
+        return self.to_pb(record, self.language_of(context))
 
     def WatchRecords(self, request, context):
         self.caller(context)
+        language = self.language_of(context)
         wanted = set(request.record_ids)
         seq = self.outbox.last_seq
         if request.include_current:
             for record in self._current(wanted):
-                yield records_pb2.RecordEvent(record=self.to_pb(record))
+                yield records_pb2.RecordEvent(record=self.to_pb(record, language))
         while context.is_active() and not self.stopping.is_set():
             for change in self.outbox.wait_for_change(seq, timeout=0.5):
                 seq = max(seq, change.seq)
@@ -203,7 +160,7 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                 record = self.outbox.get(change.record_id)
                 if record is None:
                     continue
-                event = self.to_pb(record)
+                event = self.to_pb(record, language)
                 event.status = STATUS_TO_PB[change.state]  # this change, even if another followed
                 yield records_pb2.RecordEvent(
                     record=event,
@@ -365,4 +322,4 @@ class RecordsService(StationServicer, records_pb2_grpc.RecordsServicer):
                 msg("RECORD_NOT_RESENDABLE", detail=str(exc)),
             )
         self.kick_delivery()
-        return self.to_pb(record)
+        return self.to_pb(record, self.language_of(context))

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from station.v1 import common_pb2 as station_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18station/v1/records.proto\x12\nstation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17station/v1/common.proto\"r\n\x0cStatusChange\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.station.v1.RecordStatus\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\x8a\x04\n\x06Record\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x15\n\renrollment_id\x18\x02 \x01(\t\x12.\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1c.station.v1.ResidentCategory\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.station.v1.RecordStatus\x12\x19\n\x11\x64\x65livery_attempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12-\n\tsealed_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x07history\x18\t \x03(\x0b\x32\x18.station.v1.StatusChange\x12\x30\n\x07quality\x18\n \x03(\x0b\x32\x1f.station.v1.Record.QualityEntry\x12\x16\n\x0epackage_sha256\x18\x0b \x01(\t\x12\x14\n\x0cpackage_size\x18\x0c \x01(\x03\x12\x33\n\x0fnext_attempt_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cQualityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"g\n\x12ListRecordsRequest\x12*\n\x08statuses\x18\x01 \x03(\x0e\x32\x18.station.v1.RecordStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x13ListRecordsResponse\x12#\n\x07records\x18\x01 \x03(\x0b\x32\x12.station.v1.Record\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x10GetRecordRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\"B\n\x13WatchRecordsRequest\x12\x12\n\nrecord_ids\x18\x01 \x03(\t\x12\x17\n\x0finclude_current\x18\x02 \x01(\x08\"d\n\x0bRecordEvent\x12\"\n\x06record\x18\x01 \x01(\x0b\x32\x12.station.v1.Record\x12\x31\n\x0fprevious_status\x18\x02 \x01(\x0e\x32\x18.station.v1.RecordStatus\"W\n\x13\x45xportBundleRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x12\n\nrecord_ids\x18\x02 \x03(\t\x12\x17\n\x0finclude_carried\x18\x03 \x01(\x08\"\x84\x01\n\x14\x45xportBundleResponse\x12\x13\n\x0b\x62undle_path\x18\x01 \x01(\t\x12\x14\n\x0crecord_count\x18\x02 \x01(\x05\x12\x15\n\rrecords_total\x18\x03 \x01(\x05\x12\x15\n\rbytes_written\x18\x04 \x01(\x03\x12\x13\n\x0b\x62ytes_total\x18\x05 \x01(\x03\"+\n\x14ImportReceiptRequest\x12\x13\n\x0b\x62undle_path\x18\x01 \x01(\t\"\x7f\n\x0eReceiptOutcome\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.station.v1.RecordStatus\x12\x0f\n\x07\x61pplied\x18\x05 \x01(\x08\"\x8e\x01\n\x15ImportReceiptResponse\x12\x13\n\x0b\x62undle_name\x18\x01 \x01(\t\x12\x0f\n\x07settled\x18\x02 \x01(\x05\x12\x10\n\x08returned\x18\x03 \x01(\x05\x12\x0f\n\x07ignored\x18\x04 \x01(\x05\x12,\n\x08outcomes\x18\x05 \x03(\x0b\x32\x1a.station.v1.ReceiptOutcome\")\n\x14RetryDeliveryRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t*\x98\x03\n\x0cRecordStatus\x12\x1d\n\x19RECORD_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14RECORD_STATUS_SEALED\x10\x01\x12%\n!RECORD_STATUS_SENT_FOR_ENROLLMENT\x10\x02\x12%\n!RECORD_STATUS_RECEIVED_AT_CENTRAL\x10\x03\x12$\n RECORD_STATUS_PRINT_READY_RECORD\x10\x04\x12\"\n\x1eRECORD_STATUS_DUPLICATE_RECORD\x10\x05\x12#\n\x1fRECORD_STATUS_ADJUDICATE_RECORD\x10\x06\x12+\n\'RECORD_STATUS_ENROLL_FAILURE_AT_CENTRAL\x10\x07\x12+\n\'RECORD_STATUS_SEARCH_FAILURE_AT_CENTRAL\x10\x08\x12\x1d\n\x19RECORD_STATUS_DEAD_LETTER\x10\t\x12\x19\n\x15RECORD_STATUS_CARRIED\x10\n2\xd6\x03\n\x07Records\x12N\n\x0bListRecords\x12\x1e.station.v1.ListRecordsRequest\x1a\x1f.station.v1.ListRecordsResponse\x12=\n\tGetRecord\x12\x1c.station.v1.GetRecordRequest\x1a\x12.station.v1.Record\x12J\n\x0cWatchRecords\x12\x1f.station.v1.WatchRecordsRequest\x1a\x17.station.v1.RecordEvent0\x01\x12S\n\x0c\x45xportBundle\x12\x1f.station.v1.ExportBundleRequest\x1a .station.v1.ExportBundleResponse0\x01\x12T\n\rImportReceipt\x12 .station.v1.ImportReceiptRequest\x1a!.station.v1.ImportReceiptResponse\x12\x45\n\rRetryDelivery\x12 .station.v1.RetryDeliveryRequest\x1a\x12.station.v1.Recordb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18station/v1/records.proto\x12\nstation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17station/v1/common.proto\"\xcd\x01\n\x0cStatusChange\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.station.v1.RecordStatus\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x13\n\x0breason_code\x18\x14 \x01(\t\x12-\n\x0c\x64uplicate_of\x18\x15 \x01(\x0b\x32\x17.station.v1.DuplicateOf\x12\x15\n\rcentre_detail\x18\x16 \x01(\t\"-\n\x0b\x44uplicateOf\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0b\n\x03nik\x18\x02 \x01(\t\"Y\n\rPositionScore\x12&\n\x08position\x18\x01 \x01(\x0e\x32\x14.station.v1.Position\x12\r\n\x05score\x18\x02 \x01(\x05\x12\x11\n\tthreshold\x18\x03 \x01(\x05\"\xc1\x04\n\x06Record\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x15\n\renrollment_id\x18\x02 \x01(\t\x12.\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1c.station.v1.ResidentCategory\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.station.v1.RecordStatus\x12\x19\n\x11\x64\x65livery_attempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12-\n\tsealed_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x07history\x18\t \x03(\x0b\x32\x18.station.v1.StatusChange\x12\x34\n\x07quality\x18\n \x03(\x0b\x32\x1f.station.v1.Record.QualityEntryB\x02\x18\x01\x12\x16\n\x0epackage_sha256\x18\x0b \x01(\t\x12\x14\n\x0cpackage_size\x18\x0c \x01(\x03\x12\x33\n\x0fnext_attempt_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x0equality_scores\x18\x14 \x03(\x0b\x32\x19.station.v1.PositionScore\x1a.\n\x0cQualityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\x8d\x01\n\x12ListRecordsRequest\x12*\n\x08statuses\x18\x01 \x03(\x0e\x32\x18.station.v1.RecordStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12$\n\x04view\x18\x14 \x01(\x0e\x32\x16.station.v1.RecordView\"S\n\x13ListRecordsResponse\x12#\n\x07records\x18\x01 \x03(\x0b\x32\x12.station.v1.Record\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x10GetRecordRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\"B\n\x13WatchRecordsRequest\x12\x12\n\nrecord_ids\x18\x01 \x03(\t\x12\x17\n\x0finclude_current\x18\x02 \x01(\x08\"d\n\x0bRecordEvent\x12\"\n\x06record\x18\x01 \x01(\x0b\x32\x12.station.v1.Record\x12\x31\n\x0fprevious_status\x18\x02 \x01(\x0e\x32\x18.station.v1.RecordStatus\"W\n\x13\x45xportBundleRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x12\n\nrecord_ids\x18\x02 \x03(\t\x12\x17\n\x0finclude_carried\x18\x03 \x01(\x08\"\x84\x01\n\x14\x45xportBundleResponse\x12\x13\n\x0b\x62undle_path\x18\x01 \x01(\t\x12\x14\n\x0crecord_count\x18\x02 \x01(\x05\x12\x15\n\rrecords_total\x18\x03 \x01(\x05\x12\x15\n\rbytes_written\x18\x04 \x01(\x03\x12\x13\n\x0b\x62ytes_total\x18\x05 \x01(\x03\"+\n\x14ImportReceiptRequest\x12\x13\n\x0b\x62undle_path\x18\x01 \x01(\t\"\x7f\n\x0eReceiptOutcome\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.station.v1.RecordStatus\x12\x0f\n\x07\x61pplied\x18\x05 \x01(\x08\"\x8e\x01\n\x15ImportReceiptResponse\x12\x13\n\x0b\x62undle_name\x18\x01 \x01(\t\x12\x0f\n\x07settled\x18\x02 \x01(\x05\x12\x10\n\x08returned\x18\x03 \x01(\x05\x12\x0f\n\x07ignored\x18\x04 \x01(\x05\x12,\n\x08outcomes\x18\x05 \x03(\x0b\x32\x1a.station.v1.ReceiptOutcome\")\n\x14RetryDeliveryRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t*\x98\x03\n\x0cRecordStatus\x12\x1d\n\x19RECORD_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14RECORD_STATUS_SEALED\x10\x01\x12%\n!RECORD_STATUS_SENT_FOR_ENROLLMENT\x10\x02\x12%\n!RECORD_STATUS_RECEIVED_AT_CENTRAL\x10\x03\x12$\n RECORD_STATUS_PRINT_READY_RECORD\x10\x04\x12\"\n\x1eRECORD_STATUS_DUPLICATE_RECORD\x10\x05\x12#\n\x1fRECORD_STATUS_ADJUDICATE_RECORD\x10\x06\x12+\n\'RECORD_STATUS_ENROLL_FAILURE_AT_CENTRAL\x10\x07\x12+\n\'RECORD_STATUS_SEARCH_FAILURE_AT_CENTRAL\x10\x08\x12\x1d\n\x19RECORD_STATUS_DEAD_LETTER\x10\t\x12\x19\n\x15RECORD_STATUS_CARRIED\x10\n*V\n\nRecordView\x12\x1b\n\x17RECORD_VIEW_UNSPECIFIED\x10\x00\x12\x15\n\x11RECORD_VIEW_BASIC\x10\x01\x12\x14\n\x10RECORD_VIEW_FULL\x10\x02\x32\xd6\x03\n\x07Records\x12N\n\x0bListRecords\x12\x1e.station.v1.ListRecordsRequest\x1a\x1f.station.v1.ListRecordsResponse\x12=\n\tGetRecord\x12\x1c.station.v1.GetRecordRequest\x1a\x12.station.v1.Record\x12J\n\x0cWatchRecords\x12\x1f.station.v1.WatchRecordsRequest\x1a\x17.station.v1.RecordEvent0\x01\x12S\n\x0c\x45xportBundle\x12\x1f.station.v1.ExportBundleRequest\x1a .station.v1.ExportBundleResponse0\x01\x12T\n\rImportReceipt\x12 .station.v1.ImportReceiptRequest\x1a!.station.v1.ImportReceiptResponse\x12\x45\n\rRetryDelivery\x12 .station.v1.RetryDeliveryRequest\x1a\x12.station.v1.Recordb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,36 +35,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECORD_QUALITYENTRY']._loaded_options = None
   _globals['_RECORD_QUALITYENTRY']._serialized_options = b'8\001'
-  _globals['_RECORDSTATUS']._serialized_start=1725
-  _globals['_RECORDSTATUS']._serialized_end=2133
-  _globals['_STATUSCHANGE']._serialized_start=98
-  _globals['_STATUSCHANGE']._serialized_end=212
-  _globals['_RECORD']._serialized_start=215
-  _globals['_RECORD']._serialized_end=737
-  _globals['_RECORD_QUALITYENTRY']._serialized_start=691
-  _globals['_RECORD_QUALITYENTRY']._serialized_end=737
-  _globals['_LISTRECORDSREQUEST']._serialized_start=739
-  _globals['_LISTRECORDSREQUEST']._serialized_end=842
-  _globals['_LISTRECORDSRESPONSE']._serialized_start=844
-  _globals['_LISTRECORDSRESPONSE']._serialized_end=927
-  _globals['_GETRECORDREQUEST']._serialized_start=929
-  _globals['_GETRECORDREQUEST']._serialized_end=966
-  _globals['_WATCHRECORDSREQUEST']._serialized_start=968
-  _globals['_WATCHRECORDSREQUEST']._serialized_end=1034
-  _globals['_RECORDEVENT']._serialized_start=1036
-  _globals['_RECORDEVENT']._serialized_end=1136
-  _globals['_EXPORTBUNDLEREQUEST']._serialized_start=1138
-  _globals['_EXPORTBUNDLEREQUEST']._serialized_end=1225
-  _globals['_EXPORTBUNDLERESPONSE']._serialized_start=1228
-  _globals['_EXPORTBUNDLERESPONSE']._serialized_end=1360
-  _globals['_IMPORTRECEIPTREQUEST']._serialized_start=1362
-  _globals['_IMPORTRECEIPTREQUEST']._serialized_end=1405
-  _globals['_RECEIPTOUTCOME']._serialized_start=1407
-  _globals['_RECEIPTOUTCOME']._serialized_end=1534
-  _globals['_IMPORTRECEIPTRESPONSE']._serialized_start=1537
-  _globals['_IMPORTRECEIPTRESPONSE']._serialized_end=1679
-  _globals['_RETRYDELIVERYREQUEST']._serialized_start=1681
-  _globals['_RETRYDELIVERYREQUEST']._serialized_end=1722
-  _globals['_RECORDS']._serialized_start=2136
-  _globals['_RECORDS']._serialized_end=2606
+  _globals['_RECORD'].fields_by_name['quality']._loaded_options = None
+  _globals['_RECORD'].fields_by_name['quality']._serialized_options = b'\030\001'
+  _globals['_RECORDSTATUS']._serialized_start=2049
+  _globals['_RECORDSTATUS']._serialized_end=2457
+  _globals['_RECORDVIEW']._serialized_start=2459
+  _globals['_RECORDVIEW']._serialized_end=2545
+  _globals['_STATUSCHANGE']._serialized_start=99
+  _globals['_STATUSCHANGE']._serialized_end=304
+  _globals['_DUPLICATEOF']._serialized_start=306
+  _globals['_DUPLICATEOF']._serialized_end=351
+  _globals['_POSITIONSCORE']._serialized_start=353
+  _globals['_POSITIONSCORE']._serialized_end=442
+  _globals['_RECORD']._serialized_start=445
+  _globals['_RECORD']._serialized_end=1022
+  _globals['_RECORD_QUALITYENTRY']._serialized_start=976
+  _globals['_RECORD_QUALITYENTRY']._serialized_end=1022
+  _globals['_LISTRECORDSREQUEST']._serialized_start=1025
+  _globals['_LISTRECORDSREQUEST']._serialized_end=1166
+  _globals['_LISTRECORDSRESPONSE']._serialized_start=1168
+  _globals['_LISTRECORDSRESPONSE']._serialized_end=1251
+  _globals['_GETRECORDREQUEST']._serialized_start=1253
+  _globals['_GETRECORDREQUEST']._serialized_end=1290
+  _globals['_WATCHRECORDSREQUEST']._serialized_start=1292
+  _globals['_WATCHRECORDSREQUEST']._serialized_end=1358
+  _globals['_RECORDEVENT']._serialized_start=1360
+  _globals['_RECORDEVENT']._serialized_end=1460
+  _globals['_EXPORTBUNDLEREQUEST']._serialized_start=1462
+  _globals['_EXPORTBUNDLEREQUEST']._serialized_end=1549
+  _globals['_EXPORTBUNDLERESPONSE']._serialized_start=1552
+  _globals['_EXPORTBUNDLERESPONSE']._serialized_end=1684
+  _globals['_IMPORTRECEIPTREQUEST']._serialized_start=1686
+  _globals['_IMPORTRECEIPTREQUEST']._serialized_end=1729
+  _globals['_RECEIPTOUTCOME']._serialized_start=1731
+  _globals['_RECEIPTOUTCOME']._serialized_end=1858
+  _globals['_IMPORTRECEIPTRESPONSE']._serialized_start=1861
+  _globals['_IMPORTRECEIPTRESPONSE']._serialized_end=2003
+  _globals['_RETRYDELIVERYREQUEST']._serialized_start=2005
+  _globals['_RETRYDELIVERYREQUEST']._serialized_end=2046
+  _globals['_RECORDS']._serialized_start=2548
+  _globals['_RECORDS']._serialized_end=3018
 # @@protoc_insertion_point(module_scope)

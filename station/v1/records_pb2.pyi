@@ -24,6 +24,12 @@ class RecordStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECORD_STATUS_SEARCH_FAILURE_AT_CENTRAL: _ClassVar[RecordStatus]
     RECORD_STATUS_DEAD_LETTER: _ClassVar[RecordStatus]
     RECORD_STATUS_CARRIED: _ClassVar[RecordStatus]
+
+class RecordView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECORD_VIEW_UNSPECIFIED: _ClassVar[RecordView]
+    RECORD_VIEW_BASIC: _ClassVar[RecordView]
+    RECORD_VIEW_FULL: _ClassVar[RecordView]
 RECORD_STATUS_UNSPECIFIED: RecordStatus
 RECORD_STATUS_SEALED: RecordStatus
 RECORD_STATUS_SENT_FOR_ENROLLMENT: RecordStatus
@@ -35,19 +41,46 @@ RECORD_STATUS_ENROLL_FAILURE_AT_CENTRAL: RecordStatus
 RECORD_STATUS_SEARCH_FAILURE_AT_CENTRAL: RecordStatus
 RECORD_STATUS_DEAD_LETTER: RecordStatus
 RECORD_STATUS_CARRIED: RecordStatus
+RECORD_VIEW_UNSPECIFIED: RecordView
+RECORD_VIEW_BASIC: RecordView
+RECORD_VIEW_FULL: RecordView
 
 class StatusChange(_message.Message):
-    __slots__ = ("status", "time", "detail")
+    __slots__ = ("status", "time", "detail", "reason_code", "duplicate_of", "centre_detail")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_OF_FIELD_NUMBER: _ClassVar[int]
+    CENTRE_DETAIL_FIELD_NUMBER: _ClassVar[int]
     status: RecordStatus
     time: _timestamp_pb2.Timestamp
     detail: str
-    def __init__(self, status: _Optional[_Union[RecordStatus, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
+    reason_code: str
+    duplicate_of: DuplicateOf
+    centre_detail: str
+    def __init__(self, status: _Optional[_Union[RecordStatus, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ..., reason_code: _Optional[str] = ..., duplicate_of: _Optional[_Union[DuplicateOf, _Mapping]] = ..., centre_detail: _Optional[str] = ...) -> None: ...
+
+class DuplicateOf(_message.Message):
+    __slots__ = ("record_id", "nik")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    NIK_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    nik: str
+    def __init__(self, record_id: _Optional[str] = ..., nik: _Optional[str] = ...) -> None: ...
+
+class PositionScore(_message.Message):
+    __slots__ = ("position", "score", "threshold")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    position: _common_pb2.Position
+    score: int
+    threshold: int
+    def __init__(self, position: _Optional[_Union[_common_pb2.Position, str]] = ..., score: _Optional[int] = ..., threshold: _Optional[int] = ...) -> None: ...
 
 class Record(_message.Message):
-    __slots__ = ("record_id", "enrollment_id", "category", "status", "delivery_attempts", "last_error", "sealed_at", "updated_at", "history", "quality", "package_sha256", "package_size", "next_attempt_at")
+    __slots__ = ("record_id", "enrollment_id", "category", "status", "delivery_attempts", "last_error", "sealed_at", "updated_at", "history", "quality", "package_sha256", "package_size", "next_attempt_at", "quality_scores")
     class QualityEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +101,7 @@ class Record(_message.Message):
     PACKAGE_SHA256_FIELD_NUMBER: _ClassVar[int]
     PACKAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_SCORES_FIELD_NUMBER: _ClassVar[int]
     record_id: str
     enrollment_id: str
     category: _common_pb2.ResidentCategory
@@ -81,17 +115,20 @@ class Record(_message.Message):
     package_sha256: str
     package_size: int
     next_attempt_at: _timestamp_pb2.Timestamp
-    def __init__(self, record_id: _Optional[str] = ..., enrollment_id: _Optional[str] = ..., category: _Optional[_Union[_common_pb2.ResidentCategory, str]] = ..., status: _Optional[_Union[RecordStatus, str]] = ..., delivery_attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., sealed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StatusChange, _Mapping]]] = ..., quality: _Optional[_Mapping[str, int]] = ..., package_sha256: _Optional[str] = ..., package_size: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    quality_scores: _containers.RepeatedCompositeFieldContainer[PositionScore]
+    def __init__(self, record_id: _Optional[str] = ..., enrollment_id: _Optional[str] = ..., category: _Optional[_Union[_common_pb2.ResidentCategory, str]] = ..., status: _Optional[_Union[RecordStatus, str]] = ..., delivery_attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., sealed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StatusChange, _Mapping]]] = ..., quality: _Optional[_Mapping[str, int]] = ..., package_sha256: _Optional[str] = ..., package_size: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., quality_scores: _Optional[_Iterable[_Union[PositionScore, _Mapping]]] = ...) -> None: ...
 
 class ListRecordsRequest(_message.Message):
-    __slots__ = ("statuses", "page_size", "page_token")
+    __slots__ = ("statuses", "page_size", "page_token", "view")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[RecordStatus]
     page_size: int
     page_token: str
-    def __init__(self, statuses: _Optional[_Iterable[_Union[RecordStatus, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    view: RecordView
+    def __init__(self, statuses: _Optional[_Iterable[_Union[RecordStatus, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[RecordView, str]] = ...) -> None: ...
 
 class ListRecordsResponse(_message.Message):
     __slots__ = ("records", "next_page_token")

@@ -253,7 +253,7 @@ def test_the_attempt_limit_is_hard(workflow, kit, ready):
         kit.present(THUMB, score)
         error = refused(capture, workflow, ready.enrollment_id, THUMB)
         assert (error.kind, error.reason) == (ErrorKind.FAILED_PRECONDITION, "ATTEMPTS_EXHAUSTED")
-        assert error.metadata == {"attempts": str(ATTEMPTS)}
+        assert error.metadata == {"attempts": str(ATTEMPTS), "position": THUMB}
     assert "supervisor" in error.message.render()  # the way on: an override
     assert ready.attempts[THUMB] == ATTEMPTS and THUMB not in ready.samples
     assert ready.candidates[THUMB].quality.score == BELOW

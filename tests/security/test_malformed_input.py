@@ -229,9 +229,17 @@ def test_invalid_enum_filters_are_ignored_not_fatal(kit):
             e.state == enrollment_pb2.ENROLLMENT_STATE_IN_PROGRESS for e in listed.enrollments
         )
         records = client.records.ListRecords(
-            records_pb2.ListRecordsRequest(statuses=[-7], page_size=-3), metadata=client.metadata
+            records_pb2.ListRecordsRequest(statuses=[-7]), metadata=client.metadata
         )
         assert records is not None
+        # A negative page size is refused, not taken for a default, and the daemon serves on.
+        with pytest.raises(grpc.RpcError) as refused:
+            client.records.ListRecords(
+                records_pb2.ListRecordsRequest(statuses=[-7], page_size=-3),
+                metadata=client.metadata,
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_reason(refused.value) == "PAGE_SIZE_INVALID"
     finally:
         client.close()
     _serving(kit)

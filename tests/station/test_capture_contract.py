@@ -87,7 +87,7 @@ def test_a_second_capture_while_one_runs_is_refused_and_one_sample_kept(station)
     second = refused(lambda: client.capture(eid, position("right_thumb"), timeout=10))
     assert second.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(second) == "CAPTURE_IN_PROGRESS"
-    assert error_metadata(second) == {"position": "right_thumb"}
+    assert error_metadata(second) == {"position": "POSITION_RIGHT_THUMB"}
     client.kit.ask_for("right_thumb")
     events = [event for _, event in zip(range(1000), first, strict=False)]
     assert events[-1].result.accepted
