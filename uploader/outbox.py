@@ -627,12 +627,20 @@ class Outbox:
                 facts={"bundle": bundle},
             )
 
-    def reschedule(self, record_id: str, next_attempt_at: float) -> OutboxRecord:
-        """Move a waiting record's next attempt time (e.g. an operator's "send now")."""
+    def reschedule(
+        self, record_id: str, next_attempt_at: float, *, detail: str | None = None, cause: str = ""
+    ) -> OutboxRecord:
+        """Move a waiting record's next attempt time (e.g. an operator's "send now"); with
+        ``detail``, its history says why."""
         now = self._now(None)
         due = self.clock.timeline(next_attempt_at)
         return self._update(
-            record_id, now=now, next_attempt_at=due, retry_delay_s=max(0.0, due - now)
+            record_id,
+            now=now,
+            detail=detail,
+            cause=cause,
+            next_attempt_at=due,
+            retry_delay_s=max(0.0, due - now),
         )
 
     def mark_delivered(

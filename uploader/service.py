@@ -12,6 +12,7 @@ from uploader.centre_trust import CentreTrust
 from uploader.delivery import DeliveryWorker
 from uploader.outbox import (
     DELIVERABLE_STATES,
+    Cause,
     Outbox,
     OutboxError,
     OutboxRecord,
@@ -49,8 +50,7 @@ def send_again(outbox: Outbox, record_id: str, reason: str) -> OutboxRecord:
     its package is gone."""
     record = outbox.get(record_id)
     if record is not None and record.state in DELIVERABLE_STATES:
-        outbox.reschedule(record_id, 0.0)
-        return outbox.note(record_id, reason)
+        return outbox.reschedule(record_id, 0.0, detail=reason, cause=Cause.RETRY_REQUESTED)
     return outbox.requeue(record_id, reason)
 
 

@@ -266,6 +266,7 @@ def test_retry_delivery_sends_a_carried_record_now_and_keeps_it_carried(kit):
     try:
         record = retry(kit, "RETRY-CARRIED")
         assert record.status == records_pb2.RECORD_STATUS_CARRIED
+        assert kit.daemon.outbox.history("RETRY-CARRIED")[-1].cause == "RETRY_REQUESTED"
         assert outbox.get("RETRY-CARRIED").next_attempt_at <= outbox.clock.now() + 1.0
     finally:
         outbox.set_status("RETRY-CARRIED", RecordState.PRINT_READY_RECORD)
