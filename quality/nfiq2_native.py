@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 BLOCK = 32  # NFIQ 2's block at 500 ppi
+TILE = BLOCK // 2
 SEGMENT_THRESHOLD = 0.1  # ridgesegment: block std over image std that holds ridges
 NEAR_WHITE = 250.0
 # Histogram bin limits (the last bin is open), from NIST's feature headers.
@@ -69,7 +70,6 @@ CENTRE_SQUARE = 200  # NFIQ 2 counts the minutiae in a 200x200 square about thei
 # FingerJet FX finds minutiae on ridges: the blocks whose orientation certainty exceeds the
 # upper limit of NFIQ 2's lowest OCL histogram bin.
 RIDGE_CERTAINTY = OCL_LIMITS[0]
-MINUTIA_SPACING = 16  # the lattice of stand-in minutia positions over the ROI
 
 
 def without_white_frame(image: np.ndarray) -> np.ndarray:
@@ -106,23 +106,28 @@ def _whole_block_sums(values: np.ndarray) -> np.ndarray:
 def _local_gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x and y gradients as NFIQ 2 takes them inside each 32x32 block from (0, 0): central
     differences inside a block, one-sided at its edges, none across a 1-pixel block."""
+    return _along(img, 1), _along(img, 0)
 
-    def along(axis_img: np.ndarray) -> np.ndarray:
-        n = axis_img.shape[1]
-        grad = np.empty_like(axis_img)
-        grad[:, 1:-1] = (axis_img[:, 2:] - axis_img[:, :-2]) / 2
-        grad[:, 0] = axis_img[:, 1] - axis_img[:, 0]
-        grad[:, -1] = axis_img[:, -1] - axis_img[:, -2]
-        starts = np.arange(0, n, BLOCK)
-        ends = np.minimum(starts + BLOCK - 1, n - 1)
-        inner = starts[(starts > 0) & (starts < n - 1)]
-        grad[:, inner] = axis_img[:, inner + 1] - axis_img[:, inner]
-        inner = ends[(ends > 0) & (ends < n - 1)]
-        grad[:, inner] = axis_img[:, inner] - axis_img[:, inner - 1]
-        grad[:, starts[starts == ends]] = 0.0
-        return grad
 
-    return along(img), along(img.T).T
+def _along(img: np.ndarray, axis: int) -> np.ndarray:
+    """The block-local gradient of ``img`` along ``axis``."""
+    n = img.shape[axis]
+
+    def at(index: object) -> tuple[object, ...]:
+        return (slice(None), index) if axis == 1 else (index, slice(None))
+
+    grad = np.empty_like(img)
+    grad[at(slice(1, -1))] = (img[at(slice(2, None))] - img[at(slice(None, -2))]) / 2
+    grad[at(0)] = img[at(1)] - img[at(0)]
+    grad[at(-1)] = img[at(-1)] - img[at(-2)]
+    starts = np.arange(0, n, BLOCK)
+    ends = np.minimum(starts + BLOCK - 1, n - 1)
+    inner = starts[(starts > 0) & (starts < n - 1)]
+    grad[at(inner)] = img[at(inner + 1)] - img[at(inner)]
+    inner = ends[(ends > 0) & (ends < n - 1)]
+    grad[at(inner)] = img[at(inner)] - img[at(inner - 1)]
+    grad[at(starts[starts == ends])] = 0.0
+    return grad
 
 
 class _Blocks:
@@ -140,6 +145,14 @@ class _Blocks:
         np.hypot(layers[2] - layers[3], 2 * layers[4], out=layers[5])
         self.grey, self.grey2, self.gxx, self.gyy, self.gxy, self.spread = _block_sums(layers)
         h, w = img.shape
+        # Sums over whole 16x16 tiles of the grey levels and gradient products, from which any
+        # 32x32 window on the 16-pixel lattice is summed.
+        th, tw = h // TILE, w // TILE
+        self.tiles = (
+            layers[[0, 2, 3, 4], : th * TILE, : tw * TILE]
+            .reshape(4, th, TILE, tw, TILE)
+            .sum(axis=(2, 4))
+        )
         heights = np.diff(np.append(np.arange(0, h, BLOCK), h))
         widths = np.diff(np.append(np.arange(0, w, BLOCK), w))
         self.count = np.outer(heights, widths).astype(np.float64)
@@ -222,11 +235,17 @@ def _rotated_crop(
     a11, a12, a21 = alpha * det, -beta * det, beta * det
     b1 = -a11 * m02 - a12 * m12
     b2 = -a21 * m02 - a11 * m12
-    ys, xs = np.mgrid[rows[0] : rows[1], cols[0] : cols[1]]
-    sx = np.rint((a12 * ys + b1) * 1024) + 512 + np.rint(a11 * xs * 1024)
-    sy = np.rint((a11 * ys + b2) * 1024) + 512 + np.rint(a21 * xs * 1024)
-    sx = sx.astype(np.int64) >> 10
-    sy = sy.astype(np.int64) >> 10
+    ys = np.arange(rows[0], rows[1])[:, None]
+    xs = np.arange(cols[0], cols[1])[None, :]
+    # Each coordinate is a per-row part plus a per-column part, each rounded on its own.
+    sx = (np.rint((a12 * ys + b1) * 1024) + 512).astype(np.int64) + np.rint(a11 * xs * 1024).astype(
+        np.int64
+    )
+    sy = (np.rint((a11 * ys + b2) * 1024) + 512).astype(np.int64) + np.rint(a21 * xs * 1024).astype(
+        np.int64
+    )
+    sx >>= 10
+    sy >>= 10
     inside = (sx >= 0) & (sx < size) & (sy >= 0) & (sy < size)
     flat = windows.reshape(n, -1)
     index = np.clip(sy, 0, size - 1) * size + np.clip(sx, 0, size - 1)
@@ -254,9 +273,10 @@ def fda_values(windows: np.ndarray, angles: np.ndarray) -> np.ndarray:
     amplitude = np.abs(np.fft.fft(crop.mean(axis=2), axis=1))[:, 1:]
     peak = amplitude.argmax(axis=1)
     n = np.arange(len(peak))
-    side = amplitude[n, np.maximum(peak - 1, 0)] + amplitude[
-        n, np.minimum(peak + 1, amplitude.shape[1] - 1)
-    ]
+    side = (
+        amplitude[n, np.maximum(peak - 1, 0)]
+        + amplitude[n, np.minimum(peak + 1, amplitude.shape[1] - 1)]
+    )
     denominator = amplitude[:, : amplitude.shape[1] // 2].sum(axis=1)
     value = (amplitude[n, peak] + 0.3 * side) / np.where(denominator > 0, denominator, 1.0)
     edge = (peak == 0) | (peak + 1 >= amplitude.shape[1])
@@ -307,9 +327,7 @@ def lcs_values(windows: np.ndarray, angles: np.ndarray) -> np.ndarray:
     ridge_cols = ridge[:, None, :]
     rows = crop.shape[1]
     bad_ridge = (brighter & ridge_cols).sum(axis=(1, 2)) / np.maximum(ridge.sum(1) * rows, 1)
-    bad_valley = (~brighter & ~ridge_cols).sum(axis=(1, 2)) / np.maximum(
-        (~ridge).sum(1) * rows, 1
-    )
+    bad_valley = (~brighter & ~ridge_cols).sum(axis=(1, 2)) / np.maximum((~ridge).sum(1) * rows, 1)
     return np.where(plausible, 1.0 - (bad_ridge + bad_valley) / 2, 0.0)
 
 
@@ -421,79 +439,52 @@ def native_measures(image: np.ndarray) -> dict[str, float]:
     measures |= histogram("OF_Bin10_", OF_LIMITS, of_values(grid))
     roi = region_of_interest(cropped)
     measures |= roi_measures(img, roi, blocks)
-    measures |= minutiae_estimates(img, roi, blocks)
+    measures |= minutiae_estimates(roi, blocks, float(img.mean()), float(img.std()))
     measures["MMB"] = float((blocks.grey / blocks.count).mean())
     measures["Mu"] = float(img.mean())
     return measures
 
 
-def minutiae_estimates(img: np.ndarray, roi: np.ndarray, blocks: _Blocks) -> dict[str, float]:
+def minutiae_estimates(
+    roi: np.ndarray, blocks: _Blocks, img_mean: float, img_std: float
+) -> dict[str, float]:
     """Stand-ins for NFIQ 2's four FingerJet FX minutiae measures.
 
-    The minutiae are taken as spread evenly over the region of interest: their count is the
-    ROI's area times the density of NIST's example prints (``MINUTIAE_PER_BLOCK``), the count
-    about their centre of mass that density over the ROI inside a 200x200 square about the
-    ROI's centre, and their two quality shares (FJFXMinutiaeQualityFeatures.cpp) are taken at
-    the points of a 16-pixel lattice over the ROI: the share whose 32x32 block mean is between
-    0 and 0.5 standard deviations darker than the image (Mu_MinutiaeQuality_2), and the share
-    whose block's orientation certainty exceeds 0.80 (OCL_MinutiaeQuality_80)."""
-    h, w = img.shape
+    The minutiae are taken as spread evenly over the ridges of the region of interest (its
+    blocks whose orientation certainty says they hold ridges): their count is that area times
+    the density of NIST's example prints (``MINUTIAE_PER_BLOCK``), the count about their centre
+    of mass that density over the part inside a 200x200 square about the area's centre, and
+    their two quality shares (FJFXMinutiaeQualityFeatures.cpp) are taken at the points of the
+    16-pixel lattice in that area, each with the 32x32 window about it: the share whose window
+    mean is between 0 and 0.5 standard deviations darker than the image (Mu_MinutiaeQuality_2)
+    and the share whose window's orientation certainty exceeds 0.80 (OCL_MinutiaeQuality_80)."""
+    h, w = roi.shape
     ridged = blocks.certainty() > RIDGE_CERTAINTY
-    roi = roi & np.repeat(np.repeat(ridged, BLOCK, axis=0), BLOCK, axis=1)[:h, :w]
-    area = float(roi.sum())
+    area = roi & np.repeat(np.repeat(ridged, BLOCK, axis=0), BLOCK, axis=1)[:h, :w]
     density = MINUTIAE_PER_BLOCK / (BLOCK * BLOCK)
-    estimates = {
-        "FingerJetFX_MinutiaeCount": float(round(area * density)),
-        "FingerJetFX_MinCount_COMMinRect200x200": 0.0,
-        "FJFXPos_Mu_MinutiaeQuality_2": 0.0,
-        "FJFXPos_OCL_MinutiaeQuality_80": 0.0,
-    }
-    if area == 0:
+    estimates = dict.fromkeys(MINUTIAE_MEASURES, 0.0)
+    estimates["FingerJetFX_MinutiaeCount"] = float(round(area.sum() * density))
+    if not area.any():
         return estimates
-    ys, xs = np.nonzero(roi)
+    ys, xs = np.nonzero(area)
     cy, cx = int(ys.mean()), int(xs.mean())
     half = CENTRE_SQUARE // 2
-    square = roi[max(cy - half, 0) : cy + half + 1, max(cx - half, 0) : cx + half + 1]
+    square = area[max(cy - half, 0) : cy + half + 1, max(cx - half, 0) : cx + half + 1]
     estimates["FingerJetFX_MinCount_COMMinRect200x200"] = float(round(square.sum() * density))
-    first = MINUTIA_SPACING // 2
-    py, px = np.mgrid[first:h:MINUTIA_SPACING, first:w:MINUTIA_SPACING]
-    inside = roi[py, px]
-    py, px = py[inside], px[inside]
-    if py.size == 0:
+    # Windows of 2x2 tiles about the inner lattice points (16 k, 16 l).
+    tiles = blocks.tiles
+    windows = tiles[:, :-1, :-1] + tiles[:, 1:, :-1] + tiles[:, :-1, 1:] + tiles[:, 1:, 1:]
+    rows, cols = windows.shape[1:]
+    points = area[TILE : TILE * (rows + 1) : TILE, TILE : TILE * (cols + 1) : TILE]
+    if not points.any():
         return estimates
-    estimates["FJFXPos_Mu_MinutiaeQuality_2"] = _mu_share(img, py, px)
-    estimates["FJFXPos_OCL_MinutiaeQuality_80"] = _ocl_share(img, py, px)
-    return estimates
-
-
-def _box_sums(
-    integral: np.ndarray, top: np.ndarray, left: np.ndarray, bottom: np.ndarray, right: np.ndarray
-) -> np.ndarray:
-    """Sums over boxes [top, bottom) x [left, right) from an integral image."""
-    inner = integral[bottom, right] - integral[top, right]
-    return inner - integral[bottom, left] + integral[top, left]
-
-
-def _mu_share(img: np.ndarray, py: np.ndarray, px: np.ndarray) -> float:
-    h, w = img.shape
-    top, left = np.maximum(py - BLOCK // 2, 0), np.maximum(px - BLOCK // 2, 0)
-    bottom, right = np.minimum(top + BLOCK, h), np.minimum(left + BLOCK, w)
-    sums = _box_sums(cv2.integral(img), top, left, bottom, right)
-    local = sums / ((bottom - top) * (right - left))
-    darker = (img.mean() - local) / img.std()
-    return float(np.mean((darker > 0) & (darker <= 0.5)))
-
-
-def _ocl_share(img: np.ndarray, py: np.ndarray, px: np.ndarray) -> float:
-    h, w = img.shape
-    top = np.clip(py - BLOCK // 2, 0, h - BLOCK)
-    left = np.clip(px - BLOCK // 2, 0, w - BLOCK)
-    gy, gx = np.gradient(img)
-    a, b, c = (
-        _box_sums(cv2.integral(product), top, left, top + BLOCK, left + BLOCK)
-        for product in (gx * gx, gy * gy, gx * gy)
-    )
+    grey, a, b, c = (layer[points] for layer in windows)
+    darker = (img_mean - grey / (BLOCK * BLOCK)) / img_std
+    estimates["FJFXPos_Mu_MinutiaeQuality_2"] = float(np.mean((darker > 0) & (darker <= 0.5)))
     root = np.sqrt((a - b) ** 2 + 4 * c * c)
     largest = a + b + root
     certainty = np.where(largest > 0, 2 * root / np.where(largest > 0, largest, 1.0), 0.0)
-    return float(np.mean(np.floor(certainty * 100 + 0.5) > 80))
+    estimates["FJFXPos_OCL_MinutiaeQuality_80"] = float(
+        np.mean(np.floor(certainty * 100 + 0.5) > 80)
+    )
+    return estimates
