@@ -135,24 +135,30 @@ class _Blocks:
     MMB all read: pixel counts, grey levels and their squares, and the gradient products."""
 
     def __init__(self, img: np.ndarray) -> None:
-        gx, gy = _local_gradients(img)
-        layers = np.empty((6, *img.shape))
-        layers[0] = img
-        np.multiply(img, img, out=layers[1])
-        np.multiply(gx, gx, out=layers[2])
-        np.multiply(gy, gy, out=layers[3])
-        np.multiply(gx, gy, out=layers[4])
-        np.hypot(layers[2] - layers[3], 2 * layers[4], out=layers[5])
-        self.grey, self.grey2, self.gxx, self.gyy, self.gxy, self.spread = _block_sums(layers)
         h, w = img.shape
-        # Sums over whole 16x16 tiles of the grey levels and gradient products, from which any
-        # 32x32 window on the 16-pixel lattice is summed.
-        th, tw = h // TILE, w // TILE
-        self.tiles = (
-            layers[[0, 2, 3, 4], : th * TILE, : tw * TILE]
-            .reshape(4, th, TILE, tw, TILE)
-            .sum(axis=(2, 4))
+        gx, gy = _local_gradients(img)
+        # The layers are zero beyond the image, up to whole blocks, so that partial blocks sum
+        # what they hold.
+        bh, bw = -(-h // BLOCK), -(-w // BLOCK)
+        layers = np.zeros((6, bh * BLOCK, bw * BLOCK))
+        grey, grey2, gxx, gyy, gxy, spread = (layer[:h, :w] for layer in layers)
+        grey[:] = img
+        np.multiply(img, img, out=grey2)
+        np.multiply(gx, gx, out=gxx)
+        np.multiply(gy, gy, out=gyy)
+        np.multiply(gx, gy, out=gxy)
+        np.subtract(gxx, gyy, out=spread)
+        np.hypot(spread, 2 * gxy, out=spread)
+        # Sums over 16x16 tiles; a block is 2x2 tiles, and so is a window about a lattice point.
+        tiles = layers.reshape(6, 2 * bh, TILE, 2 * bw, TILE).sum(axis=(2, 4))
+        sums = (
+            tiles[:, 0::2, 0::2]
+            + tiles[:, 1::2, 0::2]
+            + tiles[:, 0::2, 1::2]
+            + tiles[:, 1::2, 1::2]
         )
+        self.grey, self.grey2, self.gxx, self.gyy, self.gxy, self.spread = sums
+        self.tiles = tiles[[0, 2, 3, 4], : h // TILE, : w // TILE]  # whole tiles only
         heights = np.diff(np.append(np.arange(0, h, BLOCK), h))
         widths = np.diff(np.append(np.arange(0, w, BLOCK), w))
         self.count = np.outer(heights, widths).astype(np.float64)
@@ -247,9 +253,11 @@ def _rotated_crop(
     sx >>= 10
     sy >>= 10
     inside = (sx >= 0) & (sx < size) & (sy >= 0) & (sy < size)
-    flat = windows.reshape(n, -1)
+    flat = windows.reshape(n, size * size)
     index = np.clip(sy, 0, size - 1) * size + np.clip(sx, 0, size - 1)
-    return np.where(inside, np.take_along_axis(flat, index.reshape(n, -1), 1).reshape(sx.shape), 0)
+    points = (rows[1] - rows[0]) * (cols[1] - cols[0])
+    picked = np.take_along_axis(flat, index.reshape(n, points), 1).reshape(sx.shape)
+    return np.where(inside, picked, 0)
 
 
 def _ridge_valley(profile_block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
