@@ -10,10 +10,11 @@ from domain.settings import Settings
 
 @dataclass(frozen=True)
 class FingerprintConfig(Settings):
-    """Fingerprint (500 ppi grey) thresholds and the settings of the live score's measures."""
+    """Fingerprint (500 ppi grey) thresholds and the settings of the live measures."""
 
-    # The per-frame score that drives the preview and auto-capture. That score predicts NFIQ 2
-    # (quality/fingerprint.py), so its threshold is on NFIQ 2's scale, at min_nfiq2.
+    # The per-frame score that drives the preview and auto-capture. That score is NFIQ 2's own
+    # forest on fast measures (quality/fingerprint.py), so its threshold is on NFIQ 2's scale,
+    # at min_nfiq2.
     min_score: int = 35
     # The kept capture's NFIQ 2 score (ISO/IEC 29794-4) at or above which it is accepted. NIST
     # publishes no universal NFIQ 2 threshold; 35 keeps the ~40-60 that clean plain prints on
@@ -37,8 +38,6 @@ class FingerprintConfig(Settings):
     mean_light_bad: float = 245.0
     min_ridge_period: float = 5.0  # pixels
     max_ridge_period: float = 15.0
-    # A 32x32 block holds ridges for the live model when its grey-level std exceeds this.
-    model_roi_min_std: float = 12.0
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,36 @@
-"""The live fingerprint score: a fast prediction of NIST NFIQ 2 for every preview frame.
+"""The live fingerprint score: NIST NFIQ 2 for every preview frame, fast enough for the frame rate.
 
 NFIQ 2 (ISO/IEC 29794-4) takes 70-300 ms a print, so it judges only the print a capture keeps
-(``quality.nfiq2``). Every frame gets this score instead: per 32x32 block (NFIQ 2's block at
-500 ppi) it measures, in numpy,
+(``quality.nfiq2``). Every frame is scored by NFIQ 2's own random forest (NIST's
+``nist_plain_tir-ink`` model, ``quality.nfiq2_forest``) over NFIQ 2's native quality measures
+computed fast in numpy (``quality.nfiq2_native``): 65 of the 69 the way NFIQ 2 computes them,
+the four minutiae measures estimated. Nothing in the score is fitted to our prints: it carries
+NIST's training, and it is on NFIQ 2's 0..100 scale.
 
-- orientation certainty (OCL, 1 - lambda_min/lambda_max of the gradient covariance) and
-  coherence;
+Per 32x32 block the score's companions measure, for the reasons and the technician,
+
+- orientation certainty (OCL, 1 - lambda_min/lambda_max of the gradient covariance);
 - the ridge-valley profile read across the ridges: local clarity (LCS), the share of the
   profile's spectrum at its dominant ridge frequency (FDA), the share inside plausible ridge
   periods, ridge/valley contrast and the ridge period;
-- grey mean and spread, and the area of blocks that hold ridges.
+- grey mean and the area and placement of the blocks that hold ridges,
 
-Their means, spreads and percentiles over the print feed a small boosted-tree model
-(``quality/models/fingerprint_live.json``) fitted to NFIQ 2's own scores of real plain and
-ink prints, of the same prints degraded the way a capture goes wrong (blur, light or heavy
-pressure, noise, half a finger) and of the simulator's prints; ``bench/train_fingerprint_live.py``
-rebuilds it. The score is that prediction, on NFIQ 2's 0..100 scale. The measures also name
-what to change (pressure, dryness, placement) for a print that fails.
+which name what to change (pressure, dryness, placement) for a print that fails.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from quality.base import QualityResult, Reason
 from quality.config import FingerprintConfig
+from quality.nfiq2 import USABLE_MINUTIAE
+from quality.nfiq2_forest import forest_score
+from quality.nfiq2_native import native_measures
 from quality.reasons import reason
 
 _TILE = 16
@@ -41,10 +40,8 @@ _BLOCK = 32  # NFIQ 2's block at 500 ppi
 _HALF_LENGTH = 14
 _HALF_WIDTH = 7
 _MIN_SIDE = 96
-MODEL_PATH = Path(__file__).with_name("models") / "fingerprint_live.json"
-# Block measures summarised for the model, and the percentiles taken of each.
-MODEL_BLOCK_MEASURES = ("ocl", "lcs", "fda", "coherence", "band_share", "contrast", "period")
-MODEL_PERCENTILES = (10, 50, 90)
+NFIQ2_MAX_COLUMNS = 800
+NFIQ2_MAX_ROWS = 1000
 
 
 def _validated(image: object) -> np.ndarray:
@@ -88,10 +85,7 @@ def _profile_geometry(size: int) -> tuple[np.ndarray, np.ndarray]:
 class BlockMaps:
     """Per-block measures of a print cut into 32x32 blocks (each array is rows x cols)."""
 
-    std: np.ndarray
-    mean: np.ndarray
     ocl: np.ndarray
-    coherence: np.ndarray
     normal: np.ndarray  # gradient direction (across the ridges), radians
     fda: np.ndarray
     band_share: np.ndarray
@@ -114,7 +108,6 @@ def block_maps(img: np.ndarray, config: FingerprintConfig) -> BlockMaps:
     root = np.sqrt(((gxx - gyy) / 2) ** 2 + gxy**2)
     l_max, l_min = half_trace + root, half_trace - root
     ocl = np.where(l_max > 1e-6, 1 - l_min / np.maximum(l_max, 1e-6), 0.0)
-    coherence = np.where(half_trace > 1e-6, root / np.maximum(half_trace, 1e-6), 0.0)
     normal = 0.5 * np.arctan2(2 * gxy, gxx - gyy)
     rows_n, cols_n = normal.shape
 
@@ -167,10 +160,7 @@ def block_maps(img: np.ndarray, config: FingerprintConfig) -> BlockMaps:
         return values.reshape(rows_n, cols_n)
 
     return BlockMaps(
-        std=pixels.std(axis=(2, 3)),
-        mean=pixels.mean(axis=(2, 3)),
         ocl=ocl,
-        coherence=coherence,
         normal=normal,
         fda=grid(fda),
         band_share=grid(band_share),
@@ -194,106 +184,6 @@ def _flow_degrees(normal: np.ndarray, blocks: np.ndarray) -> np.ndarray:
     return np.degrees(diff)
 
 
-def model_features(maps: BlockMaps, config: FingerprintConfig) -> dict[str, float]:
-    """The model's inputs: the block measures summarised over the blocks that hold ridges.
-
-    Nothing depends on the frame around the finger, so a large platen scores a finger as a
-    small one does."""
-    roi = maps.std > config.model_roi_min_std
-    if roi.sum() < 2:
-        roi = np.ones_like(roi, dtype=bool)
-    features = {
-        "roi_blocks": float(roi.sum()),
-        "roi_mean_grey": float(maps.mean[roi].mean()),
-        "roi_grey_std": float(maps.std[roi].mean()),
-        "coherence_sum": float(maps.coherence[roi].sum()),
-    }
-    for name in MODEL_BLOCK_MEASURES:
-        values = getattr(maps, name)[roi]
-        features[f"{name}_mean"] = float(values.mean())
-        features[f"{name}_std"] = float(values.std())
-        percentiles = np.percentile(values, MODEL_PERCENTILES)
-        for q, value in zip(MODEL_PERCENTILES, percentiles, strict=True):
-            features[f"{name}_p{q}"] = float(value)
-    # Orientation flow (NFIQ 2's OF) and ridge/valley width uniformity (its RVU).
-    flow = _flow_degrees(maps.normal, roi)[roi]
-    features["flow_mean"] = float(flow.mean())
-    features["flow_std"] = float(flow.std())
-    features["flow_p90"] = float(np.percentile(flow, 90))
-    share = maps.ridge_share[roi]
-    ratio = share / np.maximum(1 - share, 1e-3)
-    features["ridge_valley_ratio_mean"] = float(ratio.mean())
-    features["ridge_valley_ratio_std"] = float(ratio.std())
-    # Clear blocks near the print's centre, where NFIQ 2 counts minutiae (a 200x200 pixel
-    # square about the centre of mass, ~7x7 blocks).
-    rows, cols = np.nonzero(roi)
-    grid_r, grid_c = np.indices(roi.shape)
-    central = roi & (np.abs(grid_r - rows.mean()) <= 3) & (np.abs(grid_c - cols.mean()) <= 3)
-    clear = (maps.lcs > 0.75) & (maps.ocl > 0.8)
-    features["clear_blocks"] = float((clear & roi).sum())
-    features["central_clear_blocks"] = float((clear & central).sum())
-    features["central_lcs_mean"] = float(maps.lcs[central].mean()) if central.any() else 0.0
-    features["central_ocl_mean"] = float(maps.ocl[central].mean()) if central.any() else 0.0
-    return features
-
-
-@dataclass(frozen=True)
-class TreeModel:
-    """Boosted regression trees: ``base + rate * sum(tree leaves)`` over named features.
-
-    The file holds each tree as scikit-learn's parallel arrays: ``feature`` (-1 at a leaf),
-    ``threshold`` (go left when the value is <= it), ``left``, ``right`` and ``value``. They are
-    stacked here into (trees x nodes) arrays so that all trees descend together."""
-
-    features: tuple[str, ...]
-    base: float
-    rate: float
-    feature: np.ndarray
-    threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    value: np.ndarray
-    depth: int
-    about: dict
-
-    @classmethod
-    def load(cls, path: Path) -> TreeModel:
-        data = json.loads(path.read_text())
-        trees = data["trees"]
-        width = max(len(tree["feature"]) for tree in trees)
-
-        def stacked(key: str, fill: float, dtype: type) -> np.ndarray:
-            table = np.full((len(trees), width), fill, dtype=dtype)
-            for row, tree in enumerate(trees):
-                table[row, : len(tree[key])] = tree[key]
-            return table
-
-        return cls(
-            features=tuple(data["features"]),
-            base=float(data["base"]),
-            rate=float(data["rate"]),
-            feature=stacked("feature", -1, np.int64),
-            threshold=stacked("threshold", 0.0, np.float64),
-            left=stacked("left", 0, np.int64),
-            right=stacked("right", 0, np.int64),
-            value=stacked("value", 0.0, np.float64),
-            depth=int(np.ceil(np.log2(width + 1))),
-            about=dict(data.get("about", {})),
-        )
-
-    def predict(self, features: dict[str, float]) -> float:
-        x = np.array([features[name] for name in self.features])
-        rows = np.arange(self.feature.shape[0])
-        node = np.zeros(len(rows), dtype=np.int64)
-        for _ in range(self.depth):
-            feature = self.feature[rows, node]
-            leaf = feature < 0
-            go_left = x[np.maximum(feature, 0)] <= self.threshold[rows, node]
-            step = np.where(go_left, self.left[rows, node], self.right[rows, node])
-            node = np.where(leaf, node, step)
-        return self.base + self.rate * float(self.value[rows, node].sum())
-
-
 def _cropped(grey: np.ndarray) -> np.ndarray:
     """The image centre-cropped to whole blocks, as float32."""
     h, w = grey.shape
@@ -302,25 +192,41 @@ def _cropped(grey: np.ndarray) -> np.ndarray:
     return grey[top : top + crop_h, left : left + crop_w].astype(np.float32)
 
 
-def live_features(image: np.ndarray, config: FingerprintConfig | None = None) -> dict[str, float]:
-    """The live model's inputs for one image (what the model is trained on)."""
-    config = config or FingerprintConfig()
-    return model_features(block_maps(_cropped(_validated(image)), config), config)
+def within_nfiq2_limits(grey: np.ndarray) -> np.ndarray:
+    """The frame centre-cropped to the largest image NFIQ 2 scores: its minutia extractor,
+    FingerJet FX, takes at most 800 columns and 1000 rows, and NFIQ 2 fails on a larger image
+    (the calibration set's wide rolled prints are centre-cropped the same way). A frame within
+    the limits is returned whole."""
+    h, w = grey.shape
+    top, left = max(h - NFIQ2_MAX_ROWS, 0) // 2, max(w - NFIQ2_MAX_COLUMNS, 0) // 2
+    return grey[top : top + NFIQ2_MAX_ROWS, left : left + NFIQ2_MAX_COLUMNS]
 
 
-@cache
-def live_model(path: Path = MODEL_PATH) -> TreeModel:
-    """The shipped live-score model (read once)."""
-    return TreeModel.load(path)
+def live_nfiq2(image: np.ndarray) -> int:
+    """NFIQ 2's forest on the fast native measures of ``image``.
+
+    0, as NFIQ 2 gives when its minutia extractor finds no template, when the ridges hold fewer
+    minutiae than NFIQ 2 calls a usable fingerprint (noise, stripes, smears: NIST's forest,
+    trained on prints, rates their block measures as a print's), or when the image is near
+    white throughout."""
+    try:
+        measures = native_measures(image)
+    except ValueError:
+        return 0
+    if measures["FingerJetFX_MinutiaeCount"] < USABLE_MINUTIAE:
+        return 0
+    return forest_score(measures)
 
 
 def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = None) -> QualityResult:
-    """Score one fingerprint image 0..100 (predicted NFIQ 2) with its measures and reasons.
+    """Score one fingerprint image 0..100 (NFIQ 2's forest on the fast measures) with its
+    measures and reasons.
 
     Raises ValueError when ``image`` is not a uint8 2-D array of at least 96x96 pixels.
     """
     config = config or FingerprintConfig()
-    img = _cropped(_validated(image))
+    grey = _validated(image)
+    img = _cropped(grey)
     crop_h, crop_w = img.shape
 
     measures: dict[str, float] = {}
@@ -339,7 +245,6 @@ def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = Non
     ratio = _BLOCK // _TILE
     fg_blocks = _blocks(tile_fg.astype(np.float32), ratio).sum(axis=(2, 3)) >= ratio * ratio - 1
     if fg_area < config.no_finger_area or not fg_blocks.any():
-        measures["score_raw"] = 0.0
         return QualityResult("fingerprint", 0, measures, [reason("NO_FINGER")])
 
     # Foreground centroid, relative to the image centre (fraction of the side).
@@ -352,11 +257,8 @@ def assess_fingerprint(image: np.ndarray, config: FingerprintConfig | None = Non
         _ramp(measures["mean"], config.mean_light_bad, config.mean_light_good),
     )
 
-    maps = block_maps(img, config)
-    measures.update(_foreground_measures(maps, fg_blocks, config))
-    predicted = live_model().predict(model_features(maps, config))
-    measures["score_raw"] = predicted
-    score = round(float(np.clip(predicted, 0.0, 100.0)))
+    measures.update(_foreground_measures(block_maps(img, config), fg_blocks, config))
+    score = live_nfiq2(within_nfiq2_limits(grey))
     return QualityResult("fingerprint", score, measures, _reasons(measures, score, config))
 
 

@@ -36,6 +36,7 @@ CBEFF_ALGORITHM = 0x39  # NFIQ 2.3, the version nbis-python 0.1.9 embeds
 UNIFORM_IMAGE = "UniformImage"  # grey-level standard deviation; below 1.0: a uniform image
 EMPTY_IMAGE = "EmptyImageOrContrastTooLow"  # mean grey; above 250.0: empty or too faint
 MINUTIAE = "FingerprintImageWithMinutiae"  # minutiae found; below 5: no usable fingerprint
+USABLE_MINUTIAE = 5.0
 FOREGROUND = "SufficientFingerprintForeground"  # foreground pixels; below 50000: too little
 FEEDBACK_MEASURES = {
     UNIFORM_IMAGE: "nfiq2_grey_std",
@@ -94,7 +95,7 @@ def feedback_reasons(result: Nfiq2, passes: bool) -> list[Reason]:
         return found
     if not passes and fb.get(FOREGROUND, 1e9) < 50000.0:
         found.append(reason("FINGER_PARTIAL"))
-    if fb.get(MINUTIAE, 100.0) < 5.0:
+    if fb.get(MINUTIAE, 100.0) < USABLE_MINUTIAE:
         found.append(reason("FINGER_UNCLEAR_RIDGES"))
     return found
 

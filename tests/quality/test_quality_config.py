@@ -10,10 +10,10 @@ from quality.reasons import codes, reason
 
 def test_from_mapping_overrides_nested_values() -> None:
     config = QualityConfig.from_mapping(
-        {"fingerprint": {"min_score": 55, "model_roi_min_std": 9}, "face": {"min_mean": 80}}
+        {"fingerprint": {"min_score": 55, "light_mean": 168}, "face": {"min_mean": 80}}
     )
     assert config.fingerprint.min_score == 55
-    assert config.fingerprint.model_roi_min_std == 9.0
+    assert config.fingerprint.light_mean == 168.0
     assert config.fingerprint.min_nfiq2 == FingerprintConfig().min_nfiq2
     assert config.face.min_mean == 80.0
     assert config.iris == QualityConfig().iris
@@ -24,7 +24,7 @@ def test_from_mapping_overrides_nested_values() -> None:
     [
         {"nonsense": 1},
         {"min_score": "high"},
-        {"model_roi_min_std": {"bogus": 1}},
+        {"light_mean": {"bogus": 1}},
         {"require_eyes": 1},
         {"min_nfiq2": [3]},
     ],
