@@ -19,6 +19,7 @@ from capture.proof_photo import DEFAULT_HOLD_S as DEFAULT_PROOF_HOLD_S
 from capture.subject import SubjectInvalid
 from capture.workflow import CaptureResultEvent, EnrollmentWorkflow, enrollment_not_found
 from domain.messages import SOURCE_LANGUAGE, Message, msg
+from domain.vocabulary import position as position_named
 from drivers.base import ImageDevice, Modality
 from drivers.errors import DeviceError
 from station import convert
@@ -27,6 +28,7 @@ from station.auth import Operator, Role, TokenStore
 from station.mailbox import Closed, PreviewMailbox
 from station.paging import PageTokens
 from station.pause_points import AFTER_OUTBOX_COMMIT, pause_at
+from station.preview_slots import PreviewSlot, PreviewSlots
 from station.proof_photos import ProofPhotoRefused, check_proof_photo
 from station.sealing import SealReceipt
 from station.services.base import StationServicer
@@ -39,6 +41,9 @@ MAX_TIMEOUT_S = 300.0
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 DEFAULT_PROOF_PHOTO_BYTES = 2 * 2**20
+# How long GetPreview waits for a frame: wait_ms 0 means the default.
+DEFAULT_PREVIEW_WAIT_MS = 500
+MAX_PREVIEW_WAIT_MS = 2000
 
 
 Sealer = Callable[[Enrollment, str], SealReceipt]
@@ -66,6 +71,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
         self.tokens = tokens
         self.sealer = sealer
         self.face_camera = face_camera
+        self.previews: PreviewSlots[PreviewEvent] = PreviewSlots()  # pulled captures' frames
         # (open enrollments) -> raises WorkflowError when the disk, less the room they need,
         # is nearly full
         self.space_guard = space_guard
@@ -237,6 +243,9 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             self._invalid(context, "CAPTURE_PURPOSE_INVALID", msg("CAPTURE_PURPOSE_INVALID"))
         if proof and request.force:
             self._invalid(context, "FORCE_NOT_FOR_PROOF_PHOTO", msg("FORCE_NOT_FOR_PROOF_PHOTO"))
+        if request.preview_delivery not in enrollment_pb2.PreviewDelivery.values():
+            self._invalid(context, "PREVIEW_DELIVERY_INVALID", msg("PREVIEW_DELIVERY_INVALID"))
+        pulled = request.preview_delivery == enrollment_pb2.PREVIEW_DELIVERY_PULL
         settings = self._settings(request, context, DEFAULT_PROOF_HOLD_S if proof else None)
         self._enrollment(context, operator, request.enrollment_id)
         approved_by = ""
@@ -246,7 +255,8 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             )
         cancel = threading.Event()
         context.add_callback(cancel.set)
-        mailbox: PreviewMailbox[object] = PreviewMailbox(settings.preview_max_age_ms / 1000)
+        max_age_s = settings.preview_max_age_ms / 1000
+        mailbox: PreviewMailbox[object] = PreviewMailbox(max_age_s)
         if proof:
             events = self.workflow.capture_proof(
                 request.enrollment_id,
@@ -268,18 +278,27 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             )
 
         def produce() -> None:
+            # Pulled frames go to a slot opened once the capture runs (its first event: a
+            # second capture refused at the start never opens one); streamed ones to the mailbox.
+            slot: PreviewSlot[PreviewEvent] | None = None
             try:
                 for event in events:
-                    if isinstance(event, PreviewEvent):
-                        mailbox.put(event, droppable=True, born=_clock_time(event.captured_at))
-                    else:
+                    if pulled and slot is None:
+                        slot = self.previews.open(request.enrollment_id, position, max_age_s)
+                    if not isinstance(event, PreviewEvent):
                         mailbox.put(event)
+                    elif slot is not None:
+                        slot.put(event, event.sequence, born=_clock_time(event.captured_at))
+                    else:
+                        mailbox.put(event, droppable=True, born=_clock_time(event.captured_at))
             except (WorkflowError, DeviceError) as exc:
                 mailbox.put(exc)
             except Exception as exc:  # a bug must end the call cleanly, not hang it
                 log.exception("capture failed")
                 mailbox.put(exc)
             finally:
+                if slot is not None:
+                    slot.end()
                 mailbox.close()
 
         producer = threading.Thread(target=produce, name="capture", daemon=True)
@@ -317,6 +336,36 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             cancel.set()
             producer.join(timeout=5)
 
+    def GetPreview(self, request, context):
+        operator = self.caller(context)
+        position = self._position(context, request.position)
+        if not 0 <= request.wait_ms <= MAX_PREVIEW_WAIT_MS:
+            self._invalid(
+                context,
+                "PREVIEW_WAIT_INVALID",
+                msg("PREVIEW_WAIT_INVALID", limit=MAX_PREVIEW_WAIT_MS),
+            )
+        self._enrollment(context, operator, request.enrollment_id)
+        slot = self.previews.find(request.enrollment_id, position)
+        if slot is None:
+            self.refuse(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "PREVIEW_NOT_RUNNING",
+                msg("PREVIEW_NOT_RUNNING", position=msg(position_named(position).message_code)),
+                {"position": position},
+            )
+        assert slot is not None
+        wait_ms = request.wait_ms or DEFAULT_PREVIEW_WAIT_MS
+        pulled = slot.pull(request.after_sequence, wait_ms / 1000)
+        response = enrollment_pb2.GetPreviewResponse(capture_ended=pulled.ended)
+        if pulled.frame is not None:
+            dropped = max(0, pulled.sequence - request.after_sequence - 1)
+            response.frame.CopyFrom(
+                self._preview_to_pb(pulled.frame, dropped, self.language_of(context))
+            )
+        return response
+
     def _settings(self, request, context, timeout_s: float | None = None) -> CaptureSettings:
         """The request's capture settings; ``timeout_s``: the default timeout, if not the
         station's."""
@@ -350,18 +399,7 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             )
         if isinstance(event, PreviewEvent):
             return enrollment_pb2.CaptureEvent(
-                preview=enrollment_pb2.PreviewFrame(
-                    sequence=event.sequence,
-                    image=common_pb2.EncodedImage(
-                        data=event.jpeg,
-                        media_type="image/jpeg",
-                        width=event.width,
-                        height=event.height,
-                    ),
-                    quality=convert.quality_to_pb(event.quality, 0, language),
-                    captured_at=convert.timestamp(event.captured_at),
-                    dropped=dropped,
-                )
+                preview=self._preview_to_pb(event, dropped, language)
             )
         assert isinstance(event, CaptureResultEvent)
         return enrollment_pb2.CaptureEvent(
@@ -373,6 +411,23 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
                 reason=event.reason,
                 conflicting_position=convert.POSITION_TO_PB.get(event.conflicting_position, 0),
             )
+        )
+
+    @staticmethod
+    def _preview_to_pb(
+        event: PreviewEvent, dropped: int, language: str
+    ) -> enrollment_pb2.PreviewFrame:
+        return enrollment_pb2.PreviewFrame(
+            sequence=event.sequence,
+            image=common_pb2.EncodedImage(
+                data=event.jpeg,
+                media_type="image/jpeg",
+                width=event.width,
+                height=event.height,
+            ),
+            quality=convert.quality_to_pb(event.quality, 0, language),
+            captured_at=convert.timestamp(event.captured_at),
+            dropped=dropped,
         )
 
     def ApproveSample(self, request, context):

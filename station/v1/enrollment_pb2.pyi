@@ -29,6 +29,11 @@ class ExceptionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXCEPTION_KIND_SIGNATURE_LINE: _ClassVar[ExceptionKind]
     EXCEPTION_KIND_CANNOT_SIGN: _ClassVar[ExceptionKind]
 
+class PreviewDelivery(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PREVIEW_DELIVERY_STREAM: _ClassVar[PreviewDelivery]
+    PREVIEW_DELIVERY_PULL: _ClassVar[PreviewDelivery]
+
 class CapturePurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CAPTURE_PURPOSE_UNSPECIFIED: _ClassVar[CapturePurpose]
@@ -51,6 +56,8 @@ EXCEPTION_KIND_BLIND: ExceptionKind
 EXCEPTION_KIND_EYE_ABSENT: ExceptionKind
 EXCEPTION_KIND_SIGNATURE_LINE: ExceptionKind
 EXCEPTION_KIND_CANNOT_SIGN: ExceptionKind
+PREVIEW_DELIVERY_STREAM: PreviewDelivery
+PREVIEW_DELIVERY_PULL: PreviewDelivery
 CAPTURE_PURPOSE_UNSPECIFIED: CapturePurpose
 CAPTURE_PURPOSE_PROOF_PHOTO: CapturePurpose
 OVERRIDE_ACTION_UNSPECIFIED: OverrideAction
@@ -148,7 +155,7 @@ class StartEnrollmentRequest(_message.Message):
     def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CaptureRequest(_message.Message):
-    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "approval_id", "device_id", "purpose")
+    __slots__ = ("enrollment_id", "position", "preview_fps", "timeout_seconds", "force", "force_reason", "preview_jpeg_quality", "approval_id", "device_id", "purpose", "preview_delivery")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_FPS_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +166,7 @@ class CaptureRequest(_message.Message):
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_DELIVERY_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     position: _common_pb2.Position
     preview_fps: int
@@ -169,7 +177,8 @@ class CaptureRequest(_message.Message):
     approval_id: str
     device_id: str
     purpose: CapturePurpose
-    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., approval_id: _Optional[str] = ..., device_id: _Optional[str] = ..., purpose: _Optional[_Union[CapturePurpose, str]] = ...) -> None: ...
+    preview_delivery: PreviewDelivery
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., preview_fps: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., force: _Optional[bool] = ..., force_reason: _Optional[str] = ..., preview_jpeg_quality: _Optional[int] = ..., approval_id: _Optional[str] = ..., device_id: _Optional[str] = ..., purpose: _Optional[_Union[CapturePurpose, str]] = ..., preview_delivery: _Optional[_Union[PreviewDelivery, str]] = ...) -> None: ...
 
 class CapturePrompt(_message.Message):
     __slots__ = ("position", "instruction", "message", "device_id")
@@ -322,6 +331,26 @@ class CompleteEnrollmentResponse(_message.Message):
     package_sha256: str
     package_size: int
     def __init__(self, enrollment: _Optional[_Union[EnrollmentRecord, _Mapping]] = ..., record_id: _Optional[str] = ..., package_sha256: _Optional[str] = ..., package_size: _Optional[int] = ...) -> None: ...
+
+class GetPreviewRequest(_message.Message):
+    __slots__ = ("enrollment_id", "position", "after_sequence", "wait_ms")
+    ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    enrollment_id: str
+    position: _common_pb2.Position
+    after_sequence: int
+    wait_ms: int
+    def __init__(self, enrollment_id: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.Position, str]] = ..., after_sequence: _Optional[int] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+
+class GetPreviewResponse(_message.Message):
+    __slots__ = ("frame", "capture_ended")
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_ENDED_FIELD_NUMBER: _ClassVar[int]
+    frame: PreviewFrame
+    capture_ended: bool
+    def __init__(self, frame: _Optional[_Union[PreviewFrame, _Mapping]] = ..., capture_ended: _Optional[bool] = ...) -> None: ...
 
 class CancelEnrollmentRequest(_message.Message):
     __slots__ = ("enrollment_id", "reason")

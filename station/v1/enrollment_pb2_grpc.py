@@ -46,6 +46,11 @@ class EnrollmentStub:
                 request_serializer=station_dot_v1_dot_enrollment__pb2.CaptureRequest.SerializeToString,
                 response_deserializer=station_dot_v1_dot_enrollment__pb2.CaptureEvent.FromString,
                 _registered_method=True)
+        self.GetPreview = channel.unary_unary(
+                '/station.v1.Enrollment/GetPreview',
+                request_serializer=station_dot_v1_dot_enrollment__pb2.GetPreviewRequest.SerializeToString,
+                response_deserializer=station_dot_v1_dot_enrollment__pb2.GetPreviewResponse.FromString,
+                _registered_method=True)
         self.MarkException = channel.unary_unary(
                 '/station.v1.Enrollment/MarkException',
                 request_serializer=station_dot_v1_dot_enrollment__pb2.MarkExceptionRequest.SerializeToString,
@@ -106,7 +111,21 @@ class EnrollmentServicer:
         cancels the capture. Every modality previews live: cameras and scanners their frames, the
         signature pad the strokes so far, drawn as the signature's thumbnail is. With
         `purpose = CAPTURE_PURPOSE_PROOF_PHOTO` it takes an exception's proof photo instead (see
-        CapturePurpose).
+        CapturePurpose). With `preview_delivery = PREVIEW_DELIVERY_PULL` the stream carries the
+        prompts and the result only, and the app asks for frames with GetPreview.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreview(self, request, context):
+        """The newest preview frame of the running PREVIEW_DELIVERY_PULL capture of this enrollment
+        and position: one newer than `after_sequence` and no older than [capture]
+        preview_max_age_ms (200 ms by default, counted from its capture) when answered. Waits up
+        to `wait_ms` for one and answers no frame when none came in time; `capture_ended` once the
+        capture is over. Pull from the stream's first prompt on, one call at a time. Another
+        operator's enrollment is NOT_FOUND; no PULL capture running at that position is
+        FAILED_PRECONDITION PREVIEW_NOT_RUNNING.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -176,6 +195,11 @@ def add_EnrollmentServicer_to_server(servicer, server):
                     servicer.Capture,
                     request_deserializer=station_dot_v1_dot_enrollment__pb2.CaptureRequest.FromString,
                     response_serializer=station_dot_v1_dot_enrollment__pb2.CaptureEvent.SerializeToString,
+            ),
+            'GetPreview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreview,
+                    request_deserializer=station_dot_v1_dot_enrollment__pb2.GetPreviewRequest.FromString,
+                    response_serializer=station_dot_v1_dot_enrollment__pb2.GetPreviewResponse.SerializeToString,
             ),
             'MarkException': grpc.unary_unary_rpc_method_handler(
                     servicer.MarkException,
@@ -269,6 +293,33 @@ class Enrollment:
             '/station.v1.Enrollment/Capture',
             station_dot_v1_dot_enrollment__pb2.CaptureRequest.SerializeToString,
             station_dot_v1_dot_enrollment__pb2.CaptureEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/station.v1.Enrollment/GetPreview',
+            station_dot_v1_dot_enrollment__pb2.GetPreviewRequest.SerializeToString,
+            station_dot_v1_dot_enrollment__pb2.GetPreviewResponse.FromString,
             options,
             channel_credentials,
             insecure,
