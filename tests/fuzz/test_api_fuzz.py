@@ -48,6 +48,7 @@ FUZZED_METHODS = {
     "/station.v1.Enrollment/MarkException": "operator",
     "/station.v1.Enrollment/ApproveSample": "operator",
     "/station.v1.Enrollment/GetEnrollment": "operator",
+    "/station.v1.Enrollment/GetPreview": "operator",
     "/station.v1.Enrollment/ListEnrollments": "operator",
     "/station.v1.Enrollment/CompleteEnrollment": "operator",
     "/station.v1.Enrollment/CancelEnrollment": "operator",

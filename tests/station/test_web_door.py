@@ -17,10 +17,13 @@ import numpy as np
 import pytest
 from grpcweb_client import bearer, decode_frames, grpc_web_call
 from simkit import Kit
+from test_preview_flow_control import never_passing_face
+from test_preview_pull import pull_request, pulled_capture_request
 
 from capture.engine import CaptureSettings
 from simulator.kit import FACE_ID, FINGERPRINT_ID
 from station.cli import _load_config, build_parser
+from station.client import StationClient
 from station.config import StationConfig, WebConfig
 from station.server import WEB_SERVICES, ConfigurationError, check_exposure
 from station.v1 import devices_pb2, enrollment_pb2
@@ -86,6 +89,29 @@ def test_a_server_stream_is_forwarded_message_by_message(web_station: Kit) -> No
     assert len(events) >= 5
     assert all(e.kind == devices_pb2.DeviceEvent.KIND_ATTACHED for e in events)
     assert answer.grpc_status == 4  # DEADLINE_EXCEEDED: the grpc-timeout header reached the call
+
+
+def test_a_pulled_preview_frame_is_answered_through_the_door(web_station: Kit) -> None:
+    eid = never_passing_face(web_station, 61)
+    client = StationClient(web_station.address, web_station.operator_token)
+    call = client.enrollment.Capture(
+        pulled_capture_request(eid), metadata=client.metadata, timeout=60
+    )
+    try:
+        assert next(call).WhichOneof("event") == "prompt"
+        answer = grpc_web_call(
+            _port(web_station),
+            "/station.v1.Enrollment/GetPreview",
+            pull_request(eid).SerializeToString(),
+            bearer(web_station.operator_token),
+        )
+    finally:
+        call.cancel()
+        client.close()
+    assert answer.grpc_status == 0
+    (message,) = answer.messages
+    frame = enrollment_pb2.GetPreviewResponse.FromString(message).frame
+    assert frame.sequence > 0 and frame.image.media_type == "image/jpeg"
 
 
 def test_the_same_roles_apply_and_are_audited(web_station: Kit) -> None:
