@@ -337,6 +337,8 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             producer.join(timeout=5)
 
     def GetPreview(self, request, context):
+        """The newest fresh frame of the caller's running pulled capture at a position
+        (waiting up to ``wait_ms`` for one newer than ``after_sequence``), or its end."""
         operator = self.caller(context)
         position = self._position(context, request.position)
         if not 0 <= request.wait_ms <= MAX_PREVIEW_WAIT_MS:
@@ -357,12 +359,12 @@ class EnrollmentService(StationServicer, enrollment_pb2_grpc.EnrollmentServicer)
             )
         assert slot is not None
         wait_ms = request.wait_ms or DEFAULT_PREVIEW_WAIT_MS
-        pulled = slot.pull(request.after_sequence, wait_ms / 1000)
-        response = enrollment_pb2.GetPreviewResponse(capture_ended=pulled.ended)
-        if pulled.frame is not None:
-            dropped = max(0, pulled.sequence - request.after_sequence - 1)
+        answer = slot.pull(request.after_sequence, wait_ms / 1000)
+        response = enrollment_pb2.GetPreviewResponse(capture_ended=answer.ended)
+        if answer.frame is not None:
+            dropped = max(0, answer.sequence - request.after_sequence - 1)
             response.frame.CopyFrom(
-                self._preview_to_pb(pulled.frame, dropped, self.language_of(context))
+                self._preview_to_pb(answer.frame, dropped, self.language_of(context))
             )
         return response
 
