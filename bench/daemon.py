@@ -140,15 +140,28 @@ def rss_after_enrollments(count: int = 200, warm_up: int = 10) -> list[Row]:
             supervisor.close()
         finally:
             stop_process(process)
+    # Targets: the daemon's own figure (idle ~115 MB, plus NFIQ 2's model, ~70 MB, loaded on
+    # the first print) with room for what `--simulate` adds to the same process: the simulated
+    # devices' synthetic biometrics and the simulated centre, whose ABIS gallery keeps every
+    # record's finger templates (~60 KB each). Flat means what stays after the warm-up grows
+    # by less than 30 MB over the rest of the run (station.malloc explains the cause it had).
     return [
         Row(
             f"daemon.rss_after_{count}_mb",
             rss,
             "MB",
-            "<= 250",
+            "<= 300",
             f"rekam serve --simulate after {count} enrollments through the API "
-            f"({warm:.0f} MB after the first {warm_up}: {rss - warm:+.0f} MB since)",
-        )
+            f"({warm:.0f} MB after the first {warm_up})",
+        ),
+        Row(
+            "daemon.rss_growth_after_warm_up_mb",
+            rss - warm,
+            "MB",
+            "<= 30",
+            f"RSS growth from enrollment {warm_up} to {count} (the simulated centre's "
+            "gallery included)",
+        ),
     ]
 
 

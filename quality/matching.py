@@ -58,7 +58,7 @@ PIXELS_PER_CM_500PPI = 197  # 500 ppi = 196.85 px/cm
 ANGLE_UNIT = 360.0 / 256.0
 _KIND_BITS = {1: 1, 2: 2}  # nbis MinutiaKind value -> ISO type bits (01 ending, 10 bifurcation)
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Minutia:
     """One minutia in ISO/IEC 19794-2 terms: pixels from the top-left, ISO angle units."""
 

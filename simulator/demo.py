@@ -49,6 +49,7 @@ class Visit:
     seed: int
     expect: int
     impostor_of: str = ""  # planted duplicate: same biometrics, another identity
+    enrollment_id: str = ""
     record_id: str = ""
     category: str = ""
     quality: dict[str, str] = field(default_factory=dict)
@@ -162,7 +163,7 @@ class Operator:
         enrollment = self.client.enrollment.StartEnrollment(
             enrollment_pb2.StartEnrollmentRequest(subject=subject), metadata=self.client.metadata
         )
-        eid = enrollment.enrollment_id
+        eid = visit.enrollment_id = enrollment.enrollment_id
         plan = list(enrollment.plan)
         self.report(
             f"  {visit.label}: {subject.name}, NIK {subject.nik}, {persona.category}, "

@@ -77,11 +77,13 @@ def _load_config(args: argparse.Namespace) -> StationConfig:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from station.malloc import return_freed_memory
     from station.server import ConfigurationError, StationDaemon, check_identity
     from station.simulation_guard import refuse_production
     from station.tls import centre_trust
 
     setup_logging(args.verbose, args.log_format)
+    return_freed_memory()
     config = _load_config(args)
     kit = None
     try:

@@ -140,7 +140,9 @@ def _gabor_bank(period: float) -> list[np.ndarray]:
     return bank
 
 
-@functools.lru_cache(maxsize=64)
+# Two residents' ten fingers (the one at the kit and the one before): ~0.5 MB each, and a kit
+# that enrolls all day meets each finger once, so a larger cache only holds memory.
+@functools.lru_cache(maxsize=20)
 def finger_master(spec: FingerSpec) -> FingerMaster:
     """Grow (once, then cached) the ridge field of ``spec``."""
     height = SENSOR_HEIGHT + 2 * _CANVAS_MARGIN

@@ -72,7 +72,8 @@ class IrisTruth:
     pupil_radius: float
 
 
-@functools.lru_cache(maxsize=64)
+# Two residents' two eyes (~0.3 MB each): a kit meets each eye once (see finger_master).
+@functools.lru_cache(maxsize=4)
 def _polar_texture(seed: int) -> np.ndarray:
     """(radii, angles) float32 texture, zero mean: fibres, crypts and the collarette."""
     rng = np.random.default_rng([seed, 0x7E87])
