@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message as ProtoMessage
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from capture.errors import ErrorKind, WorkflowError
 from domain.messages import SOURCE_LANGUAGE, Message, negotiate
 from domain.vocabulary import Position
+
+DetailT = TypeVar("DetailT", bound=ProtoMessage)
 
 DOMAIN = "rekam.station.v1"
 # ErrorInfo metadata keys whose values are capture positions (several: comma-separated). They
@@ -112,14 +117,21 @@ def abort_workflow(
     )
 
 
-def error_reason(error: grpc.RpcError) -> str:
-    """The ErrorInfo reason of a failed call (client side), or "" when absent."""
+def error_detail(error: grpc.RpcError, kind: type[DetailT]) -> DetailT | None:
+    """The first google.rpc detail of type ``kind`` (e.g. ErrorInfo, LocalizedMessage) a failed
+    call carries (client side), or None."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     if status is None:
-        return ""
+        return None
     for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return ""
+        if detail.Is(kind.DESCRIPTOR):
+            found = kind()
+            detail.Unpack(found)
+            return found
+    return None
+
+
+def error_reason(error: grpc.RpcError) -> str:
+    """The ErrorInfo reason of a failed call (client side), or "" when absent."""
+    info = error_detail(error, error_details_pb2.ErrorInfo)
+    return info.reason if info is not None else ""

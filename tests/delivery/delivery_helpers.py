@@ -4,8 +4,11 @@ conftest, so they cannot be imported from there)."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 STATION = "KIT-01"
 
@@ -34,3 +37,30 @@ def free_ports(count: int) -> list[int]:
     finally:
         for probe in probes:
             probe.close()
+
+
+def centre_import(bundle: Path, centre_dir: Path) -> subprocess.Popen:
+    """``rekam sim center import BUNDLE`` as its own process."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "station.cli",
+            "sim",
+            "center",
+            "import",
+            str(bundle),
+            "--data-dir",
+            str(centre_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_import(bundle: Path, centre_dir: Path) -> tuple[int, str]:
+    """Run the centre's import to its end: its exit code and everything it printed."""
+    process = centre_import(bundle, centre_dir)
+    out, err = process.communicate(timeout=300)
+    return process.returncode, out + err

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import grpc
 import pytest
 import test_daemon_records
-from delivery_helpers import STATION, wait_until
+from delivery_helpers import STATION, centre_import, run_import, wait_until
 from test_daemon_records import Daemon
 
 from simulator.centre import CentreServer
@@ -54,32 +53,6 @@ def import_receipt(kit: Daemon, bundle: Path) -> records_pb2.ImportReceiptRespon
     return kit.client.records.ImportReceipt(
         records_pb2.ImportReceiptRequest(bundle_path=str(bundle)), metadata=kit.client.metadata
     )
-
-
-def centre_import(bundle: Path, centre_dir: Path) -> subprocess.Popen:
-    """``rekam sim center import BUNDLE`` as its own process."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "station.cli",
-            "sim",
-            "center",
-            "import",
-            str(bundle),
-            "--data-dir",
-            str(centre_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def run_import(bundle: Path, centre_dir: Path) -> tuple[int, str]:
-    process = centre_import(bundle, centre_dir)
-    out, err = process.communicate(timeout=300)
-    return process.returncode, out + err
 
 
 def drain(kit: Daemon) -> None:

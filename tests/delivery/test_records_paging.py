@@ -10,12 +10,11 @@ import base64
 import grpc
 import pytest
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from test_daemon_records import Daemon, kit  # noqa: F401  (the module's daemon fixture)
 
 from station.auth import Role
 from station.client import StationClient
-from station.errors import error_reason
+from station.errors import error_detail, error_reason
 from station.v1 import records_pb2
 
 
@@ -79,14 +78,9 @@ def refusal(call) -> grpc.RpcError:
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    raise AssertionError("no ErrorInfo")
+    info = error_detail(error, error_details_pb2.ErrorInfo)
+    assert info is not None, "no ErrorInfo"
+    return info
 
 
 def test_every_altered_token_is_refused_with_a_sentence(kit: Daemon):  # noqa: F811

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from delivery_helpers import STATION, wait_until
+from delivery_helpers import STATION, run_import, wait_until
 
 from simulator.centre import CentreServer
 from simulator.control import post
@@ -214,23 +214,8 @@ def carry_to_centre(soak: Soak, kit: KitRun) -> tuple[Path, records_pb2.ImportRe
         records_pb2.ExportBundleRequest(destination=str(soak.usb)), metadata=client.metadata
     )
     bundle = Path(done.bundle_path)
-    imported = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "station.cli",
-            "sim",
-            "center",
-            "import",
-            str(bundle),
-            "--data-dir",
-            str(soak.centre.data_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert imported.returncode == 0, imported.stdout + imported.stderr
+    code, output = run_import(bundle, soak.centre.data_dir)
+    assert code == 0, output
     assert (bundle / RECEIPT).is_file()
     receipt = client.records.ImportReceipt(
         records_pb2.ImportReceiptRequest(bundle_path=str(bundle)), metadata=client.metadata

@@ -8,35 +8,14 @@
 //
 // Usage: node pulled_capture.js ADDRESS TOKEN ENROLLMENT_ID POSITION STALL_MS PREVIEW_FPS TIMEOUT_S
 'use strict';
-const path = require('path');
-const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
+const { enrollmentClient, busyWait } = require('./station_app');
 
 const [address, token, enrollmentId, position, stallMs, previewFps, timeoutS] =
   process.argv.slice(2);
 const MAX_PULLS = 2000;
 const PULL_WAIT_MS = 1000;
-const protoRoot = path.resolve(__dirname, '..', '..', 'proto');
-const definition = protoLoader.loadSync('station/v1/enrollment.proto', {
-  includeDirs: [protoRoot],
-  keepCase: true,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
-const station = grpc.loadPackageDefinition(definition).station.v1;
-const client = new station.Enrollment(address, grpc.credentials.createInsecure());
-const metadata = new grpc.Metadata();
-metadata.set('authorization', `Bearer ${token}`);
+const { client, metadata } = enrollmentClient(address, token);
 const deadline = () => Date.now() + (Number(timeoutS) + 30) * 1000;
-
-function busyWait(ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // the app's UI thread is frozen: nothing else runs, not even socket reads
-  }
-}
 
 function getPreview(afterSequence) {
   const request = {

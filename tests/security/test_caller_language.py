@@ -10,10 +10,9 @@ import grpc
 import pytest
 from bare_station import bare_config
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from station.auth import Role
-from station.errors import error_reason
+from station.errors import error_detail, error_reason
 from station.server import StationDaemon
 from station.v1 import enrollment_pb2, enrollment_pb2_grpc
 
@@ -54,14 +53,9 @@ def _refusal(address: str, metadata: list[tuple[str, str]]) -> grpc.RpcError:
 
 
 def _localized(error: grpc.RpcError) -> error_details_pb2.LocalizedMessage:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.LocalizedMessage.DESCRIPTOR):
-            localized = error_details_pb2.LocalizedMessage()
-            detail.Unpack(localized)
-            return localized
-    raise AssertionError("no LocalizedMessage detail")
+    localized = error_detail(error, error_details_pb2.LocalizedMessage)
+    assert localized is not None, "no LocalizedMessage detail"
+    return localized
 
 
 CASES = [

@@ -12,13 +12,12 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from test_enrollment_e2e import DUPLICATE, PRINT_READY, enroll, subject, wait_for_final
 
 from domain.messages import sentence
 from simulator.demo import subject_for
 from simulator.personas import make_persona
-from station.errors import error_reason
+from station.errors import error_detail, error_reason
 from station.v1 import common_pb2, enrollment_pb2, records_pb2
 
 # Words Bahasa Indonesia sentences share with English ones by right: names, not English.
@@ -37,14 +36,9 @@ def template_words(code: str) -> set[str]:
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    raise AssertionError("no ErrorInfo")
+    info = error_detail(error, error_details_pb2.ErrorInfo)
+    assert info is not None, "no ErrorInfo"
+    return info
 
 
 def refused(call) -> grpc.RpcError:

@@ -10,13 +10,12 @@ import threading
 import grpc
 import pytest
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from simulator.demo import Operator, Visit, subject_for
 from simulator.personas import make_persona
 from station.auth import Role
 from station.client import StationClient, position
-from station.errors import error_reason
+from station.errors import error_detail, error_reason
 from station.v1 import enrollment_pb2, records_pb2
 
 PRINT_READY = records_pb2.RECORD_STATUS_PRINT_READY_RECORD
@@ -24,14 +23,8 @@ PRINT_READY = records_pb2.RECORD_STATUS_PRINT_READY_RECORD
 
 def error_metadata(error: grpc.RpcError) -> dict[str, str]:
     """The ErrorInfo metadata of a refusal."""
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return dict(info.metadata)
-    return {}
+    info = error_detail(error, error_details_pb2.ErrorInfo)
+    return dict(info.metadata) if info is not None else {}
 
 
 def start(client, persona, request_id: str = "") -> enrollment_pb2.EnrollmentRecord:
