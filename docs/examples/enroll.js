@@ -185,17 +185,24 @@ class OperatorApp {
       force_reason: 'best of the attempts kept', approval_id: approval.approval_id });
   }
 
-  // Record a missing finger: the supervisor approves, the operator marks it (the face camera
-  // takes the proof photo when none is sent).
+  // Record a missing finger: the operator photographs the hand through Capture (with
+  // preview), the supervisor approves, the operator marks it with that photo.
   async markMissing(enrollmentId, position) {
     const kind = 'EXCEPTION_KIND_AMPUTATED';
+    // Simulated kit only: the resident shows the hand to the face camera.
+    await kitControl(this.control, '/v1/resident/position', { position: 'face' });
+    const photo = await this.captureStream({ enrollment_id: enrollmentId, position,
+      purpose: 'CAPTURE_PURPOSE_PROOF_PHOTO' });
+    if (!photo.accepted) { // e.g. PROOF_PHOTO_BLANK: frame the hand and take it again
+      throw new Error(`${positionName(position)}: no proof photo (${photo.reason})`);
+    }
     const approval = await unary(this.enrollment, 'ApproveOverride',
       { enrollment_id: enrollmentId, position, action: 'OVERRIDE_ACTION_MARK_EXCEPTION',
         exception_kind: kind },
       auth(this.supervisorToken));
     await unary(this.enrollment, 'MarkException',
       { enrollment_id: enrollmentId, position, kind, note: 'finger missing (amputation)',
-        approval_id: approval.approval_id },
+        approval_id: approval.approval_id, proof_from_capture: true },
       auth(this.token));
     say(`  ${positionName(position)}: exception recorded, approved by ${approval.approved_by}`);
     this.report.exceptions.push(positionName(position));

@@ -205,9 +205,20 @@ class OperatorApp:
         )
 
     def mark_missing(self, enrollment_id: str, position: int) -> None:
-        """Record a missing finger: the supervisor approves, the operator marks it (the face
-        camera takes the proof photo when none is sent)."""
+        """Record a missing finger: the operator photographs the hand through Capture (with
+        preview), the supervisor approves, the operator marks it with that photo."""
         kind = enrollment_pb2.EXCEPTION_KIND_AMPUTATED
+        # Simulated kit only: the resident shows the hand to the face camera.
+        kit_control(self.control, "/v1/resident/position", {"position": "face"})
+        photo = self.capture_stream(
+            enrollment_pb2.CaptureRequest(
+                enrollment_id=enrollment_id,
+                position=position,
+                purpose=enrollment_pb2.CAPTURE_PURPOSE_PROOF_PHOTO,
+            )
+        )
+        if not photo.accepted:  # e.g. PROOF_PHOTO_BLANK: frame the hand and take it again
+            raise RuntimeError(f"{position_name(position)}: no proof photo ({photo.reason})")
         approval = self.enrollment.ApproveOverride(
             enrollment_pb2.ApproveOverrideRequest(
                 enrollment_id=enrollment_id,
@@ -224,6 +235,7 @@ class OperatorApp:
                 kind=kind,
                 note="finger missing (amputation)",
                 approval_id=approval.approval_id,
+                proof_from_capture=True,
             ),
             metadata=self.operator,
         )
