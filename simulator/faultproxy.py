@@ -224,10 +224,12 @@ class FaultProxy:
         """Copy both ways until either side closes, applying delay, cap and cut. Each piece is
         forwarded as it comes (no Nagle coalescing, as a router forwards packets): otherwise a
         TLS handshake's small flights wait on the far side's delayed ACK."""
-        for end in (client, upstream):
-            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        client.setblocking(False)
-        upstream.setblocking(False)
+        try:
+            for end in (client, upstream):
+                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                end.setblocking(False)
+        except OSError:  # the proxy was stopped (the link cut) as this connection came in
+            return
         peer = {client: upstream, upstream: client}
         sent_up = 0
         with selectors.DefaultSelector() as selector:
