@@ -111,15 +111,15 @@ def test_a_grpcio_client_that_stalls_gets_no_frame_the_station_held_too_long(sta
     assert_bounded_after_stall(frames, resumed_ms, result_seen)
 
 
-def test_a_grpc_js_client_that_stalls_gets_no_frame_the_station_held_too_long(station):
+def run_node_app(script: Path, station, eid: str, args: tuple[str, ...]) -> dict:
+    """Run a grpc-js operator app of tests/node on ``eid``; its one-line JSON report."""
     node = shutil.which("node")
     assert node, "Node.js is missing: .ci/setup-system installs it"
-    assert (NODE_CLIENT.parent / "node_modules" / "@grpc" / "grpc-js").is_dir(), (
+    assert (script.parent / "node_modules" / "@grpc" / "grpc-js").is_dir(), (
         "@grpc/grpc-js is missing: .ci/setup-system runs npm ci in tests/node"
     )
-    eid = never_passing_face(station, 42)
     run = subprocess.run(
-        [node, str(NODE_CLIENT), station.address, station.operator_token, eid, *NODE_ARGS],
+        [node, str(script), station.address, station.operator_token, eid, *args],
         capture_output=True,
         text=True,
         timeout=90,
@@ -128,6 +128,12 @@ def test_a_grpc_js_client_that_stalls_gets_no_frame_the_station_held_too_long(st
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert "error" not in report, report
+    return report
+
+
+def test_a_grpc_js_client_that_stalls_gets_no_frame_the_station_held_too_long(station):
+    eid = never_passing_face(station, 42)
+    report = run_node_app(NODE_CLIENT, station, eid, NODE_ARGS)
     events = report["events"]
     frames = [
         Seen(e["captured_ms"], e["age_ms"], e["dropped"], e["size"])

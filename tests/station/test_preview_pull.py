@@ -11,9 +11,6 @@ arrival is held to the line the operator sees as stale (STALE_MS).
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +19,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from test_preview_flow_control import STALE_MS, STALL_MS, never_passing_face
+from test_preview_flow_control import STALE_MS, STALL_MS, never_passing_face, run_node_app
 
 from station.auth import Role
 from station.client import StationClient
@@ -140,22 +137,8 @@ def test_a_grpcio_app_that_freezes_between_pulls_gets_a_fresh_frame(station):
 
 
 def test_a_grpc_js_app_that_freezes_between_pulls_gets_a_fresh_frame(station):
-    node = shutil.which("node")
-    assert node, "Node.js is missing: .ci/setup-system installs it"
-    assert (NODE_CLIENT.parent / "node_modules" / "@grpc" / "grpc-js").is_dir(), (
-        "@grpc/grpc-js is missing: .ci/setup-system runs npm ci in tests/node"
-    )
     eid = never_passing_face(station, 52)
-    completed = subprocess.run(
-        [node, str(NODE_CLIENT), station.address, station.operator_token, eid, *NODE_ARGS],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
-    assert "error" not in report, report
+    report = run_node_app(NODE_CLIENT, station, eid, NODE_ARGS)
     run = PulledRun(
         stream=report["stream"],
         frames=report["frames"],
