@@ -260,9 +260,8 @@ class Operator:
             return summary.result.sample.quality.score
         return self._capture(visit, eid, "signature")
 
-    def _exception(self, visit: Visit, eid: str, name: str, kind: int, note: str) -> None:
-        """Record an exception the supervisor approves, with a proof photo the operator takes
-        through Capture (with preview) first."""
+    def _proof_photo(self, eid: str, name: str) -> CaptureSummary:
+        """The resident shows what ``name`` lacks to the face camera; the photo it keeps."""
         photo = self.client.capture(
             eid,
             position(name),
@@ -271,6 +270,12 @@ class Operator:
             timeout_seconds=1.0,
         )
         assert photo.result is not None and photo.result.accepted, photo.result
+        return photo
+
+    def _exception(self, visit: Visit, eid: str, name: str, kind: int, note: str) -> None:
+        """Record an exception the supervisor approves, with a proof photo the operator takes
+        through Capture (with preview) first."""
+        self._proof_photo(eid, name)
         approval = self.supervisor.approve_override(
             eid, position(name), enrollment_pb2.OVERRIDE_ACTION_MARK_EXCEPTION, kind
         )

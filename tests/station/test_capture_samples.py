@@ -14,7 +14,7 @@ import pytest
 from simulator.demo import Operator, Visit, subject_for
 from simulator.personas import make_persona
 from station.audit import AuditLog
-from station.client import position
+from station.client import CaptureSummary, position
 from station.errors import error_reason
 from station.v1 import common_pb2, enrollment_pb2, records_pb2
 from uploader.package import open_package
@@ -250,35 +250,20 @@ def test_a_proof_photo_needs_a_picture_and_a_capture_before_mark_exception_uses_
 
 
 class ProofPhotoOperator(Operator):
-    """The demo's operator, taking each exception's proof photo through Capture (with
-    preview) and keeping the thumbnail the app showed."""
+    """The demo's operator (who takes each exception's proof photo through Capture, with
+    preview), keeping the thumbnail the app showed."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, report=lambda line: None, **kwargs)
         self.shown: dict[str, common_pb2.EncodedImage] = {}
         self.enrollment_id = ""
 
-    def _exception(self, visit: Visit, eid: str, name: str, kind: int, note: str) -> None:
-        summary = self.client.capture(
-            eid, position(name), presents="face", purpose=PROOF, timeout_seconds=1.0
-        )
+    def _proof_photo(self, eid: str, name: str) -> CaptureSummary:
+        summary = super()._proof_photo(eid, name)
         assert summary.previews >= 1 and summary.result is not None
-        assert summary.result.accepted, summary.result.message
         self.shown[name] = summary.result.sample.thumbnail
         self.enrollment_id = eid
-        approval = self.supervisor.approve_override(eid, position(name), MARK, kind)
-        self.client.enrollment.MarkException(
-            enrollment_pb2.MarkExceptionRequest(
-                enrollment_id=eid,
-                position=position(name),
-                kind=kind,
-                note=note,
-                approval_id=approval,
-                proof_from_capture=True,
-            ),
-            metadata=self.client.metadata,
-        )
-        visit.exceptions += 1
+        return summary
 
 
 @pytest.mark.slow
