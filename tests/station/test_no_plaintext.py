@@ -20,6 +20,7 @@ import imagecodecs
 import numpy as np
 import pytest
 from PIL import Image
+from test_enrollment_e2e import wait_for_final
 
 from simulator.demo import Operator, Visit
 from station.v1 import records_pb2
@@ -73,13 +74,28 @@ def needles(image: np.ndarray) -> list[bytes]:
     return found
 
 
+def snapshot(root: Path, passes: int = 5) -> dict[Path, bytes]:
+    """Every file under ``root`` and its content, read in one pass in which no file vanished.
+
+    The daemon keeps running while the test reads (SQLite journals come and go), so a pass that
+    loses a file to a rename or delete is read again, whole, up to ``passes`` times."""
+    for _ in range(passes):
+        contents: dict[Path, bytes] = {}
+        try:
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                contents[path] = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        return contents
+    raise AssertionError(f"files under {root} kept vanishing in {passes} passes")
+
+
 def scan(root: Path, images: list[np.ndarray]) -> list[str]:
     """Every codec signature or raw pixel run of ``images`` found in a file under ``root``."""
     runs = [n for image in images for n in needles(image)]
     runs += [n for image in images if image.ndim == 3 for n in needles(image[:, :, ::-1])]
     findings = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        data = path.read_bytes()
+    for path, data in snapshot(root).items():
         for name, pattern in SIGNATURES.items():
             if pattern.search(data):
                 findings.append(f"{path.relative_to(root)}: {name} signature")
@@ -104,6 +120,8 @@ def sealed_enrollments(station):
         visit = Visit(kind, kind, seed, records_pb2.RECORD_STATUS_PRINT_READY_RECORD)
         operator.enroll(visit, {})
         visits.append(visit)
+    for visit in visits:  # delivery settled: no upload is half written while the disk is read
+        wait_for_final(client, visit.record_id)
     return visits, images
 
 
@@ -113,7 +131,7 @@ def test_no_plaintext_biometrics_in_the_data_directory(station, sealed_enrollmen
     modalities = {("face" if i.ndim == 3 else "grey") for i in images}
     assert modalities == {"face", "grey"} and len(images) >= 10 + 1 + 2 + 9 + 1
     data_dir = station.daemon.config.data_dir
-    packages = [p for p in data_dir.rglob("*") if p.is_file() and p.read_bytes()[:8] == b"REKAMPKG"]
+    packages = [p for p, data in snapshot(data_dir).items() if data[:8] == b"REKAMPKG"]
     assert len(packages) >= len(visits)  # the sealed records are on disk, and were scanned
     assert scan(data_dir, images) == []
 
