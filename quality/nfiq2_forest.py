@@ -3,22 +3,29 @@
 The forest is NIST's own ``nist_plain_tir-ink`` model (NFIQ 2 v2.3: 100 trees, trained by NIST
 on plain optical and ink prints), the one nbis-python embeds and NFIQ 2 decides with. It ships
 as NIST's OpenCV YAML, gzipped (``quality/models/nist_plain_tir-ink.yaml.gz``, written by
-``bench/extract_nfiq2_forest.py``), is checked against the MD5 NIST publishes for it, and is
-evaluated by OpenCV's random trees exactly as NFIQ 2 does (``RandomForestML::evaluate``): the
-score is the number of trees, of 100, that vote for the "good" class.
+``bench/extract_nfiq2_forest.py``), and is checked against the MD5 NIST publishes for it.
 
-Fed NFIQ 2's own native measures, it reproduces NFIQ 2's score exactly; fed the fast measures of
-``quality.nfiq2_native``, it scores every preview frame with NIST's training, not ours.
+It is read into flat arrays, one entry per node (138,428 nodes, about 2 MB), and evaluated in
+numpy: a tree's split sends a sample left when the measure is <= the split's threshold, compared
+in float32, as OpenCV's random trees (``DTreesImpl::predictTrees``) do for NFIQ 2. OpenCV's own
+reading of the 20 MB YAML left about 30 MB of the daemon's memory behind; this reading takes a
+quarter of a second and leaves about 3 MB. The tests hold the two evaluations equal.
+
+The score is the number of trees, of 100, whose leaf votes for the "good" class
+(``RandomForestML::evaluate``). Fed NFIQ 2's own native measures, it reproduces NFIQ 2's score;
+fed the fast measures of ``quality.nfiq2_native``, it scores every preview frame with NIST's
+training, not ours.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 MODEL_PATH = Path(__file__).with_name("models") / "nist_plain_tir-ink.yaml.gz"
@@ -26,6 +33,8 @@ MODEL_PATH = Path(__file__).with_name("models") / "nist_plain_tir-ink.yaml.gz"
 # records it beside NIST's scores).
 MODEL_MD5 = "b4a1e7586b3be906f9770e4b77768038"
 FOREST_NODE = "my_random_trees"
+TREES = 100
+LEAF = -1
 
 # The forest's inputs in NIST's order (RandomForestML.cpp, rfFeatureOrder).
 FEATURE_ORDER = (
@@ -55,31 +64,101 @@ FEATURE_ORDER = (
     "RVUP_Bin10_StdDev",
 )
 
+# One node of OpenCV's DTrees YAML (``DTreesImpl::writeTree``): its depth, its class value and,
+# unless it is a leaf, its one split "var <= le goes left". Nodes come depth first, left first.
+_NODE = re.compile(
+    rb"depth:\s*(\d+)\s+value:\s*(\S+)\s+norm_class_idx:\s*\d+"
+    rb"(?:\s+splits:\s+-\s*\{\s*var:\s*(\d+),\s*quality:\s*[^,]+,\s*le:\s*([^\s}]+)\s*\})?"
+)
+
 
 class ForestError(RuntimeError):
     """The shipped forest is missing or is not NIST's."""
 
 
+@dataclass(frozen=True)
+class Forest:
+    """A classification forest as flat arrays, one entry per node.
+
+    ``feature[n]`` is the measure node ``n`` splits on (``LEAF`` at a leaf); a sample goes to
+    ``left[n]`` when that measure is <= ``threshold[n]`` (compared in float32, as OpenCV does),
+    otherwise to ``right[n]``. ``vote[n]`` is a leaf's class (1 = good). ``roots`` are the
+    trees' first nodes."""
+
+    feature: np.ndarray  # int8
+    threshold: np.ndarray  # float32
+    left: np.ndarray  # int32
+    right: np.ndarray  # int32
+    vote: np.ndarray  # uint8
+    roots: np.ndarray  # int32
+
+    def good_votes(self, sample: np.ndarray) -> int:
+        """How many trees' leaves vote "good" for one sample of the 69 measures."""
+        values = np.asarray(sample, dtype=np.float32)
+        at = self.roots.copy()
+        while True:
+            feature = self.feature[at]
+            inner = feature != LEAF
+            if not inner.any():
+                return int(self.vote[at].sum())
+            split = at[inner]
+            goes_left = values[feature[inner]] <= self.threshold[split]
+            at[inner] = np.where(goes_left, self.left[split], self.right[split])
+
+
+def forest_from_yaml(text: bytes) -> Forest:
+    """NIST's YAML (checked against NIST's MD5) as flat arrays."""
+    if hashlib.md5(text).hexdigest() != MODEL_MD5:
+        raise ForestError("the forest is not NIST's nist_plain_tir-ink model (MD5 differs)")
+    trees_at = text.index(b"trees:", text.index(b"ntrees:") + 7)
+    feature, threshold, vote, depth = [], [], [], []
+    for match in _NODE.finditer(text, trees_at):
+        depth.append(int(match[1]))
+        vote.append(round(float(match[2])))
+        feature.append(LEAF if match[3] is None else int(match[3]))
+        threshold.append(0.0 if match[4] is None else float(match[4]))
+    left = np.full(len(depth), LEAF, dtype=np.int32)
+    right = np.full(len(depth), LEAF, dtype=np.int32)
+    roots: list[int] = []
+    open_splits: list[int] = []  # inner nodes still waiting for their right child
+    for index, level in enumerate(depth):
+        if level == 0:
+            if open_splits:
+                raise ForestError(f"tree {len(roots)} ends with a split left open")
+            roots.append(index)
+        else:
+            parent = open_splits[-1] if open_splits else None
+            if parent is None or depth[parent] != level - 1:
+                raise ForestError(f"node {index} at depth {level} has no parent")
+            if left[parent] == LEAF:
+                left[parent] = index
+            else:
+                right[parent] = index
+                open_splits.pop()
+        if feature[index] != LEAF:
+            open_splits.append(index)
+    if open_splits or len(roots) != TREES:
+        raise ForestError(f"{len(roots)} trees read, with {len(open_splits)} splits left open")
+    return Forest(
+        feature=np.array(feature, dtype=np.int8),
+        threshold=np.array(threshold, dtype=np.float32),
+        left=left,
+        right=right,
+        vote=np.array(vote, dtype=np.uint8),
+        roots=np.array(roots, dtype=np.int32),
+    )
+
+
 @cache
-def nist_forest(path: Path = MODEL_PATH) -> cv2.ml.RTrees:
-    """NIST's forest, read once and checked against NIST's MD5."""
+def nist_forest(path: Path = MODEL_PATH) -> Forest:
+    """NIST's forest, read once from its gzipped YAML and checked against NIST's MD5."""
     try:
         text = gzip.decompress(path.read_bytes())
     except (OSError, EOFError) as exc:
         raise ForestError(f"cannot read the NFIQ 2 forest {path}: {exc}") from exc
-    if hashlib.md5(text).hexdigest() != MODEL_MD5:
-        raise ForestError(f"{path} is not NIST's nist_plain_tir-ink model (MD5 differs)")
-    flags = cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY
-    storage = cv2.FileStorage(text.decode("ascii"), flags)
-    forest = cv2.ml.RTrees_create()
-    forest.read(storage.getNode(FOREST_NODE))
-    if forest.getVarCount() != len(FEATURE_ORDER):
-        raise ForestError(f"the NFIQ 2 forest takes {forest.getVarCount()} measures, not 69")
-    return forest
+    return forest_from_yaml(text)
 
 
 def forest_score(measures: dict[str, float]) -> int:
     """NFIQ 2's score (0..100) of a print with these native measures."""
-    sample = np.array([[measures[name] for name in FEATURE_ORDER]], dtype=np.float32)
-    _, votes = nist_forest().predict(sample, flags=cv2.ml.STAT_MODEL_RAW_OUTPUT)
-    return int(float(votes[0, 0]) + 0.5)
+    return nist_forest().good_votes(np.array([measures[name] for name in FEATURE_ORDER]))

@@ -17,7 +17,15 @@ from bench.extract_nfiq2_forest import embedded_model, library
 from quality.config import FingerprintConfig
 from quality.fingerprint import assess_fingerprint, within_nfiq2_limits
 from quality.nfiq2 import nfiq2
-from quality.nfiq2_forest import MODEL_MD5, MODEL_PATH, ForestError, forest_score, nist_forest
+from quality.nfiq2_forest import (
+    FEATURE_ORDER,
+    FOREST_NODE,
+    MODEL_MD5,
+    MODEL_PATH,
+    ForestError,
+    forest_score,
+    nist_forest,
+)
 from quality.nfiq2_native import MINUTIAE_MEASURES, native_measures
 from simulator.synth.fingerprint import FingerKnobs, FingerSpec, quantise_4bit, render_capture
 
@@ -65,6 +73,36 @@ def test_the_shipped_forest_is_the_one_nfiq2_decides_with() -> None:
     shipped = gzip.decompress(MODEL_PATH.read_bytes())
     assert hashlib.md5(shipped).hexdigest() == MODEL_MD5
     assert embedded_model(library().read_bytes()) == shipped
+
+
+def _opencv_forest() -> cv2.ml.RTrees:
+    """NIST's YAML read by OpenCV's random trees, as NFIQ 2 reads and evaluates it."""
+    text = gzip.decompress(MODEL_PATH.read_bytes()).decode("ascii")
+    storage = cv2.FileStorage(text, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY)
+    forest = cv2.ml.RTrees_create()
+    forest.read(storage.getNode(FOREST_NODE))
+    return forest
+
+
+def test_the_flat_forest_votes_as_opencvs_random_trees() -> None:
+    """Samples placed on, just above and just below the forest's own thresholds (and a few
+    missing measures), where a misread split or a wrong child would change the vote."""
+    reference, flat = _opencv_forest(), nist_forest()
+    assert reference.getVarCount() == len(FEATURE_ORDER)
+    thresholds = [flat.threshold[flat.feature == measure] for measure in range(69)]
+    thresholds = [t if len(t) else np.zeros(1, np.float32) for t in thresholds]
+    rng = np.random.default_rng(2026)
+    votes = []
+    for index in range(900):
+        sample = np.array([rng.choice(t) for t in thresholds], dtype=np.float32)
+        if index % 3:
+            sample = np.nextafter(sample, np.float32(np.inf if index % 3 == 1 else -np.inf))
+        if index % 50 == 0:
+            sample[rng.integers(0, 69, 5)] = np.nan
+        _, expected = reference.predict(sample[None], flags=cv2.ml.STAT_MODEL_RAW_OUTPUT)
+        votes.append(flat.good_votes(sample))
+        assert votes[-1] == int(float(expected[0, 0]) + 0.5), index
+    assert len(set(votes)) >= 20  # the samples reach many different leaves
 
 
 def test_a_forest_that_is_not_nists_is_refused(tmp_path: Path) -> None:
