@@ -190,6 +190,19 @@ class CentreServer:
             allow_plain_http=not self.tls,
         )
 
+    def serve_options(self, url: str | None = None) -> list[str]:
+        """The ``rekam serve`` options that point a kit at this centre: its URL (or ``url``,
+        a proxy standing between), its public key, its receipt key and its TLS pin."""
+        options = [
+            "--centre-url",
+            url or self.url,
+            "--centre-key",
+            str(self.public_key_path),
+            "--centre-receipt-key",
+            str(self.identity.receipt_public_path),
+        ]
+        return options + (["--centre-tls-pin", self.identity.pin_text] if self.tls else [])
+
     def _ssl_context(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2

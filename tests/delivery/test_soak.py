@@ -89,14 +89,7 @@ class Soak:
             "127.0.0.1:0",
             "--ready-file",
             str(ready),
-            "--centre-url",
-            f"https://127.0.0.1:{self.proxy.port}",
-            "--centre-key",
-            str(centre.public_key_path),
-            "--centre-receipt-key",
-            str(centre.identity.receipt_public_path),
-            "--centre-tls-pin",
-            centre.identity.pin_text,
+            *centre.serve_options(f"https://127.0.0.1:{self.proxy.port}"),
         ]
         if enrollment_code:
             args += ["--enrollment-code", enrollment_code]
