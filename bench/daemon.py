@@ -153,9 +153,11 @@ def rss_after_enrollments(count: int = 200, warm_up: int = 10) -> list[Row]:
             stop_process(process)
             centre.stop()
     # Targets: the design's (RSS flat over 200 enrollments, <= 250 MB). The first enrollment
-    # adds ~125 MB that stays: NFIQ 2's model inside nbis-python (~47 MB), the codecs, the
-    # face and iris work, gRPC's buffers. Flat means what stays after the warm-up grows by
-    # less than 30 MB over the rest of the run (station.malloc explains the cause it had).
+    # adds ~100 MB that stays: NBIS with NFIQ 2's decoded model (~30 MB, once the library pages
+    # it is read from are released: quality.nbis_engine), NIST's forest for the live score
+    # (~3 MB), the codecs, the face and iris work, gRPC's buffers. Flat means what stays after
+    # the warm-up grows by less than 30 MB over the rest of the run (station.malloc explains
+    # the cause it had).
     return [
         Row(
             f"daemon.rss_after_{count}_mb",
