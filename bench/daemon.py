@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from bench.report import Row
-from station.processes import spawn_rekam, stop_process, wait_for_json
+from station.processes import spawn_simulated_kit, stop_process, wait_for_json
 
 
 def full_enrollment() -> list[Row]:
@@ -63,19 +63,7 @@ def idle_rss() -> list[Row]:
     """Resident memory of `rekam serve --simulate` a few seconds after it is ready."""
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready.json"
-        process = spawn_rekam(
-            [
-                "serve",
-                "--simulate",
-                "--data-dir",
-                str(Path(tmp) / "station"),
-                "--listen",
-                "127.0.0.1:0",
-                "--ready-file",
-                str(ready),
-            ],
-            Path(tmp) / "station.log",
-        )
+        process = spawn_simulated_kit(Path(tmp) / "station", ready, Path(tmp) / "station.log")
         try:
             wait_for_json(ready, process, 60)
             time.sleep(3.0)
@@ -116,21 +104,13 @@ def rss_after_enrollments(count: int = 200, warm_up: int = 10) -> list[Row]:
         supervisor_token = operator_token(data_dir, "bench-sup", "supervisor")
         centre = CentreServer(Path(tmp) / "centre", decision_delay=0.2).start()
         ready = Path(tmp) / "ready.json"
-        process = spawn_rekam(
-            [
-                "serve",
-                "--simulate",
-                "--data-dir",
-                str(data_dir),
-                "--listen",
-                "127.0.0.1:0",
-                "--ready-file",
-                str(ready),
-                *centre.serve_options(),
-                "--enrollment-code",
-                centre.issue_enrollment_code(station_id),
-            ],
+        process = spawn_simulated_kit(
+            data_dir,
+            ready,
             Path(tmp) / "station.log",
+            *centre.serve_options(),
+            "--enrollment-code",
+            centre.issue_enrollment_code(station_id),
         )
         try:
             info = wait_for_json(ready, process, 60)

@@ -27,7 +27,13 @@ from station.client import CaptureSummary, StationClient, position
 from station.config import StationConfig
 from station.convert import CATEGORY_TO_PB, SEX_TO_PB
 from station.errors import error_reason
-from station.processes import operator_token, spawn_rekam, stop_process, wait_for_json
+from station.processes import (
+    operator_token,
+    spawn_rekam,
+    spawn_simulated_kit,
+    stop_process,
+    wait_for_json,
+)
 from station.v1 import common_pb2, devices_pb2, enrollment_pb2, records_pb2
 
 DEMO_STATION = StationConfig().station_id  # the kit runs with the default configuration
@@ -390,28 +396,20 @@ def run_demo(keep: bool = False, timeout_s: float = 110.0) -> int:
         say(f"  the centre's administrator issued enrollment code {code} for {DEMO_STATION}")
         token = operator_token(station_dir, "demo-operator", "operator")
         supervisor = operator_token(station_dir, "demo-supervisor", "supervisor")
-        station = spawn_rekam(
-            [
-                "serve",
-                "--simulate",
-                "--data-dir",
-                str(station_dir),
-                "--listen",
-                "127.0.0.1:0",
-                "--centre-url",
-                centre_info["url"],
-                "--centre-key",
-                centre_info["public_key_path"],
-                "--centre-receipt-key",
-                centre_info["receipt_key_path"],
-                "--centre-tls-pin",
-                centre_info["tls_pin"],
-                "--enrollment-code",
-                code,
-                "--ready-file",
-                str(workdir / "station.json"),
-            ],
+        station = spawn_simulated_kit(
+            station_dir,
+            workdir / "station.json",
             workdir / "station.log",
+            "--centre-url",
+            centre_info["url"],
+            "--centre-key",
+            centre_info["public_key_path"],
+            "--centre-receipt-key",
+            centre_info["receipt_key_path"],
+            "--centre-tls-pin",
+            centre_info["tls_pin"],
+            "--enrollment-code",
+            code,
         )
         processes.append(station)
         station_info = wait_for_json(workdir / "station.json", station, 60)

@@ -40,6 +40,16 @@ def spawn_rekam(args: list[str], log_path: Path) -> subprocess.Popen:
         )
 
 
+def spawn_simulated_kit(
+    data_dir: Path, ready_file: Path, log_path: Path, *options: str
+) -> subprocess.Popen:
+    """``rekam serve --simulate`` on a free loopback port, its data in ``data_dir``; it writes
+    its addresses to ``ready_file`` once serving (see :func:`wait_for_json`). ``options`` are
+    further ``serve`` options."""
+    serve = ["serve", "--simulate", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"]
+    return spawn_rekam([*serve, "--ready-file", str(ready_file), *options], log_path)
+
+
 def wait_for_json(path: Path, process: subprocess.Popen, timeout: float) -> dict:
     """The JSON a process writes to ``path`` once it is ready (RuntimeError on exit/timeout)."""
     deadline = time.monotonic() + timeout

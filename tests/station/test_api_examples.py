@@ -21,7 +21,7 @@ import grpc
 import pytest
 
 from domain.messages import msg
-from station.processes import operator_token, spawn_rekam, stop_process, wait_for_json
+from station.processes import operator_token, spawn_simulated_kit, stop_process, wait_for_json
 from station.v1 import records_pb2, records_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,19 +41,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "operator": operator_token(data_dir, "op-ani", "operator"),
         "supervisor": operator_token(data_dir, "sup-budi", "supervisor"),
     }
-    process = spawn_rekam(
-        [
-            "serve",
-            "--simulate",
-            "--data-dir",
-            str(data_dir),
-            "--listen",
-            "127.0.0.1:0",
-            "--ready-file",
-            str(work / "ready.json"),
-        ],
-        work / "station.log",
-    )
+    process = spawn_simulated_kit(data_dir, work / "ready.json", work / "station.log")
     try:
         yield {**wait_for_json(work / "ready.json", process, 60), **tokens}
     finally:

@@ -10,7 +10,13 @@ from simulator.control import post
 from simulator.demo import OperatorClient, subject_for
 from simulator.personas import make_persona
 from station.client import position
-from station.processes import kill_process, operator_token, spawn_rekam, stop_process, wait_for_json
+from station.processes import (
+    kill_process,
+    operator_token,
+    spawn_simulated_kit,
+    stop_process,
+    wait_for_json,
+)
 from station.v1 import enrollment_pb2
 
 IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"\xff\xa0\xff\xa8", b"\x00\x00\x00\x0cjP  ")
@@ -18,19 +24,7 @@ IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"\xff\xa0\xff\xa8", b"\x00\x00
 
 def start_daemon(data_dir: Path, name: str):
     ready = data_dir.parent / f"{name}.json"
-    process = spawn_rekam(
-        [
-            "serve",
-            "--simulate",
-            "--data-dir",
-            str(data_dir),
-            "--listen",
-            "127.0.0.1:0",
-            "--ready-file",
-            str(ready),
-        ],
-        data_dir.parent / f"{name}.log",
-    )
+    process = spawn_simulated_kit(data_dir, ready, data_dir.parent / f"{name}.log")
     return process, wait_for_json(ready, process, 60)
 
 
@@ -48,9 +42,7 @@ def test_enrollment_survives_sigkill_and_resumes(data_dir: Path):
         client = OperatorClient(info["control"], info["grpc"], token)
         client.wait_until_serving()
         started = client.enrollment.StartEnrollment(
-            enrollment_pb2.StartEnrollmentRequest(
-                subject=subject_for(persona)
-            ),
+            enrollment_pb2.StartEnrollmentRequest(subject=subject_for(persona)),
             metadata=client.metadata,
         )
         eid = started.enrollment_id
@@ -109,9 +101,7 @@ def test_cancelled_enrollment_leaves_nothing_behind(station):
     persona = make_persona("adult", 808)
     station.setup.kit.present(persona)
     started = client.enrollment.StartEnrollment(
-        enrollment_pb2.StartEnrollmentRequest(
-            subject=subject_for(persona)
-        ),
+        enrollment_pb2.StartEnrollmentRequest(subject=subject_for(persona)),
         metadata=client.metadata,
     )
     eid = started.enrollment_id
